@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+// The demo app. Context flags (`-c key=value`):
+//   auth=oauth|apikey      oauth (default): mock-auth + mock-api and an OAuth connection;
+//                          apikey: an API-key connection to a real Outseta account
+//   outsetaDomain=...      apikey only, e.g. acme.outseta.com
+//   outsetaSecretName=...  apikey only, secret holding "Outseta <key>:<secret>"
+//   fromPersonEmail=... | fromPersonUid=...   who tickets are filed as
+//   arch=arm64|x86_64      Lambda architecture (default arm64)
+//   alarmEmail=...         subscribe this address to the alarm topic
+//   reservedConcurrency=N|none   notifier reserved concurrency (default 2)
+//   stackName=...          default TicketBridgeDemo
+// Environment: TICKET_BRIDGE_SKIP_BUNDLING=1 synthesizes without building the
+// Rust functions (templates for tests and linting; not deployable).
+import { App } from 'aws-cdk-lib';
+import { demoStackPropsFromContext } from '../lib/demo-context';
+import { DemoStack } from '../lib/demo-stack';
+
+const skipBundling = process.env.TICKET_BRIDGE_SKIP_BUNDLING === '1';
+const app = new App(skipBundling ? { postCliContext: { 'aws:cdk:bundling-stacks': [] } } : {});
+const { stackName, props } = demoStackPropsFromContext((key) => app.node.tryGetContext(key));
+new DemoStack(app, stackName, props);
+app.synth();

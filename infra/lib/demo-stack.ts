@@ -1,0 +1,190 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CfnOutput, Duration, SecretValue, Stack, StackProps } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { RustFunction } from 'cargo-lambda-cdk';
+import { Construct } from 'constructs';
+import { FailureTicketBridge, FromPerson } from './failure-ticket-bridge';
+import { ScopedHttpInvoke, stateMachineArnFromName } from './scoped-http-invoke';
+
+/** How the demo authenticates: against the mock pair, or a real Outseta account. */
+export type DemoAuth =
+  | { readonly kind: 'oauth' }
+  | {
+      readonly kind: 'apikey';
+      /** e.g. `acme.outseta.com` */
+      readonly outsetaDomain: string;
+      /** Secrets Manager secret whose value is the whole header value, `Outseta <key>:<secret>`. */
+      readonly apiKeySecretName: string;
+    };
+
+export interface DemoStackProps extends StackProps {
+  readonly auth: DemoAuth;
+  readonly fromPerson: FromPerson;
+  /** @default lambda.Architecture.ARM_64 */
+  readonly architecture?: lambda.Architecture;
+  readonly alarmEmail?: string;
+  /** Passed to the bridge; `null` reserves none. */
+  readonly reservedConcurrency?: number | null;
+  /** Workspace manifest of the Rust functions. @default the repository's Cargo.toml */
+  readonly manifestPath?: string;
+}
+
+/** Client id the mock token endpoint accepts; an identifier, not a secret. */
+export const DEMO_CLIENT_ID = 'ticket-bridge-demo';
+
+/** The demo state names, used by tests and the local run. */
+export const DEMO_STATES = { callApi: 'CallApi', runStep: 'RunStep', done: 'Done' } as const;
+
+/**
+ * The whole pattern in one stack: an HTTP task that authenticates through an
+ * EventBridge connection, a step that fails on demand, every task's failure
+ * caught into a ticket, and the machine watched for failures nobody caught.
+ */
+export class DemoStack extends Stack {
+  readonly bridge: FailureTicketBridge;
+  readonly stateMachine: sfn.StateMachine;
+
+  constructor(scope: Construct, id: string, props: DemoStackProps) {
+    super(scope, id, props);
+    const architecture = props.architecture ?? lambda.Architecture.ARM_64;
+    const manifestPath = props.manifestPath ?? path.join(__dirname, '..', '..', '..', 'Cargo.toml');
+
+    let connection: events.IConnection;
+    let apiEndpoint: string;
+    let ticketApiUrl: string;
+    if (props.auth.kind === 'oauth') {
+      const mocks = this.mockPair(architecture, manifestPath);
+      connection = mocks.connection;
+      apiEndpoint = `${mocks.apiUrl}api/v1/data`;
+      ticketApiUrl = `${mocks.apiUrl}api/v1/support/cases`;
+    } else {
+      const base = `https://${props.auth.outsetaDomain}/api/v1`;
+      connection = new events.Connection(this, 'OutsetaConnection', {
+        description: 'Outseta API key; the value lives in Secrets Manager only',
+        // A dynamic reference: CloudFormation resolves it at deploy time.
+        authorization: events.Authorization.apiKey('Authorization', SecretValue.secretsManager(props.auth.apiKeySecretName)),
+      });
+      apiEndpoint = `${base}/support/cases`;
+      ticketApiUrl = `${base}/support/cases`;
+    }
+
+    this.bridge = new FailureTicketBridge(this, 'Bridge', {
+      ticketApiUrl,
+      fromPerson: props.fromPerson,
+      connection,
+      architecture,
+      manifestPath,
+      alarmEmail: props.alarmEmail,
+      reservedConcurrency: props.reservedConcurrency,
+    });
+
+    const callApi = new ScopedHttpInvoke(this, DEMO_STATES.callApi, {
+      comment: 'Calls the API through the connection; Step Functions adds the credentials',
+      connection,
+      method: 'GET',
+      endpoint: apiEndpoint,
+      resultSelector: { 'status.$': '$.StatusCode', 'body.$': '$.ResponseBody' },
+      resultPath: '$.api',
+    });
+    // As in the OAuth sample: a 401 means the cached token went stale; the
+    // connection fetches a new one on the next attempt.
+    callApi.addRetry({ errors: ['States.Http.StatusCode.401'], interval: Duration.seconds(2), maxAttempts: 2 });
+
+    const stepFunction = new lambda.Function(this, 'DemoStep', {
+      description: 'Demo step that fails when the execution input has "fail": true',
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline(fs.readFileSync(path.join(__dirname, '..', '..', 'lambda', 'demo-step', 'index.js'), 'utf8')),
+      timeout: Duration.seconds(10),
+      logGroup: new logs.LogGroup(this, 'DemoStepLogs', { retention: logs.RetentionDays.ONE_WEEK }),
+    });
+    const runStep = new tasks.LambdaInvoke(this, DEMO_STATES.runStep, {
+      comment: 'Fails on demand: {"fail": true, "message": "..."}',
+      lambdaFunction: stepFunction,
+      payloadResponseOnly: true,
+      resultPath: '$.step',
+    });
+
+    this.bridge.catchFailures([callApi, runStep]);
+
+    const stateMachineName = `${this.stackName}-demo`;
+    this.stateMachine = new sfn.StateMachine(this, 'DemoStateMachine', {
+      stateMachineName,
+      definitionBody: sfn.DefinitionBody.fromChainable(
+        callApi.next(runStep).next(new sfn.Succeed(this, DEMO_STATES.done)),
+      ),
+      timeout: Duration.minutes(10),
+    });
+    // The role's policy names the machine by its fixed name: no role/machine cycle.
+    callApi.grantInvoke(this.stateMachine, stateMachineArnFromName(this, stateMachineName));
+
+    this.bridge.watch(this.stateMachine);
+
+    new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'ConnectionArn', { value: connection.connectionArn });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.bridge.alarmTopic.topicArn });
+  }
+
+  /** The mock token endpoint and API behind Function URLs, and an OAuth connection against them. */
+  private mockPair(architecture: lambda.Architecture, manifestPath: string) {
+    const clientSecret = new secretsmanager.Secret(this, 'MockClientSecret', {
+      description: 'Client secret of the demo OAuth client (mock-auth)',
+      generateSecretString: { passwordLength: 40, excludePunctuation: true },
+    });
+    const signingKey = new secretsmanager.Secret(this, 'MockSigningKey', {
+      description: 'Key mock-auth signs tokens with and mock-api verifies them with',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+    // The mocks take their keys as environment values: dynamic references, which
+    // CloudFormation resolves at deploy time, keep them out of code and template.
+    const signingKeyValue = signingKey.secretValue.unsafeUnwrap();
+
+    const mockFunction = (id: string, binaryName: string, environment: Record<string, string>) =>
+      new RustFunction(this, id, {
+        manifestPath,
+        binaryName,
+        runtime: 'provided.al2023',
+        architecture,
+        memorySize: 128,
+        timeout: Duration.seconds(10),
+        environment,
+        logGroup: new logs.LogGroup(this, `${id}Logs`, { retention: logs.RetentionDays.ONE_WEEK }),
+      });
+
+    const auth = mockFunction('MockAuth', 'mock-auth', {
+      CLIENT_ID: DEMO_CLIENT_ID,
+      CLIENT_SECRET: clientSecret.secretValue.unsafeUnwrap(),
+      SIGNING_KEY: signingKeyValue,
+      TOKEN_TTL_SECONDS: '300',
+      ALLOW_GET: 'false',
+    });
+    const api = mockFunction('MockApi', 'mock-api', { SIGNING_KEY: signingKeyValue });
+
+    // Both check credentials themselves, as the real services do.
+    const authUrl = auth.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
+    const apiUrl = api.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
+
+    const connection = new events.Connection(this, 'MockConnection', {
+      description: 'OAuth client credentials against the mock token endpoint',
+      authorization: events.Authorization.oauth({
+        // Function URLs end with a slash.
+        authorizationEndpoint: `${authUrl.url}token`,
+        httpMethod: events.HttpMethod.POST,
+        clientId: DEMO_CLIENT_ID,
+        clientSecret: clientSecret.secretValue,
+        bodyParameters: { grant_type: events.HttpParameter.fromString('client_credentials') },
+      }),
+    });
+
+    new CfnOutput(this, 'MockAuthUrl', { value: authUrl.url });
+    new CfnOutput(this, 'MockApiUrl', { value: apiUrl.url });
+    return { connection, apiUrl: apiUrl.url };
+  }
+}

@@ -1,0 +1,361 @@
+import * as path from 'node:path';
+import { Duration, Names } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { RustFunction } from 'cargo-lambda-cdk';
+import { Construct } from 'constructs';
+
+/** Who the ticket is filed as in Outseta: an existing person, by Uid or by email. */
+export type FromPerson = { readonly uid: string } | { readonly email: string };
+
+/**
+ * Start of the `Cause` that the catch chain's Fail state sets once a ticket was filed.
+ *
+ * A caught failure still fails the execution, which emits the same
+ * "Execution Status Change" event that {@link FailureTicketBridge.watch} listens
+ * for. The watch rule skips events whose cause starts with this text, so one
+ * failure gives one ticket, while failures the catch chain could not report
+ * (notifier down, or no Catch at all) still reach the notifier.
+ */
+export const TICKET_FILED_CAUSE_PREFIX = 'Failure ticket filed by FailureTicketBridge';
+
+/** Execution statuses that {@link FailureTicketBridge.watch} turns into tickets by default. */
+export const WATCHED_STATUSES = ['FAILED', 'TIMED_OUT', 'ABORTED'] as const;
+export type WatchedStatus = (typeof WATCHED_STATUSES)[number];
+
+/** The notifier's typed errors (DESIGN.md) that are worth another try from Step Functions. */
+const RETRYABLE_NOTIFIER_ERRORS = ['TicketDeliveryFailed'];
+
+export interface FailureTicketBridgeProps {
+  /** The support cases endpoint, e.g. `https://acme.outseta.com/api/v1/support/cases`. */
+  readonly ticketApiUrl: string;
+
+  /** The person the ticket is filed as. */
+  readonly fromPerson: FromPerson;
+
+  /**
+   * An existing EventBridge connection holding the ticket API's credentials.
+   * Exactly one of `connection` and `authorization` must be given.
+   */
+  readonly connection?: events.IConnection;
+
+  /** Create a new connection with this authorization instead of passing one. */
+  readonly authorization?: events.Authorization;
+
+  /** @default lambda.Architecture.ARM_64 (cheaper per ms; the notifier is I/O bound) */
+  readonly architecture?: lambda.Architecture;
+
+  /** Path of the Cargo workspace manifest that builds the `notifier` binary. @default the repository's Cargo.toml */
+  readonly manifestPath?: string;
+
+  /** Outseta case `Source` number. @default the notifier's default */
+  readonly caseSource?: number;
+
+  /** Whether Outseta mails its auto responder to the FromPerson. @default the notifier's default (false) */
+  readonly sendAutoResponder?: boolean;
+
+  /**
+   * Reserved concurrency of the notifier. Outseta allows about 4 requests/s per
+   * API key; two concurrent notifiers stay under that even when each makes a
+   * token and a case request. `undefined` keeps the default; pass `null` to
+   * reserve nothing (accounts with the initial 10-execution quota cannot reserve any).
+   * @default 2
+   */
+  readonly reservedConcurrency?: number | null;
+
+  /** Where alarms are sent. @default a new topic */
+  readonly alarmTopic?: sns.ITopic;
+
+  /** Subscribe this address to the alarm topic. @default no subscription */
+  readonly alarmEmail?: string;
+
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+
+  /** @default Duration.seconds(60): the notifier's own retries must fit in it */
+  readonly timeout?: Duration;
+
+  /** Extra environment for the notifier (e.g. `RUST_LOG`). */
+  readonly environment?: Record<string, string>;
+}
+
+/** Options of {@link FailureTicketBridge.catchFailures}. */
+export interface CatchFailuresOptions {
+  /**
+   * Errors to catch. Keep `States.ALL` unless the task has its own handling for some.
+   * @default [sfn.Errors.ALL]
+   */
+  readonly errors?: string[];
+}
+
+/** A state that supports `addCatch`. */
+export type CatchableState = sfn.TaskStateBase | sfn.Parallel | sfn.Map | sfn.DistributedMap | sfn.CustomState;
+
+/** The states built for one failed state's catch path. */
+export interface FailureChain {
+  /** Calls the notifier with the caught error and context; first state of the chain. */
+  readonly notify: tasks.LambdaInvoke;
+  /** Reached after a ticket was filed: fails with the original error name. */
+  readonly failed: sfn.Fail;
+  /** Reached when the notifier itself failed: original error and cause, so `watch` reports it. */
+  readonly failedWithoutTicket: sfn.Fail;
+}
+
+/**
+ * Turns Step Functions failures into support tickets.
+ *
+ * Creates the Rust notifier Lambda with what it needs to run unattended:
+ * reserved concurrency, a dead-letter queue for asynchronous (EventBridge)
+ * invocations, alarms on its errors and on that queue, and a bounded log group.
+ * State machines use it in two ways, best together:
+ * - {@link catchFailures}: a `Catch` on a task routes to the notifier with the
+ *   execution context, then to a `Fail` state, so the ticket names the state;
+ * - {@link watch}: an EventBridge rule reports executions that failed, timed out
+ *   or were aborted without going through a catch chain.
+ */
+export class FailureTicketBridge extends Construct {
+  /** The notifier Lambda. */
+  readonly notifier: lambda.Function;
+  /** The connection whose secret the notifier reads. */
+  readonly connection: events.IConnection;
+  /** Events the notifier could not process after all retries. */
+  readonly deadLetterQueue: sqs.Queue;
+  /** Receives the alarms. */
+  readonly alarmTopic: sns.ITopic;
+  readonly errorsAlarm: cloudwatch.Alarm;
+  readonly deadLetterAlarm: cloudwatch.Alarm;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: FailureTicketBridgeProps) {
+    super(scope, id);
+
+    if ((props.connection === undefined) === (props.authorization === undefined)) {
+      throw new Error('FailureTicketBridge: pass exactly one of `connection` (existing) and `authorization` (new connection)');
+    }
+    this.connection =
+      props.connection ??
+      new events.Connection(this, 'Connection', {
+        authorization: props.authorization!,
+        description: 'Credentials of the ticket API, read by the failure notifier',
+      });
+
+    this.logGroup = new logs.LogGroup(this, 'NotifierLogs', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+    });
+
+    const reserved = props.reservedConcurrency === undefined ? 2 : props.reservedConcurrency;
+    this.notifier = new RustFunction(this, 'Notifier', {
+      manifestPath: props.manifestPath ?? path.join(__dirname, '..', '..', '..', 'Cargo.toml'),
+      binaryName: 'notifier',
+      runtime: 'provided.al2023',
+      architecture: props.architecture ?? lambda.Architecture.ARM_64,
+      description: 'Files a support ticket for a failed Step Functions execution',
+      memorySize: 256,
+      timeout: props.timeout ?? Duration.seconds(60),
+      reservedConcurrentExecutions: reserved ?? undefined,
+      logGroup: this.logGroup,
+      environment: {
+        TICKET_API_URL: props.ticketApiUrl,
+        CONNECTION_SECRET_ID: this.connection.connectionSecretArn,
+        ...fromPersonEnvironment(props.fromPerson),
+        ...(props.caseSource !== undefined ? { CASE_SOURCE: String(props.caseSource) } : {}),
+        ...(props.sendAutoResponder !== undefined ? { SEND_AUTO_RESPONDER: String(props.sendAutoResponder) } : {}),
+        ...props.environment,
+      },
+    });
+
+    // The connection's secret holds the ticket API credentials; nothing else is readable.
+    this.notifier.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [this.connection.connectionSecretArn],
+      }),
+    );
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      retentionPeriod: Duration.days(14),
+      enforceSSL: true,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+    });
+    // Asynchronous invocations (the watch rules) that still fail after Lambda's
+    // own retries land here instead of vanishing.
+    this.notifier.configureAsyncInvoke({
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(6),
+      onFailure: new destinations.SqsDestination(this.deadLetterQueue),
+    });
+
+    if (props.alarmTopic && props.alarmEmail) {
+      throw new Error('FailureTicketBridge: `alarmEmail` subscribes to the topic the bridge creates; subscribe your own `alarmTopic` yourself');
+    }
+    const topic = props.alarmTopic ?? new sns.Topic(this, 'AlarmTopic', { displayName: 'Failure ticket bridge alarms' });
+    if (props.alarmEmail) {
+      topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+    }
+    this.alarmTopic = topic;
+
+    // When tickets cannot be filed, the alarm mail is the second line of defence.
+    this.errorsAlarm = new cloudwatch.Alarm(this, 'NotifierErrors', {
+      alarmDescription: 'The failure notifier returned errors: failures may have gone without a ticket',
+      metric: this.notifier.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetters', {
+      alarmDescription: 'Failure events are waiting in the notifier dead-letter queue: no ticket was filed for them',
+      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    for (const alarm of [this.errorsAlarm, this.deadLetterAlarm]) {
+      alarm.addAlarmAction(new cwActions.SnsAction(topic));
+    }
+  }
+
+  /**
+   * Builds the catch path for the state named `failedStateName`: a notifier
+   * task, then a `Fail` state. Use it as the handler of your own `addCatch`
+   * with `resultPath: '$.error'`, or let {@link catchFailures} do both.
+   *
+   * The states are created under `scope`; their names derive from the failed
+   * state's name, which keeps them unique in the machine.
+   */
+  failureChain(scope: Construct, failedStateName: string): FailureChain {
+    const names = failureStateNames(failedStateName);
+    const idBase = failedStateName.replace(/\//g, '_');
+    const notify = new tasks.LambdaInvoke(scope, `${idBase}NotifyFailure`, {
+      stateName: names.notify,
+      comment: `Files a ticket for the failure caught in ${failedStateName}`,
+      lambdaFunction: this.notifier,
+      // The catch put {Error, Cause} at $.error; the rest is context the ticket needs
+      // and that the state input does not carry.
+      payload: sfn.TaskInput.fromObject({
+        error: sfn.JsonPath.objectAt('$.error'),
+        execution: sfn.JsonPath.stringAt('$$.Execution.Id'),
+        stateMachine: sfn.JsonPath.stringAt('$$.StateMachine.Name'),
+        failedState: failedStateName,
+        startTime: sfn.JsonPath.stringAt('$$.Execution.StartTime'),
+        input: sfn.JsonPath.entirePayload,
+      }),
+      payloadResponseOnly: true,
+      // Keep the input (with $.error) so the Fail state can re-raise the original error.
+      resultPath: '$.ticket',
+    });
+    // Reserved concurrency makes throttling likely during a burst of failures.
+    notify.addRetry({
+      errors: ['Lambda.TooManyRequestsException'],
+      interval: Duration.seconds(2),
+      backoffRate: 2,
+      maxAttempts: 5,
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+    // The notifier already retried within its deadline; one later attempt rides out short outages.
+    notify.addRetry({
+      errors: RETRYABLE_NOTIFIER_ERRORS,
+      interval: Duration.seconds(15),
+      backoffRate: 2,
+      maxAttempts: 2,
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+
+    const failed = new sfn.Fail(scope, `${idBase}Failed`, {
+      stateName: names.failed,
+      comment: 'Ticket filed; the execution still fails with the original error',
+      errorPath: '$.error.Error',
+      cause: `${TICKET_FILED_CAUSE_PREFIX} for state ${failedStateName}; the original cause is in the ticket and the execution history.`,
+    });
+    const failedWithoutTicket = new sfn.Fail(scope, `${idBase}FailedNoTicket`, {
+      stateName: names.failedWithoutTicket,
+      comment: 'The notifier failed too: re-raise the original error so the watch rule reports it',
+      errorPath: '$.error.Error',
+      causePath: '$.error.Cause',
+    });
+    // $.error must survive, so the notifier's own error goes elsewhere.
+    notify.addCatch(failedWithoutTicket, { errors: [sfn.Errors.ALL], resultPath: '$.notifierError' });
+    notify.next(failed);
+    return { notify, failed, failedWithoutTicket };
+  }
+
+  /**
+   * Adds a `Catch` (`States.ALL` by default, `ResultPath: "$.error"`) to each
+   * state, routed through its own {@link failureChain}.
+   */
+  catchFailures(states: CatchableState[], options: CatchFailuresOptions = {}): FailureChain[] {
+    return states.map((state) => {
+      const chain = this.failureChain(state, state.stateId);
+      state.addCatch(chain.notify, { errors: options.errors ?? [sfn.Errors.ALL], resultPath: '$.error' });
+      return chain;
+    });
+  }
+
+  /**
+   * Reports executions of `stateMachine` that end FAILED, TIMED_OUT or ABORTED,
+   * except those whose catch chain already filed a ticket. The notifier is
+   * invoked asynchronously; events it cannot process end in the dead-letter queue.
+   */
+  watch(stateMachine: sfn.IStateMachine, statuses: readonly WatchedStatus[] = WATCHED_STATUSES): events.Rule {
+    const rule = new events.Rule(this, `Watch${Names.nodeUniqueId(stateMachine.node)}`, {
+      description: `Files a ticket when ${stateMachine.node.path} fails without a caught ticket`,
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: {
+          stateMachineArn: [stateMachine.stateMachineArn],
+          status: [...statuses],
+          $or: [
+            { cause: events.Match.anythingButPrefix(TICKET_FILED_CAUSE_PREFIX) },
+            { cause: events.Match.nullValue() },
+            { cause: events.Match.doesNotExist() },
+          ],
+        },
+      },
+    });
+    rule.addTarget(
+      new targets.LambdaFunction(this.notifier, {
+        deadLetterQueue: this.deadLetterQueue,
+        retryAttempts: 8,
+        maxEventAge: Duration.hours(6),
+      }),
+    );
+    return rule;
+  }
+}
+
+/** State names of the catch path for `failedStateName` (ASL state names are at most 80 characters). */
+export function failureStateNames(failedStateName: string): { notify: string; failed: string; failedWithoutTicket: string } {
+  const names = {
+    notify: `${failedStateName}-NotifyFailure`,
+    failed: `${failedStateName}-Failed`,
+    failedWithoutTicket: `${failedStateName}-FailedNoTicket`,
+  };
+  for (const name of Object.values(names)) {
+    if ([...name].length > 80) {
+      throw new Error(`FailureTicketBridge: state name "${name}" is longer than 80 characters; shorten "${failedStateName}"`);
+    }
+  }
+  return names;
+}
+
+function fromPersonEnvironment(person: FromPerson): Record<string, string> {
+  if ('uid' in person && person.uid) return { FROM_PERSON_UID: person.uid };
+  if ('email' in person && person.email) return { FROM_PERSON_EMAIL: person.email };
+  throw new Error('FailureTicketBridge: `fromPerson` needs a non-empty `uid` or `email`');
+}

@@ -1,0 +1,2 @@
+export * from './failure-ticket-bridge';
+export * from './scoped-http-invoke';
