@@ -1,0 +1,93 @@
+//! The notifier's Lambda edge: adapts [`ticket_bridge::Notifier`] to the
+//! runtime (events in, `Diagnostic` errors out) and implements the
+//! `notifier render` CLI. Logic lives in the `ticket-bridge` crate.
+
+use std::io::Read;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use serde_json::Value;
+use ticket_bridge::event::Intake;
+use ticket_bridge::secrets::SecretSource;
+use ticket_bridge::{Notifier, NotifierError, RenderConfig};
+
+/// A [`NotifierError`] on its way out of the function. The `errorType` is
+/// the variant's contract name, which state machines match in Retry/Catch.
+#[derive(Debug)]
+pub struct HandlerError(pub NotifierError);
+
+impl From<HandlerError> for Diagnostic {
+    fn from(e: HandlerError) -> Self {
+        Diagnostic {
+            error_type: e.0.error_type().to_owned(),
+            error_message: e.0.to_string(),
+        }
+    }
+}
+
+/// The function handler. `notifier` is `Err` when the configuration failed
+/// at cold start: every invocation then reports that `ConfigError`, which a
+/// state machine can catch, instead of the runtime's opaque init failure.
+pub async fn handler<S: SecretSource>(
+    notifier: &Result<Notifier<S>, NotifierError>,
+    event: LambdaEvent<Value>,
+) -> Result<Value, HandlerError> {
+    let notifier = match notifier {
+        Ok(n) => n,
+        Err(NotifierError::Config(e)) => {
+            tracing::error!(outcome = "config_error", error_type = "ConfigError", error = %e, "function is misconfigured; no ticket");
+            return Err(HandlerError(NotifierError::Config(e.clone())));
+        }
+        Err(other) => {
+            return Err(HandlerError(NotifierError::TicketDeliveryFailed(
+                other.to_string(),
+            )));
+        }
+    };
+    let deadline = match event.context.deadline {
+        0 => None,
+        ms => Some(UNIX_EPOCH + Duration::from_millis(ms)),
+    };
+    let outcome = notifier
+        .handle(event.payload, deadline)
+        .await
+        .map_err(HandlerError)?;
+    serde_json::to_value(outcome).map_err(|_| {
+        HandlerError(NotifierError::TicketDeliveryFailed(
+            "could not serialise the outcome".to_owned(),
+        ))
+    })
+}
+
+/// `notifier render FILE|-`: the exact case body the Lambda would POST,
+/// rendered from the same configuration and code, with no network and no
+/// secrets. Returns the JSON to print, or a one-line reason.
+pub fn render_cli(
+    args: &[String],
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<String, String> {
+    let [path] = args else {
+        return Err("usage: notifier render FILE (or - for standard input)".to_owned());
+    };
+    let mut raw = String::new();
+    let read = if path == "-" {
+        std::io::stdin().read_to_string(&mut raw).map(|_| ())
+    } else {
+        std::fs::read_to_string(path).map(|s| raw = s)
+    };
+    read.map_err(|e| format!("cannot read {path}: {e}"))?;
+    let event: Value =
+        serde_json::from_str(&raw).map_err(|e| format!("{path} is not valid JSON: {e}"))?;
+    let config = RenderConfig::from_lookup(env).map_err(|e| format!("configuration error: {e}"))?;
+    let json = match ticket_bridge::event::intake(&event, config.error_path.as_ref()) {
+        Ok(Intake::Failure(f)) => {
+            let now = time::OffsetDateTime::from(SystemTime::now());
+            serde_json::to_string_pretty(&ticket_bridge::ticket::render(&f, &config, now))
+        }
+        Ok(Intake::Skipped { status }) => {
+            serde_json::to_string_pretty(&serde_json::json!({"skipped": true, "status": status}))
+        }
+        Err(reason) => return Err(format!("invalid failure event: {reason}")),
+    };
+    json.map_err(|e| format!("could not serialise the case: {e}"))
+}

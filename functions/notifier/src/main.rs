@@ -1,0 +1,40 @@
+//! The notifier Lambda: build configuration and clients once per container,
+//! then serve invocations. `notifier render FILE|-` runs the CLI instead.
+
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use notifier::{handler, render_cli};
+use serde_json::Value;
+use ticket_bridge::secrets::SecretsManager;
+use ticket_bridge::{Config, Notifier, NotifierError};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("render") {
+        match render_cli(&args[1..], &|k| std::env::var(k).ok()) {
+            Ok(json) => {
+                println!("{json}");
+                return Ok(());
+            }
+            Err(reason) => {
+                eprintln!("notifier: {reason}");
+                std::process::exit(2);
+            }
+        }
+    }
+
+    lambda_runtime::tracing::init_default_subscriber();
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(&aws));
+    let notifier = Config::from_env()
+        .map_err(NotifierError::from)
+        .and_then(|config| Notifier::new(config, secrets));
+    if let Err(e) = &notifier {
+        tracing::error!(error = %e, "cold start: configuration invalid; every invocation will fail with it");
+    }
+    let notifier = &notifier;
+    run(service_fn(move |event: LambdaEvent<Value>| async move {
+        Box::pin(handler(notifier, event)).await
+    }))
+    .await
+}

@@ -1,0 +1,325 @@
+//! Environment → typed configuration, validated once at cold start so a bad
+//! deployment fails on its first invocation with the variable's name, not
+//! halfway through delivering a ticket.
+
+use std::time::Duration;
+
+use url::Url;
+
+use crate::redact::Redactor;
+use crate::ticket::FromPerson;
+
+/// A variable that is missing or malformed. Never echoes the value: some
+/// variables are URLs that may carry credentials in their query.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{var}: {reason}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub reason: String,
+}
+
+impl ConfigError {
+    fn new(var: &'static str, reason: impl Into<String>) -> Self {
+        ConfigError {
+            var,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// A dotted JSON path such as `$.Payload.error`, where a Catch put the error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorPath(Vec<String>);
+
+impl ErrorPath {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let rest = raw
+            .trim()
+            .strip_prefix('$')
+            .ok_or_else(|| format!("`{raw}` must start with `$`"))?;
+        if rest.is_empty() {
+            return Ok(ErrorPath(Vec::new()));
+        }
+        let rest = rest
+            .strip_prefix('.')
+            .ok_or_else(|| format!("`{raw}` must look like `$.a.b`"))?;
+        let parts: Vec<String> = rest.split('.').map(str::to_owned).collect();
+        if parts.iter().any(|p| p.is_empty()) {
+            return Err(format!("`{raw}` has an empty segment"));
+        }
+        Ok(ErrorPath(parts))
+    }
+
+    pub fn segments(&self) -> &[String] {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for ErrorPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("$")?;
+        for p in &self.0 {
+            write!(f, ".{p}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What rendering needs: enough for `notifier render`, which must work with
+/// an empty environment.
+#[derive(Debug, Clone)]
+pub struct RenderConfig {
+    pub from_person: FromPerson,
+    pub source: u8,
+    pub error_path: Option<ErrorPath>,
+    pub subject_prefix: String,
+    /// Fallback for the console link when the event carries no ARN region.
+    pub region: Option<String>,
+    pub redactor: Redactor,
+}
+
+/// Everything the Lambda needs, on top of rendering.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub render: RenderConfig,
+    pub ticket_api_url: Url,
+    pub connection_secret_id: String,
+    pub send_auto_responder: bool,
+    pub secret_cache_ttl: Duration,
+    pub max_attempts: u32,
+    pub attempt_timeout: Duration,
+    pub deadline_margin: Duration,
+    /// Used when the invocation carries no deadline (direct calls, tests).
+    pub default_budget: Duration,
+}
+
+const PLACEHOLDER_EMAIL: &str = "set-FROM_PERSON_EMAIL-or-FROM_PERSON_UID@example.invalid";
+
+impl RenderConfig {
+    /// Lenient: every variable is optional, so `render` works anywhere. An
+    /// unset FromPerson renders as an obvious placeholder.
+    pub fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let from_person =
+            from_person(get)?.unwrap_or_else(|| FromPerson::Email(PLACEHOLDER_EMAIL.to_owned()));
+        let source = match non_empty(get, "CASE_SOURCE") {
+            None => 1,
+            Some(v) => v
+                .parse::<u8>()
+                .ok()
+                .filter(|n| (1..=5).contains(n))
+                .ok_or_else(|| ConfigError::new("CASE_SOURCE", "must be an integer from 1 to 5"))?,
+        };
+        let error_path = non_empty(get, "ERROR_PATH")
+            .map(|p| ErrorPath::parse(&p).map_err(|e| ConfigError::new("ERROR_PATH", e)))
+            .transpose()?;
+        let extra = non_empty(get, "REDACT_KEYS").unwrap_or_default();
+        let redactor = Redactor::new(extra.split(',').map(str::trim));
+        Ok(RenderConfig {
+            from_person,
+            source,
+            error_path,
+            subject_prefix: get("SUBJECT_PREFIX").unwrap_or_else(|| "[Step Functions]".to_owned()),
+            region: non_empty(get, "AWS_REGION").or_else(|| non_empty(get, "AWS_DEFAULT_REGION")),
+            redactor,
+        })
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&|k| std::env::var(k).ok())
+    }
+
+    /// Strict: delivery needs a URL, a secret and a sender.
+    pub fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let render = RenderConfig::from_lookup(get)?;
+        if from_person(get)?.is_none() {
+            return Err(ConfigError::new(
+                "FROM_PERSON_UID",
+                "set FROM_PERSON_UID or FROM_PERSON_EMAIL (the person the case is filed as)",
+            ));
+        }
+        let raw_url = required(get, "TICKET_API_URL")?;
+        let ticket_api_url =
+            endpoint_url(&raw_url).map_err(|e| ConfigError::new("TICKET_API_URL", e))?;
+        Ok(Config {
+            render,
+            ticket_api_url,
+            connection_secret_id: required(get, "CONNECTION_SECRET_ID")?,
+            send_auto_responder: boolean(get, "SEND_AUTO_RESPONDER", false)?,
+            secret_cache_ttl: Duration::from_secs(number(get, "SECRET_CACHE_TTL_SECONDS", 300)?),
+            max_attempts: number(get, "MAX_ATTEMPTS", 5)?.clamp(1, 20) as u32,
+            attempt_timeout: Duration::from_millis(
+                number(get, "ATTEMPT_TIMEOUT_MS", 10_000)?.max(100),
+            ),
+            deadline_margin: Duration::from_millis(number(get, "DEADLINE_MARGIN_MS", 500)?),
+            default_budget: Duration::from_millis(
+                number(get, "DEFAULT_BUDGET_MS", 25_000)?.max(100),
+            ),
+        })
+    }
+}
+
+/// Parses an endpoint and refuses cleartext HTTP except to this machine:
+/// tickets and tokens must not cross a network unencrypted, but local
+/// emulators and tests speak plain HTTP on loopback.
+pub fn endpoint_url(raw: &str) -> Result<Url, String> {
+    let url = Url::parse(raw.trim()).map_err(|e| format!("not a valid URL ({e})"))?;
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if is_loopback(&url) => Ok(url),
+        "http" => Err("plain http is only allowed to loopback hosts; use https".to_owned()),
+        other => Err(format!("unsupported scheme `{other}`; use https")),
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+fn from_person(get: &impl Fn(&str) -> Option<String>) -> Result<Option<FromPerson>, ConfigError> {
+    if let Some(uid) = non_empty(get, "FROM_PERSON_UID") {
+        return Ok(Some(FromPerson::Uid(uid)));
+    }
+    match non_empty(get, "FROM_PERSON_EMAIL") {
+        Some(email) if email.contains('@') => Ok(Some(FromPerson::Email(email))),
+        Some(_) => Err(ConfigError::new(
+            "FROM_PERSON_EMAIL",
+            "is not an email address",
+        )),
+        None => Ok(None),
+    }
+}
+
+fn non_empty(get: &impl Fn(&str) -> Option<String>, var: &str) -> Option<String> {
+    get(var)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+fn required(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+) -> Result<String, ConfigError> {
+    non_empty(get, var).ok_or_else(|| ConfigError::new(var, "is required but not set"))
+}
+
+fn number(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: u64,
+) -> Result<u64, ConfigError> {
+    match non_empty(get, var) {
+        None => Ok(default),
+        Some(v) => v
+            .parse()
+            .map_err(|_| ConfigError::new(var, "must be a non-negative integer")),
+    }
+}
+
+fn boolean(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match non_empty(get, var).map(|v| v.to_ascii_lowercase()) {
+        None => Ok(default),
+        Some(v) if v == "true" || v == "1" || v == "yes" => Ok(true),
+        Some(v) if v == "false" || v == "0" || v == "no" => Ok(false),
+        Some(_) => Err(ConfigError::new(var, "must be true or false")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    const GOOD: &[(&str, &str)] = &[
+        (
+            "TICKET_API_URL",
+            "https://acme.outseta.com/api/v1/support/cases",
+        ),
+        ("CONNECTION_SECRET_ID", "events!connection/outseta/abc"),
+        ("FROM_PERSON_EMAIL", "ops@example.com"),
+    ];
+
+    #[test]
+    fn good_environment_gives_defaults() {
+        let c = Config::from_lookup(&env(GOOD)).unwrap();
+        assert_eq!(c.render.source, 1);
+        assert!(!c.send_auto_responder);
+        assert_eq!(c.secret_cache_ttl, Duration::from_secs(300));
+        assert_eq!(
+            c.render.from_person,
+            FromPerson::Email("ops@example.com".into())
+        );
+    }
+
+    #[test]
+    fn each_bad_variable_is_named() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("TICKET_API_URL", "http://example.com/x", "TICKET_API_URL"),
+            ("TICKET_API_URL", "not a url", "TICKET_API_URL"),
+            ("CASE_SOURCE", "9", "CASE_SOURCE"),
+            ("SEND_AUTO_RESPONDER", "maybe", "SEND_AUTO_RESPONDER"),
+            ("ERROR_PATH", "Payload.error", "ERROR_PATH"),
+            ("MAX_ATTEMPTS", "-1", "MAX_ATTEMPTS"),
+            ("FROM_PERSON_EMAIL", "nobody", "FROM_PERSON_EMAIL"),
+        ];
+        for (var, value, named) in cases {
+            let mut pairs: Vec<(&str, &str)> =
+                GOOD.iter().copied().filter(|(k, _)| k != var).collect();
+            pairs.push((var, value));
+            let err = Config::from_lookup(&env(&pairs)).unwrap_err();
+            assert_eq!(err.var, *named, "{var}={value}: {err}");
+            assert!(
+                !err.to_string().contains("example.com/x"),
+                "value echoed: {err}"
+            );
+        }
+        let err = Config::from_lookup(&env(&GOOD[1..])).unwrap_err();
+        assert_eq!(err.var, "TICKET_API_URL");
+        let err = Config::from_lookup(&env(&GOOD[..2])).unwrap_err();
+        assert_eq!(err.var, "FROM_PERSON_UID");
+    }
+
+    #[test]
+    fn plain_http_only_to_loopback() {
+        assert!(endpoint_url("http://127.0.0.1:9000/x").is_ok());
+        assert!(endpoint_url("http://localhost/x").is_ok());
+        assert!(endpoint_url("http://[::1]:80/").is_ok());
+        assert!(endpoint_url("http://10.0.0.1/").is_err());
+        assert!(endpoint_url("ftp://localhost/").is_err());
+    }
+
+    #[test]
+    fn error_path_parses_dotted_paths() {
+        assert_eq!(
+            ErrorPath::parse("$.Payload.error").unwrap().segments(),
+            ["Payload", "error"]
+        );
+        assert!(ErrorPath::parse("$").unwrap().segments().is_empty());
+        assert!(ErrorPath::parse("$..a").is_err());
+        assert_eq!(ErrorPath::parse("$.a.b").unwrap().to_string(), "$.a.b");
+    }
+
+    #[test]
+    fn render_config_needs_nothing() {
+        let c = RenderConfig::from_lookup(&env(&[])).unwrap();
+        assert!(matches!(c.from_person, FromPerson::Email(ref e) if e.ends_with(".invalid")));
+    }
+}

@@ -1,0 +1,46 @@
+//! The errors an invocation can end with, one variant per thing an operator
+//! can act on. Their `error_type` names are a contract: state machines match
+//! on them in `Retry`/`Catch`, so they never change once published.
+
+use crate::config::ConfigError;
+
+/// Why an invocation did not produce a ticket.
+///
+/// Messages name what went wrong (the field, the secret id, the endpoint),
+/// never a credential: they end up in Step Functions' `Cause` and in logs.
+#[derive(Debug, thiserror::Error)]
+pub enum NotifierError {
+    /// The event is none of the accepted shapes; retrying cannot help.
+    #[error("{0}")]
+    InvalidFailureEvent(String),
+    /// The function's environment is wrong; fix the deployment.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The connection secret is missing, unreadable or of an unknown layout.
+    #[error("{0}")]
+    ConnectionSecret(String),
+    /// The ticket API or token endpoint refused the credentials, even after
+    /// one refresh.
+    #[error("{0}")]
+    Auth(String),
+    /// The ticket API answered a non-retryable 4xx; carries its own message.
+    #[error("{0}")]
+    TicketRejected(String),
+    /// Retries or the time budget ran out before the API accepted the ticket.
+    #[error("{0}")]
+    TicketDeliveryFailed(String),
+}
+
+impl NotifierError {
+    /// The Lambda `errorType` a state machine matches on.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            NotifierError::InvalidFailureEvent(_) => "InvalidFailureEvent",
+            NotifierError::Config(_) => "ConfigError",
+            NotifierError::ConnectionSecret(_) => "ConnectionSecretError",
+            NotifierError::Auth(_) => "AuthError",
+            NotifierError::TicketRejected(_) => "TicketRejected",
+            NotifierError::TicketDeliveryFailed(_) => "TicketDeliveryFailed",
+        }
+    }
+}

@@ -1,0 +1,455 @@
+//! Intake: recognises the event shapes the notifier accepts and normalises
+//! them into one [`Failure`], so nothing downstream cares where it came from.
+//!
+//! Shapes, in the order they are tried:
+//! 1. EventBridge "Step Functions Execution Status Change";
+//! 2. a Catch payload with `{Error, Cause}` at `ERROR_PATH`, at `$.error`,
+//!    or at the root (which also covers a bare `{Error, Cause}`).
+
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::config::ErrorPath;
+
+const STATUS_CHANGE: &str = "Step Functions Execution Status Change";
+
+/// Keys a Catch path's `Parameters` may add beside the error; they are
+/// context, not part of the execution's input.
+const CONTEXT_KEYS: &[&str] = &[
+    "execution",
+    "stateMachine",
+    "failedState",
+    "startTime",
+    "input",
+];
+
+/// What intake made of an event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Intake {
+    Failure(Box<Failure>),
+    /// An execution status that is not a failure (RUNNING, SUCCEEDED...):
+    /// acknowledged, no ticket.
+    Skipped {
+        status: String,
+    },
+}
+
+/// Where a failure event came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Catch,
+    EventBridge,
+}
+
+/// The execution input as far as the event carries it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    Json(Value),
+    /// Step Functions sent a string that is not JSON (e.g. cut short).
+    Text(String),
+    /// EventBridge left it out (`inputDetails.included: false`, over 248 KiB).
+    NotIncluded,
+}
+
+/// One normalised failure. Every field but `error` may be unknown, because a
+/// bare `{Error, Cause}` carries nothing else.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub origin: Origin,
+    /// The `Error` name, e.g. `States.TaskFailed`; `None` when EventBridge
+    /// sent `error: null` (aborted executions).
+    pub error: Option<String>,
+    pub cause: Option<String>,
+    /// FAILED / TIMED_OUT / ABORTED for EventBridge events.
+    pub status: Option<String>,
+    pub execution_arn: Option<String>,
+    pub execution_name: Option<String>,
+    pub state_machine_name: Option<String>,
+    pub state_machine_arn: Option<String>,
+    pub failed_state: Option<String>,
+    pub region: Option<String>,
+    pub account: Option<String>,
+    pub start_time: Option<OffsetDateTime>,
+    pub stop_time: Option<OffsetDateTime>,
+    pub input: Option<Input>,
+}
+
+/// Recognises `event`; `Err` names what was missing, for `InvalidFailureEvent`.
+pub fn intake(event: &Value, error_path: Option<&ErrorPath>) -> Result<Intake, String> {
+    let Some(root) = event.as_object() else {
+        return Err(format!(
+            "event must be a JSON object with an {{Error, Cause}} object, got {}",
+            kind(event)
+        ));
+    };
+    if root.get("detail-type").and_then(Value::as_str) == Some(STATUS_CHANGE) {
+        return status_change(root);
+    }
+    if let Some(path) = error_path {
+        let found = lookup(event, path).ok_or_else(|| {
+            format!(
+                "ERROR_PATH {path} does not exist in the event (top-level keys: {})",
+                keys(root)
+            )
+        })?;
+        let last = path.segments().last().map(String::as_str);
+        return catch_payload(root, found, last, &path.to_string());
+    }
+    if let Some(err) = root.get("error").filter(|v| !v.is_null()) {
+        return catch_payload(root, err, Some("error"), "$.error");
+    }
+    if root.contains_key("Error") {
+        return catch_payload(root, event, None, "$");
+    }
+    Err(format!(
+        "no {{Error, Cause}} object at $.error or at the root, and not an EventBridge \
+         \"{STATUS_CHANGE}\" event (top-level keys: {}); set ERROR_PATH if the Catch uses another ResultPath",
+        keys(root)
+    ))
+}
+
+fn catch_payload(
+    root: &Map<String, Value>,
+    err: &Value,
+    err_key: Option<&str>,
+    at: &str,
+) -> Result<Intake, String> {
+    let obj = err.as_object().ok_or_else(|| {
+        format!(
+            "{at} must be an object with Error and Cause, got {}",
+            kind(err)
+        )
+    })?;
+    let error = match obj.get("Error") {
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => return Err(format!("{at}.Error must be a string, got {}", kind(other))),
+        None => return Err(format!("{at} has no Error field (keys: {})", keys(obj))),
+    };
+    let cause = match obj.get("Cause") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        // Some integrations hand over a structured cause; keep it readable.
+        Some(other) => Some(other.to_string()),
+    };
+    let execution_arn = string(root, "execution");
+    let arn = execution_arn
+        .as_deref()
+        .map(parse_execution_arn)
+        .unwrap_or_default();
+    let input = match root.get("input") {
+        Some(Value::String(s)) => Some(parse_input_string(s)),
+        Some(v) if !v.is_null() => Some(Input::Json(strip_error(v, err_key))),
+        _ => {
+            // Without an explicit `input`, the state input around the error is it.
+            let mut rest = root.clone();
+            rest.retain(|k, _| !CONTEXT_KEYS.contains(&k.as_str()) && Some(k.as_str()) != err_key);
+            if err_key.is_none() {
+                rest.retain(|k, _| k != "Error" && k != "Cause");
+            }
+            (!rest.is_empty()).then(|| Input::Json(Value::Object(rest)))
+        }
+    };
+    Ok(Intake::Failure(Box::new(Failure {
+        origin: Origin::Catch,
+        error: Some(error),
+        cause,
+        status: None,
+        state_machine_name: string(root, "stateMachine").or(arn.state_machine),
+        state_machine_arn: arn.state_machine_arn,
+        execution_name: arn.execution,
+        region: arn.region,
+        account: arn.account,
+        execution_arn,
+        failed_state: string(root, "failedState"),
+        start_time: string(root, "startTime")
+            .and_then(|s| OffsetDateTime::parse(&s, &Rfc3339).ok()),
+        stop_time: None,
+        input,
+    })))
+}
+
+/// `input: $` in a Catch's Parameters also carries the error itself; the
+/// ticket shows the error on its own, so drop the copy.
+fn strip_error(input: &Value, err_key: Option<&str>) -> Value {
+    match (input, err_key) {
+        (Value::Object(m), Some(k)) if m.contains_key(k) => {
+            let mut m = m.clone();
+            m.remove(k);
+            Value::Object(m)
+        }
+        _ => input.clone(),
+    }
+}
+
+fn status_change(root: &Map<String, Value>) -> Result<Intake, String> {
+    let detail = root
+        .get("detail")
+        .and_then(Value::as_object)
+        .ok_or("EventBridge status-change event has no `detail` object")?;
+    let status = detail
+        .get("status")
+        .and_then(Value::as_str)
+        .ok_or("EventBridge status-change event has no `detail.status`")?;
+    if !matches!(status, "FAILED" | "TIMED_OUT" | "ABORTED") {
+        return Ok(Intake::Skipped {
+            status: status.to_owned(),
+        });
+    }
+    let execution_arn = string(detail, "executionArn");
+    let arn = execution_arn
+        .as_deref()
+        .map(parse_execution_arn)
+        .unwrap_or_default();
+    let included = detail
+        .get("inputDetails")
+        .and_then(|d| d.get("included"))
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
+    let input = match detail.get("input") {
+        Some(Value::String(s)) => Some(parse_input_string(s)),
+        Some(v) if !v.is_null() => Some(Input::Json(v.clone())),
+        _ if !included => Some(Input::NotIncluded),
+        _ => None,
+    };
+    let state_machine_arn = string(detail, "stateMachineArn").or(arn.state_machine_arn);
+    Ok(Intake::Failure(Box::new(Failure {
+        origin: Origin::EventBridge,
+        error: string(detail, "error"),
+        cause: string(detail, "cause"),
+        status: Some(status.to_owned()),
+        state_machine_name: state_machine_arn
+            .as_deref()
+            .and_then(|a| a.rsplit(':').next())
+            .map(str::to_owned)
+            .or(arn.state_machine),
+        state_machine_arn,
+        execution_name: string(detail, "name").or(arn.execution),
+        region: string(root, "region").or(arn.region),
+        account: string(root, "account").or(arn.account),
+        execution_arn,
+        failed_state: None,
+        start_time: millis(detail.get("startDate")),
+        stop_time: millis(detail.get("stopDate")),
+        input,
+    })))
+}
+
+fn parse_input_string(s: &str) -> Input {
+    serde_json::from_str(s).map_or_else(|_| Input::Text(s.to_owned()), Input::Json)
+}
+
+/// The parts of `arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME`
+/// (express executions add a run id after the name).
+#[derive(Debug, Default)]
+struct ExecutionArn {
+    region: Option<String>,
+    account: Option<String>,
+    state_machine: Option<String>,
+    state_machine_arn: Option<String>,
+    execution: Option<String>,
+}
+
+fn parse_execution_arn(arn: &str) -> ExecutionArn {
+    let parts: Vec<&str> = arn.split(':').collect();
+    let kind_ok = matches!(parts.get(5), Some(&"execution") | Some(&"express"));
+    if parts.len() < 8 || parts[0] != "arn" || parts[2] != "states" || !kind_ok {
+        return ExecutionArn::default();
+    }
+    let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+    ExecutionArn {
+        region: some(parts[3]),
+        account: some(parts[4]),
+        state_machine: some(parts[6]),
+        state_machine_arn: Some(format!(
+            "arn:{}:states:{}:{}:stateMachine:{}",
+            parts[1], parts[3], parts[4], parts[6]
+        )),
+        execution: some(parts[7]),
+    }
+}
+
+fn lookup<'a>(event: &'a Value, path: &ErrorPath) -> Option<&'a Value> {
+    path.segments().iter().try_fold(event, |v, seg| v.get(seg))
+}
+
+fn string(obj: &Map<String, Value>, key: &str) -> Option<String> {
+    obj.get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+fn millis(v: Option<&Value>) -> Option<OffsetDateTime> {
+    let ms = v?.as_i64()?;
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Key names only (values may be secret), at most ten of them.
+fn keys(obj: &Map<String, Value>) -> String {
+    if obj.is_empty() {
+        return "none".to_owned();
+    }
+    let mut names: Vec<&str> = obj.keys().map(String::as_str).take(10).collect();
+    if obj.len() > 10 {
+        names.push("…");
+    }
+    names.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const ARN: &str = "arn:aws:states:eu-west-1:123456789012:execution:orders:run-42";
+
+    fn failure(i: Intake) -> Failure {
+        match i {
+            Intake::Failure(f) => *f,
+            other => panic!("expected a failure, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn catch_payload_at_error_with_context() {
+        let ev = json!({
+            "orderId": 7,
+            "error": {"Error": "States.TaskFailed", "Cause": "boom"},
+            "execution": ARN, "stateMachine": "orders", "failedState": "Charge",
+            "startTime": "2026-11-21T10:00:00.123Z",
+        });
+        let f = failure(intake(&ev, None).unwrap());
+        assert_eq!(f.origin, Origin::Catch);
+        assert_eq!(f.error.as_deref(), Some("States.TaskFailed"));
+        assert_eq!(f.cause.as_deref(), Some("boom"));
+        assert_eq!(f.failed_state.as_deref(), Some("Charge"));
+        assert_eq!(f.execution_name.as_deref(), Some("run-42"));
+        assert_eq!(f.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(f.account.as_deref(), Some("123456789012"));
+        assert_eq!(
+            f.state_machine_arn.as_deref(),
+            Some("arn:aws:states:eu-west-1:123456789012:stateMachine:orders")
+        );
+        assert_eq!(
+            f.start_time.map(|t| t.unix_timestamp()),
+            Some(1_795_255_200)
+        );
+        assert_eq!(f.input, Some(Input::Json(json!({"orderId": 7}))));
+    }
+
+    #[test]
+    fn explicit_input_drops_the_error_copy() {
+        let ev = json!({"error": {"Error": "E", "Cause": "c"}, "input": {"a": 1, "error": {"Error": "E"}}});
+        let f = failure(intake(&ev, None).unwrap());
+        assert_eq!(f.input, Some(Input::Json(json!({"a": 1}))));
+    }
+
+    #[test]
+    fn bare_error_and_root_catch() {
+        let f = failure(intake(&json!({"Error": "States.Timeout", "Cause": ""}), None).unwrap());
+        assert_eq!(f.error.as_deref(), Some("States.Timeout"));
+        assert_eq!(f.input, None);
+        let f = failure(intake(&json!({"Error": "X", "Cause": null, "k": 1}), None).unwrap());
+        assert_eq!(f.cause, None);
+        assert_eq!(f.input, Some(Input::Json(json!({"k": 1}))));
+    }
+
+    #[test]
+    fn error_path_is_followed() {
+        let path = ErrorPath::parse("$.Payload.error").unwrap();
+        let ev = json!({"Payload": {"error": {"Error": "Custom", "Cause": "x"}}});
+        let f = failure(intake(&ev, Some(&path)).unwrap());
+        assert_eq!(f.error.as_deref(), Some("Custom"));
+        let err = intake(&json!({"error": {"Error": "E"}}), Some(&path)).unwrap_err();
+        assert!(
+            err.contains("$.Payload.error") && err.contains("error"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn eventbridge_failure_statuses_make_tickets() {
+        for status in ["FAILED", "TIMED_OUT", "ABORTED"] {
+            let ev = json!({
+                "detail-type": STATUS_CHANGE, "source": "aws.states", "region": "us-east-2", "account": "111",
+                "detail": {
+                    "executionArn": ARN, "stateMachineArn": "arn:aws:states:us-east-2:111:stateMachine:orders",
+                    "name": "run-42", "status": status, "startDate": 1_700_000_000_000_i64, "stopDate": 1_700_000_065_000_i64,
+                    "input": "{\"a\":1}", "inputDetails": {"included": true}, "error": null, "cause": null,
+                },
+            });
+            let f = failure(intake(&ev, None).unwrap());
+            assert_eq!(f.status.as_deref(), Some(status));
+            assert_eq!(f.error, None);
+            assert_eq!(f.state_machine_name.as_deref(), Some("orders"));
+            assert_eq!(f.region.as_deref(), Some("us-east-2"));
+            assert_eq!(f.input, Some(Input::Json(json!({"a": 1}))));
+            let secs =
+                f.stop_time.unwrap().unix_timestamp() - f.start_time.unwrap().unix_timestamp();
+            assert_eq!(secs, 65);
+        }
+    }
+
+    #[test]
+    fn eventbridge_other_statuses_are_skipped_and_cut_input_is_noted() {
+        for status in ["RUNNING", "SUCCEEDED"] {
+            let ev = json!({"detail-type": STATUS_CHANGE, "detail": {"status": status}});
+            assert_eq!(
+                intake(&ev, None).unwrap(),
+                Intake::Skipped {
+                    status: status.into()
+                }
+            );
+        }
+        let ev = json!({"detail-type": STATUS_CHANGE, "detail": {"status": "FAILED", "input": null, "inputDetails": {"included": false}}});
+        assert_eq!(
+            failure(intake(&ev, None).unwrap()).input,
+            Some(Input::NotIncluded)
+        );
+        let ev = json!({"detail-type": STATUS_CHANGE, "detail": {"status": "FAILED", "input": "{\"cut"}});
+        assert_eq!(
+            failure(intake(&ev, None).unwrap()).input,
+            Some(Input::Text("{\"cut".into()))
+        );
+    }
+
+    #[test]
+    fn invalid_events_name_what_is_missing() {
+        let cases = [
+            (json!([1]), "an array"),
+            (json!({"foo": 1}), "top-level keys: foo"),
+            (json!({"error": "oops"}), "$.error must be an object"),
+            (json!({"error": {"Cause": "x"}}), "has no Error field"),
+            (json!({"Error": 5}), "$.Error must be a string"),
+            (json!({"detail-type": STATUS_CHANGE}), "no `detail` object"),
+            (
+                json!({"detail-type": STATUS_CHANGE, "detail": {}}),
+                "detail.status",
+            ),
+        ];
+        for (ev, expected) in cases {
+            let err = intake(&ev, None).unwrap_err();
+            assert!(err.contains(expected), "{ev}: {err}");
+        }
+    }
+
+    #[test]
+    fn foreign_arns_are_ignored_not_fatal() {
+        let ev = json!({"error": {"Error": "E"}, "execution": "not-an-arn"});
+        let f = failure(intake(&ev, None).unwrap());
+        assert_eq!(f.execution_arn.as_deref(), Some("not-an-arn"));
+        assert_eq!(f.region, None);
+    }
+}

@@ -1,0 +1,130 @@
+//! A small HTML writer with a byte budget, so a ticket Body stays under the
+//! API's limit whatever the event holds: every piece of text is escaped and
+//! cut while it is written, not after (escaping can grow text sixfold, so
+//! cutting the raw text first would not bound the result).
+
+/// Left free for the structure that follows the last text.
+const RESERVE: usize = 4 * 1024;
+
+pub(crate) struct Html {
+    buf: String,
+    limit: usize,
+}
+
+impl Html {
+    pub(crate) fn new(limit: usize) -> Self {
+        Html {
+            buf: String::with_capacity(4096),
+            limit,
+        }
+    }
+
+    /// Structure we write ourselves: never escaped.
+    pub(crate) fn raw(&mut self, s: &str) -> &mut Self {
+        self.buf.push_str(s);
+        self
+    }
+
+    /// Escaped text, at most `cap` bytes once escaped (less when the body
+    /// budget is nearly spent), with a visible note when cut.
+    pub(crate) fn text(&mut self, s: &str, cap: usize) -> &mut Self {
+        let room = self.limit.saturating_sub(self.buf.len() + RESERVE);
+        let cap = cap.min(room);
+        let start = self.buf.len();
+        for (i, c) in s.char_indices() {
+            let escaped = escape(c);
+            let len = escaped.map_or(c.len_utf8(), str::len);
+            if self.buf.len() - start + len > cap {
+                let left = s[i..].chars().count();
+                self.buf
+                    .push_str(&format!(" … <em>[truncated: {left} more characters]</em>"));
+                return self;
+            }
+            match escaped {
+                Some(e) => self.buf.push_str(e),
+                None => self.buf.push(c),
+            }
+        }
+        self
+    }
+
+    /// A table row of label and escaped value.
+    pub(crate) fn row(&mut self, label: &str, value: &str, cap: usize) -> &mut Self {
+        self.raw("<tr><th align=\"left\">")
+            .text(label, 200)
+            .raw("</th><td>")
+            .text(value, cap)
+            .raw("</td></tr>")
+    }
+
+    /// A link whose target and text are both escaped.
+    pub(crate) fn link(&mut self, href: &str, label: &str) -> &mut Self {
+        self.raw("<a href=\"")
+            .text(href, 2048)
+            .raw("\">")
+            .text(label, 200)
+            .raw("</a>")
+    }
+
+    /// The finished HTML. The cut below only fires if the budget arithmetic
+    /// above is wrong; it keeps the API limit a hard guarantee regardless.
+    pub(crate) fn finish(mut self, hard_max: usize) -> String {
+        if self.buf.len() > hard_max {
+            let note = "<p><em>[truncated]</em></p>";
+            let mut cut = hard_max.saturating_sub(note.len());
+            while !self.buf.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            self.buf.truncate(cut);
+            self.buf.push_str(note);
+        }
+        self.buf
+    }
+}
+
+fn escape(c: char) -> Option<&'static str> {
+    Some(match c {
+        '&' => "&amp;",
+        '<' => "&lt;",
+        '>' => "&gt;",
+        '"' => "&quot;",
+        '\'' => "&#39;",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_and_cuts_on_the_escaped_size() {
+        let mut h = Html::new(100_000);
+        h.text("<b>\"x\" & 'y'</b>", 1000);
+        assert_eq!(
+            h.finish(100_000),
+            "&lt;b&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/b&gt;"
+        );
+        let mut h = Html::new(100_000);
+        h.text(&"\"".repeat(100), 60);
+        let out = h.finish(100_000);
+        assert!(out.starts_with(&"&quot;".repeat(10)), "{out}");
+        assert!(out.contains("[truncated: 90 more characters]"), "{out}");
+    }
+
+    #[test]
+    fn respects_the_body_budget_and_char_boundaries() {
+        let mut h = Html::new(RESERVE + 10);
+        h.text(&"é".repeat(50), 1000);
+        let out = h.finish(usize::MAX);
+        assert!(out.starts_with("ééééé"), "{out}");
+        assert!(out.contains("[truncated: 45 more characters]"), "{out}");
+        let mut h = Html::new(usize::MAX);
+        h.raw(&"ü".repeat(100));
+        let out = h.finish(51);
+        assert!(
+            out.len() <= 51 && out.ends_with("<p><em>[truncated]</em></p>"),
+            "{out}"
+        );
+    }
+}

@@ -1,0 +1,340 @@
+//! Masks credentials before anything leaves the process.
+//!
+//! Everything that came from an event (input, cause, error messages) passes
+//! through a [`Redactor`] before it reaches a ticket or a log line. Three
+//! layers, because each catches what the others miss:
+//! 1. values of sensitive *keys* at any depth of JSON;
+//! 2. `key=value` / `"key": "value"` pairs and `Bearer`/`Basic`/`Outseta`
+//!    credentials inside free text (a Cause is often prose with JSON in it);
+//! 3. the exact secret values we hold (connection secret, OAuth token), so a
+//!    pipeline that echoes our own key back still cannot leak it.
+
+use serde_json::{Map, Value};
+
+/// What replaces a masked value.
+pub const MASK: &str = "[REDACTED]";
+
+/// Key fragments that mark a value as sensitive, compared after lowercasing
+/// and dropping separators, so `API-Key`, `api_key` and `apiKey` all match.
+const DEFAULT_KEYS: &[&str] = &[
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "apikey",
+    "authorization",
+    "credential",
+    "privatekey",
+    "cookie",
+];
+
+/// Schemes whose following word is a credential.
+const SCHEMES: &[&str] = &["bearer", "basic", "outseta"];
+
+/// Secret values shorter than this are not scrubbed verbatim: masking every
+/// `"1"` in a ticket would destroy it and protect nothing.
+const MIN_KNOWN_SECRET_LEN: usize = 4;
+
+#[derive(Debug, Clone)]
+pub struct Redactor {
+    keys: Vec<String>,
+    known: Vec<String>,
+}
+
+impl Default for Redactor {
+    fn default() -> Self {
+        Self::new(std::iter::empty::<&str>())
+    }
+}
+
+impl Redactor {
+    /// `extra` are additional key fragments (from `REDACT_KEYS`).
+    pub fn new<'a>(extra: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut keys: Vec<String> = DEFAULT_KEYS.iter().map(|k| k.to_string()).collect();
+        keys.extend(extra.into_iter().map(normalise).filter(|k| !k.is_empty()));
+        Redactor {
+            keys,
+            known: Vec::new(),
+        }
+    }
+
+    /// A copy that also masks these exact values wherever they appear.
+    pub fn with_known_secrets<'a>(&self, secrets: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut known = self.known.clone();
+        known.extend(
+            secrets
+                .into_iter()
+                .filter(|s| s.len() >= MIN_KNOWN_SECRET_LEN)
+                .map(str::to_owned),
+        );
+        // Longest first, so a secret that contains another is masked whole.
+        known.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        known.dedup();
+        Redactor {
+            keys: self.keys.clone(),
+            known,
+        }
+    }
+
+    pub fn is_sensitive_key(&self, key: &str) -> bool {
+        let k = normalise(key);
+        !k.is_empty() && self.keys.iter().any(|needle| k.contains(needle.as_str()))
+    }
+
+    /// A redacted copy of a JSON value. Strings inside are scrubbed as text
+    /// too, since a harmless key can still hold `"Bearer abc..."`.
+    pub fn json(&self, value: &Value) -> Value {
+        match value {
+            Value::Object(map) => {
+                let mut out = Map::with_capacity(map.len());
+                for (k, v) in map {
+                    let masked = if self.is_sensitive_key(k) && !v.is_null() {
+                        Value::String(MASK.to_owned())
+                    } else {
+                        self.json(v)
+                    };
+                    out.insert(self.text(k), masked);
+                }
+                Value::Object(out)
+            }
+            Value::Array(items) => Value::Array(items.iter().map(|v| self.json(v)).collect()),
+            Value::String(s) => Value::String(self.text(s)),
+            other => other.clone(),
+        }
+    }
+
+    /// Scrubs credentials out of free text.
+    pub fn text(&self, s: &str) -> String {
+        let mut out = s.to_owned();
+        for secret in &self.known {
+            if out.contains(secret.as_str()) {
+                out = out.replace(secret.as_str(), MASK);
+            }
+        }
+        let out = mask_scheme_credentials(&out);
+        self.mask_key_values(&out)
+    }
+
+    /// Masks the value after a sensitive `key=` or `key:` (quotes optional).
+    fn mask_key_values(&self, s: &str) -> String {
+        let bytes = s.as_bytes();
+        let mut out = String::with_capacity(s.len());
+        let mut copied = 0;
+        let mut i = 0;
+        while i < bytes.len() {
+            if !is_ident(bytes[i]) || (i > 0 && is_ident(bytes[i - 1])) {
+                i += 1;
+                continue;
+            }
+            let key_start = i;
+            while i < bytes.len() && is_ident(bytes[i]) {
+                i += 1;
+            }
+            let key = &s[key_start..i];
+            if !self.is_sensitive_key(key) {
+                continue;
+            }
+            let mut j = i;
+            if j < bytes.len() && (bytes[j] == b'"' || bytes[j] == b'\'') {
+                j += 1;
+            }
+            j = skip_spaces(bytes, j);
+            if j >= bytes.len() || (bytes[j] != b'=' && bytes[j] != b':') {
+                continue;
+            }
+            j = skip_spaces(bytes, j + 1);
+            let quote = match bytes.get(j) {
+                Some(&q) if q == b'"' || q == b'\'' => {
+                    j += 1;
+                    Some(q)
+                }
+                _ => None,
+            };
+            let value_start = j;
+            while j < bytes.len() && !ends_value(bytes[j], quote) {
+                j += 1;
+            }
+            let value = &s[value_start..j];
+            let is_scheme = SCHEMES.iter().any(|p| value.eq_ignore_ascii_case(p));
+            if value.is_empty() || value == MASK || is_scheme {
+                i = j.max(i);
+                continue;
+            }
+            out.push_str(&s[copied..value_start]);
+            out.push_str(MASK);
+            copied = j;
+            i = j;
+        }
+        out.push_str(&s[copied..]);
+        out
+    }
+}
+
+/// Masks the word after `Bearer`, `Basic` or `Outseta` when it looks like a
+/// credential (long enough, token characters, and a digit, a symbol or an
+/// inner capital in it), so prose such as "basic authentication failed"
+/// survives.
+fn mask_scheme_credentials(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let lower = s.to_ascii_lowercase().into_bytes();
+    let mut out = String::with_capacity(s.len());
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let Some(scheme) = SCHEMES
+            .iter()
+            .find(|p| lower[i..].starts_with(p.as_bytes()) && (i == 0 || !is_ident(bytes[i - 1])))
+        else {
+            i += 1;
+            continue;
+        };
+        let after = i + scheme.len();
+        let start = skip_spaces(bytes, after);
+        if start == after || start >= bytes.len() {
+            i = after;
+            continue;
+        }
+        let mut end = start;
+        while end < bytes.len() && is_credential_char(bytes[end]) {
+            end += 1;
+        }
+        let word = s[start..end].trim_end_matches(['.', ',', ':']);
+        let end = start + word.len();
+        if looks_like_credential(word) {
+            out.push_str(&s[copied..start]);
+            out.push_str(MASK);
+            copied = end;
+        }
+        i = end.max(after);
+    }
+    out.push_str(&s[copied..]);
+    out
+}
+
+fn looks_like_credential(word: &str) -> bool {
+    word.len() >= 8
+        && word != MASK
+        && (word
+            .bytes()
+            .any(|b| b.is_ascii_digit() || b"=+/:._-~".contains(&b))
+            || word.bytes().skip(1).any(|b| b.is_ascii_uppercase()))
+}
+
+fn is_credential_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~+/=:".contains(&b)
+}
+
+fn is_ident(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
+}
+
+fn ends_value(b: u8, quote: Option<u8>) -> bool {
+    match quote {
+        Some(q) => b == q,
+        None => b.is_ascii_whitespace() || b"&,;}])\"'".contains(&b),
+    }
+}
+
+fn skip_spaces(bytes: &[u8], mut i: usize) -> usize {
+    while i < bytes.len() && bytes[i] == b' ' {
+        i += 1;
+    }
+    i
+}
+
+fn normalise(key: &str) -> String {
+    key.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn masks_sensitive_keys_at_any_depth_whatever_the_spelling() {
+        let r = Redactor::default();
+        let v = json!({
+            "user": "ann",
+            "Password": "p1",
+            "nested": {"list": [{"api-key": "k1"}, {"X_Api_Key": "k2"}], "clientSecret": "c1"},
+            "Authorization": "Bearer abc",
+            "accessToken": {"deep": "t1"},
+            "privateKey": "pem",
+            "db_credentials": ["a", "b"],
+            "empty": null,
+        });
+        let out = r.json(&v);
+        let text = out.to_string();
+        for leaked in ["p1", "k1", "k2", "c1", "abc", "t1", "pem", "\"a\""] {
+            assert!(!text.contains(leaked), "{leaked} leaked in {text}");
+        }
+        assert_eq!(out["user"], "ann");
+        assert_eq!(out["nested"]["clientSecret"], MASK);
+        assert_eq!(out["nested"]["list"][1]["X_Api_Key"], MASK);
+        assert_eq!(out["empty"], Value::Null);
+    }
+
+    #[test]
+    fn extra_keys_extend_the_list() {
+        let r = Redactor::new(["ssn", "Card-Number"]);
+        let out = r.json(&json!({"SSN": "123", "cardNumber": "4111", "name": "x"}));
+        assert_eq!(out, json!({"SSN": MASK, "cardNumber": MASK, "name": "x"}));
+    }
+
+    #[test]
+    fn masks_credentials_inside_text() {
+        let r = Redactor::default();
+        let s = r.text("call failed: Authorization: Bearer eyJhbGciOi.J9xyz_1 at host");
+        assert!(!s.contains("eyJhbGciOi"), "{s}");
+        assert!(s.contains("Bearer [REDACTED]"), "{s}");
+        let s = r.text("header was 'Basic dXNlcjpwYXNz' and Outseta KEY123:SECRET456");
+        assert!(
+            !s.contains("dXNlcjpwYXNz") && !s.contains("SECRET456"),
+            "{s}"
+        );
+        let s = r.text("https://x/y?password=hunter2&user=bob; {\"client_secret\": \"s3cr3t\"}");
+        assert!(!s.contains("hunter2") && !s.contains("s3cr3t"), "{s}");
+        assert!(s.contains("user=bob"), "{s}");
+    }
+
+    #[test]
+    fn leaves_prose_alone() {
+        let r = Redactor::default();
+        let prose = "basic authentication failed; the bearer of bad news; Service: Lambda";
+        assert_eq!(r.text(prose), prose);
+    }
+
+    #[test]
+    fn masks_known_secret_values_verbatim() {
+        let r = Redactor::default().with_known_secrets(["CanaryValue", "ab"]);
+        assert_eq!(r.text("echo CanaryValue back"), "echo [REDACTED] back");
+        assert_eq!(
+            r.text("ab stays: too short to mask"),
+            "ab stays: too short to mask"
+        );
+        let out = r.json(&json!({"note": "CanaryValue"}));
+        assert_eq!(out["note"], MASK);
+    }
+
+    #[test]
+    fn never_panics_on_odd_text() {
+        let r = Redactor::default();
+        for s in [
+            "",
+            "token",
+            "token=",
+            "token:\"",
+            "Bearer",
+            "Bearer ",
+            "é token=é ünï",
+            "password='x",
+        ] {
+            let _ = r.text(s);
+        }
+        assert_eq!(r.text("token=é"), "token=[REDACTED]");
+    }
+}
