@@ -271,7 +271,9 @@ fn injected(status: StatusCode, retry_after: Option<HeaderValue>) -> Response<Bo
 }
 
 /// 401, or 407 in proxy mode (both make EventBridge-style clients refresh OAuth
-/// tokens), with a challenge per enabled scheme.
+/// tokens), with a challenge per enabled scheme. The challenges share one
+/// comma-separated header (RFC 9110 allows it) because a Function URL response
+/// carries a single value per header name and would drop the others.
 fn unauthorised(config: &Config, denied: Denied) -> (Response<Body>, Outcome) {
     let (status, challenge_header) = if config.require_proxy_auth {
         (
@@ -282,18 +284,16 @@ fn unauthorised(config: &Config, denied: Denied) -> (Response<Body>, Outcome) {
         (StatusCode::UNAUTHORIZED, WWW_AUTHENTICATE)
     };
     let mut response = message(status, "Unauthorized");
-    let challenges = [
+    let challenges: Vec<&str> = [
         (config.signing_key.is_some(), r#"Bearer realm="mock-api""#),
         (config.outseta.is_some(), r#"Outseta realm="mock-api""#),
         (config.basic.is_some(), r#"Basic realm="mock-api""#),
-    ];
-    for (enabled, challenge) in challenges {
-        if enabled {
-            response.headers_mut().append(
-                challenge_header.clone(),
-                HeaderValue::from_static(challenge),
-            );
-        }
+    ]
+    .into_iter()
+    .filter_map(|(enabled, challenge)| enabled.then_some(challenge))
+    .collect();
+    if let Ok(value) = HeaderValue::from_str(&challenges.join(", ")) {
+        response.headers_mut().insert(challenge_header, value);
     }
     let outcome = Outcome {
         label: "unauthorized",

@@ -136,19 +136,14 @@ async fn no_auth_is_401_with_a_challenge_per_enabled_scheme() {
     let req = request("POST", CREATE, &[], &valid_case().to_string());
     let response = handle(&state, req).await;
     assert_unauthorised(&response);
-    let challenges: Vec<_> = response
-        .headers()
-        .get_all(WWW_AUTHENTICATE)
-        .iter()
-        .map(|v| v.to_str().expect("ascii"))
-        .collect();
     assert_eq!(
-        challenges,
-        [
-            r#"Bearer realm="mock-api""#,
-            r#"Outseta realm="mock-api""#,
-            r#"Basic realm="mock-api""#
-        ]
+        response.headers().get_all(WWW_AUTHENTICATE).iter().count(),
+        1,
+        "one header: Function URLs keep one value per name"
+    );
+    assert_eq!(
+        response.headers()[WWW_AUTHENTICATE],
+        r#"Bearer realm="mock-api", Outseta realm="mock-api", Basic realm="mock-api""#
     );
     assert!(
         state.cases.list().is_empty(),
