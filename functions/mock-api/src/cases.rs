@@ -16,7 +16,7 @@ use time::format_description::well_known::Rfc3339;
 
 /// Cases kept per instance; the oldest go first. Bounds memory of a warm instance
 /// that a load test keeps busy.
-pub const MAX_STORED_CASES: usize = 1000;
+pub(crate) const MAX_STORED_CASES: usize = 1000;
 
 /// A created case, in Outseta's field names.
 #[derive(Debug, Clone, PartialEq, Serialize)]

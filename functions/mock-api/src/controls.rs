@@ -20,7 +20,7 @@ use lambda_http::http::{HeaderMap, HeaderValue, StatusCode};
 
 /// Longest injected delay. Long enough to outlast any sane client timeout, short
 /// enough that a typo doesn't hold a Lambda for its whole 15-minute limit.
-pub const MAX_DELAY_MS: u64 = 60_000;
+pub(crate) const MAX_DELAY_MS: u64 = 60_000;
 
 pub(crate) const DELAY: &str = "x-mock-delay-ms";
 pub(crate) const STATUS: &str = "x-mock-status";

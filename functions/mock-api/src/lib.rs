@@ -3,7 +3,7 @@
 //! It is the far end of the notifier in tests: it validates cases the way Outseta
 //! does, checks credentials in every mode the notifier supports (mock-auth bearer
 //! tokens, Outseta key/secret, Basic), and fails on demand through request headers
-//! (see [`controls`](crate::controls) and README.md) so retry, back-off and token
+//! (see the `controls` module and README.md) so retry, back-off and token
 //! refresh can be watched working.
 //!
 //! Order of checks: route (404/405, `/health` needs no auth) → `X-Mock-Delay-Ms` →
@@ -15,9 +15,7 @@ mod cases;
 mod config;
 mod controls;
 
-pub use cases::MAX_STORED_CASES;
 pub use config::{Config, ConfigError};
-pub use controls::MAX_DELAY_MS;
 
 use lambda_http::http::header::{
     ALLOW, CONTENT_TYPE, HeaderName, HeaderValue, PROXY_AUTHENTICATE, RETRY_AFTER, WWW_AUTHENTICATE,

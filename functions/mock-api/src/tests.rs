@@ -456,7 +456,10 @@ async fn delay_is_capped_and_combines_with_status() {
         "",
     );
     let response = handle(&state(), req).await;
-    assert_eq!(start.elapsed(), Duration::from_millis(MAX_DELAY_MS));
+    assert_eq!(
+        start.elapsed(),
+        Duration::from_millis(controls::MAX_DELAY_MS)
+    );
     assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
 }
 

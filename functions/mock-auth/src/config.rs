@@ -7,7 +7,7 @@ use std::fmt;
 
 /// Default lifetime of an issued token: short enough that a test sees expiry and
 /// refresh within minutes.
-pub const DEFAULT_TOKEN_TTL_SECS: u64 = 300;
+const DEFAULT_TOKEN_TTL_SECS: u64 = 300;
 
 /// Settings of the token endpoint. No `Debug`: it holds the client secret and key.
 pub struct Config {

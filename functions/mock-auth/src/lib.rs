@@ -10,7 +10,7 @@
 mod config;
 mod params;
 
-pub use config::{Config, ConfigError, DEFAULT_TOKEN_TTL_SECS};
+pub use config::{Config, ConfigError};
 
 use lambda_http::http::header::{
     ALLOW, CACHE_CONTROL, CONTENT_TYPE, HeaderName, HeaderValue, PRAGMA, WWW_AUTHENTICATE,
