@@ -10,7 +10,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { RustFunction } from 'cargo-lambda-cdk';
 import { Construct } from 'constructs';
 import { FailureTicketBridge, FromPerson } from './failure-ticket-bridge';
-import { ScopedHttpInvoke, stateMachineArnFromName } from './scoped-http-invoke';
+import { ScopedHttpInvoke, ScopedHttpInvokeProps, stateMachineArnFromName } from './scoped-http-invoke';
 
 /** How the demo authenticates: against the mock pair, or a real Outseta account. */
 export type DemoAuth =
@@ -56,12 +56,17 @@ export class DemoStack extends Stack {
     const manifestPath = props.manifestPath ?? path.join(__dirname, '..', '..', '..', 'Cargo.toml');
 
     let connection: events.IConnection;
-    let apiEndpoint: string;
+    let apiCall: Pick<ScopedHttpInvokeProps, 'method' | 'endpoint' | 'requestBody'>;
     let ticketApiUrl: string;
     if (props.auth.kind === 'oauth') {
       const mocks = this.mockPair(architecture, manifestPath);
       connection = mocks.connection;
-      apiEndpoint = `${mocks.apiUrl}api/v1/data`;
+      // mock-api echoes what it receives at this endpoint.
+      apiCall = {
+        method: 'POST',
+        endpoint: `${mocks.apiUrl}api/v1/data`,
+        requestBody: { 'execution.$': '$$.Execution.Id', note: 'called through the EventBridge connection' },
+      };
       ticketApiUrl = `${mocks.apiUrl}api/v1/support/cases`;
     } else {
       const base = `https://${props.auth.outsetaDomain}/api/v1`;
@@ -70,7 +75,8 @@ export class DemoStack extends Stack {
         // A dynamic reference: CloudFormation resolves it at deploy time.
         authorization: events.Authorization.apiKey('Authorization', SecretValue.secretsManager(props.auth.apiKeySecretName)),
       });
-      apiEndpoint = `${base}/support/cases`;
+      // A read, so running the demo creates no case of its own.
+      apiCall = { method: 'GET', endpoint: `${base}/support/cases` };
       ticketApiUrl = `${base}/support/cases`;
     }
 
@@ -87,8 +93,7 @@ export class DemoStack extends Stack {
     const callApi = new ScopedHttpInvoke(this, DEMO_STATES.callApi, {
       comment: 'Calls the API through the connection; Step Functions adds the credentials',
       connection,
-      method: 'GET',
-      endpoint: apiEndpoint,
+      ...apiCall,
       resultSelector: { 'status.$': '$.StatusCode', 'body.$': '$.ResponseBody' },
       resultPath: '$.api',
     });
@@ -154,6 +159,7 @@ export class DemoStack extends Stack {
         architecture,
         memorySize: 128,
         timeout: Duration.seconds(10),
+        loggingFormat: lambda.LoggingFormat.JSON,
         environment,
         logGroup: new logs.LogGroup(this, `${id}Logs`, { retention: logs.RetentionDays.ONE_WEEK }),
       });

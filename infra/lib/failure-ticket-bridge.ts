@@ -165,6 +165,8 @@ export class FailureTicketBridge extends Construct {
       timeout: props.timeout ?? Duration.seconds(60),
       reservedConcurrentExecutions: reserved ?? undefined,
       logGroup: this.logGroup,
+      // Lambda then sets AWS_LAMBDA_LOG_FORMAT=JSON, which the Rust functions' tracing setup follows.
+      loggingFormat: lambda.LoggingFormat.JSON,
       environment: {
         TICKET_API_URL: props.ticketApiUrl,
         CONNECTION_SECRET_ID: this.connection.connectionSecretArn,

@@ -173,7 +173,7 @@ describe('FailureTicketBridge: the notifier', () => {
     const { json } = templateOf(bridgeStack().stack);
     const [logGroupId, logGroup] = onlyResourceOfType(json, 'AWS::Logs::LogGroup');
     assert.equal(logGroup.Properties!.RetentionInDays, 30);
-    assert.deepEqual(notifierOf(json)[1].Properties!.LoggingConfig, { LogGroup: { Ref: logGroupId } });
+    assert.deepEqual(notifierOf(json)[1].Properties!.LoggingConfig, { LogGroup: { Ref: logGroupId }, LogFormat: 'JSON' });
   });
 
   test('rejects inconsistent settings', () => {

@@ -118,8 +118,9 @@ describe('demo stack (OAuth against the mock pair)', () => {
     assert.equal(call.Resource, 'arn:aws:states:::http:invoke');
     assert.deepEqual(call.Parameters, {
       ApiEndpoint: `${apiUrl}api/v1/data`,
-      Method: 'GET',
+      Method: 'POST', // the only method mock-api's /api/v1/data takes
       Authentication: { ConnectionArn: cfn.resolve(json, { 'Fn::GetAtt': [connectionId, 'Arn'] }) },
+      RequestBody: { 'execution.$': '$$.Execution.Id', note: 'called through the EventBridge connection' },
     });
     assert.deepEqual(call.Retry, [{ ErrorEquals: ['States.Http.StatusCode.401'], IntervalSeconds: 2, MaxAttempts: 2 }]);
     assert.equal(call.Next, DEMO_STATES.runStep);
@@ -169,7 +170,7 @@ describe('demo stack (OAuth against the mock pair)', () => {
     // Built from the fixed name, it resolves to the machine's own ARN.
     assert.equal(cfn.resolve(json, statement.Resource), machine.arn);
     assert.deepEqual(cfn.resolve(json, statement.Condition), {
-      StringEquals: { 'states:HTTPMethod': 'GET' },
+      StringEquals: { 'states:HTTPMethod': 'POST' },
       StringLike: { 'states:HTTPEndpoint': machine.definition.States[DEMO_STATES.callApi].Parameters.ApiEndpoint },
     });
     assert.ok(json.Resources[holder].Properties!.Roles.some((r: any) => r.Ref === roleOfMachine(json)));
@@ -228,9 +229,15 @@ describe('demo stack (API key against a real Outseta account)', () => {
     assert.equal(vars.FROM_PERSON_UID, 'dQGxEz94');
   });
 
-  test('scopes the HTTP permission to the Outseta endpoint', () => {
+  test('only reads from Outseta in the HTTP task, and may only do that', () => {
+    const call = onlyStateMachine(json).definition.States[DEMO_STATES.callApi];
+    assert.equal(call.Parameters.Method, 'GET');
+    assert.equal(call.Parameters.ApiEndpoint, 'https://acme.outseta.com/api/v1/support/cases');
     const [{ statement }] = policyStatementsWith(json, 'states:InvokeHTTPEndpoint');
-    assert.equal(statement.Condition.StringLike['states:HTTPEndpoint'], 'https://acme.outseta.com/api/v1/support/cases');
+    assert.deepEqual(statement.Condition, {
+      StringEquals: { 'states:HTTPMethod': 'GET' },
+      StringLike: { 'states:HTTPEndpoint': 'https://acme.outseta.com/api/v1/support/cases' },
+    });
     assert.equal(cfn.resolve(json, statement.Resource), onlyStateMachine(json).arn);
   });
 });

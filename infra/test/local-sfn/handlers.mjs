@@ -173,7 +173,8 @@ export function httpInvokeTask({ baseUrl, tokens, fetchImpl = fetch }) {
         // keep the text, as the HTTP task does for a body that is not JSON
       }
     }
-    if (response.status === 401) tokens.invalidate();
+    // EventBridge drops the connection's token on 401, and on 407 (proxy auth).
+    if (response.status === 401 || response.status === 407) tokens.invalidate();
     if (response.status < 200 || response.status > 299) {
       throw new TaskError(
         `States.Http.StatusCode.${response.status}`,

@@ -58,7 +58,8 @@ before(async () => {
     json(res, 200, { access_token: `token-${stub.issued}`, token_type: 'Bearer', expires_in: 300 });
   });
   const api = await listen((req, body, res) => {
-    stub.apiRequests.push({ method: req.method, url: req.url, authorization: req.headers.authorization });
+    stub.apiRequests.push({ method: req.method, url: req.url, authorization: req.headers.authorization, body });
+    if (req.method !== 'POST') return json(res, 405, { Message: 'Method not allowed' }); // as mock-api's /api/v1/data
     const answer = stub.apiAnswer(req);
     json(res, answer.status, answer.body);
   });
@@ -99,8 +100,10 @@ describe('local run of the synthesized demo state machine', () => {
     assert.deepEqual(report.visited, ['CallApi', 'RunStep', 'RunStep-NotifyFailure', 'RunStep-Failed']);
     assert.deepEqual(report.ticket, { caseUid: 'case-1' });
 
-    // The HTTP task went to mock-api's path with a token from mock-auth.
-    assert.deepEqual(stub.apiRequests, [{ method: 'GET', url: '/api/v1/data', authorization: 'Bearer token-1' }]);
+    // The HTTP task went to mock-api's path with a token from mock-auth, and its RequestBody.
+    assert.equal(stub.apiRequests.length, 1);
+    const [call] = stub.apiRequests;
+    assert.deepEqual([call.method, call.url, call.authorization], ['POST', '/api/v1/data', 'Bearer token-1']);
     assert.equal(stub.tokenRequests.length, 1);
     assert.equal(stub.tokenRequests[0].contentType, 'application/x-www-form-urlencoded');
 
@@ -109,6 +112,7 @@ describe('local run of the synthesized demo state machine', () => {
     const { url, payload } = stub.notifierCalls[0];
     assert.equal(url, '/2015-03-31/functions/notifier/invocations');
     assert.equal(payload.failedState, 'RunStep');
+    assert.equal(JSON.parse(call.body).execution, payload.execution, 'the same execution id reached the API');
     assert.equal(payload.stateMachine, 'TicketBridgeDemo-demo');
     assert.match(payload.execution, /^arn:aws:states:us-east-1:123456789012:execution:TicketBridgeDemo-demo:local-/);
     assert.ok(!Number.isNaN(Date.parse(payload.startTime)), payload.startTime);
