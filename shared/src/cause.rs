@@ -70,10 +70,10 @@ pub fn decode(error: Option<&str>, cause: Option<&str>) -> Decoded {
             None => Decoded::Empty,
         };
     }
-    if cause.starts_with('{') {
-        if let Ok(Value::Object(obj)) = serde_json::from_str::<Value>(cause) {
-            return decode_json(obj, http_status);
-        }
+    if cause.starts_with('{')
+        && let Ok(Value::Object(obj)) = serde_json::from_str::<Value>(cause)
+    {
+        return decode_json(obj, http_status);
     }
     if let Some(sdk) = decode_sdk(cause) {
         return sdk;

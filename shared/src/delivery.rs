@@ -396,8 +396,9 @@ fn build_error(_: reqwest::Error) -> NotifierError {
 
 /// Scheme, host and path: enough to identify an endpoint, never its query.
 fn display_endpoint(url: &Url) -> String {
+    let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
     format!(
-        "{}://{}{}",
+        "{}://{}{port}{}",
         url.scheme(),
         url.host_str().unwrap_or("?"),
         url.path()
@@ -474,13 +475,13 @@ impl TokenCache {
         timeout: Duration,
         stats: &mut Attempts,
     ) -> Result<Secret, NotifierError> {
-        if let Ok(guard) = self.entry.lock() {
-            if let Some(c) = guard.as_ref() {
-                let same =
-                    c.endpoint == client.authorization_endpoint && c.client_id == client.client_id;
-                if same && Instant::now() < c.refresh_at {
-                    return Ok(c.token.clone());
-                }
+        if let Ok(guard) = self.entry.lock()
+            && let Some(c) = guard.as_ref()
+        {
+            let same =
+                c.endpoint == client.authorization_endpoint && c.client_id == client.client_id;
+            if same && Instant::now() < c.refresh_at {
+                return Ok(c.token.clone());
             }
         }
         stats.token_fetches += 1;

@@ -147,7 +147,7 @@ fn catch_payload(
             if err_key.is_none() {
                 rest.retain(|k, _| k != "Error" && k != "Cause");
             }
-            (!rest.is_empty()).then(|| Input::Json(Value::Object(rest)))
+            (!rest.is_empty()).then_some(Input::Json(Value::Object(rest)))
         }
     };
     Ok(Intake::Failure(Box::new(Failure {

@@ -131,7 +131,10 @@ impl Redactor {
                 i += 1;
             }
             let key = &s[key_start..i];
-            if !self.is_sensitive_key(key) {
+            // `arn:aws:secretsmanager:...:secret:name` is an identifier, not a
+            // key: a key never directly follows `:` or `/`.
+            let in_identifier = key_start > 0 && matches!(bytes[key_start - 1], b':' | b'/');
+            if in_identifier || !self.is_sensitive_key(key) {
                 continue;
             }
             let mut j = i;
@@ -336,5 +339,7 @@ mod tests {
             let _ = r.text(s);
         }
         assert_eq!(r.text("token=é"), "token=[REDACTED]");
+        let arn = "arn:aws:secretsmanager:us-east-1:1:secret:events!connection/x/y-AbC";
+        assert_eq!(r.text(arn), arn);
     }
 }

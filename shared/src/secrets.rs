@@ -117,10 +117,10 @@ impl<S: SecretSource> SecretCache<S> {
 
     /// The cached connection, read afresh when older than the TTL.
     pub async fn get(&self) -> Result<Arc<Connection>, SecretError> {
-        if let Some((at, conn)) = self.entry.lock().map_or(None, |e| e.clone()) {
-            if at.elapsed() < self.ttl {
-                return Ok(conn);
-            }
+        if let Some((at, conn)) = self.entry.lock().map_or(None, |e| e.clone())
+            && at.elapsed() < self.ttl
+        {
+            return Ok(conn);
         }
         self.refresh().await
     }

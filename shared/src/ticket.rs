@@ -339,7 +339,9 @@ fn pretty(v: &Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
 }
 
+/// RFC 3339 to the millisecond: nanoseconds only add noise for a reader.
 fn timestamp(t: OffsetDateTime) -> String {
+    let t = t.replace_millisecond(t.millisecond()).unwrap_or(t);
     t.format(&Rfc3339)
         .unwrap_or_else(|_| t.unix_timestamp().to_string())
 }

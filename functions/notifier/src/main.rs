@@ -1,6 +1,8 @@
 //! The notifier Lambda: build configuration and clients once per container,
 //! then serve invocations. `notifier render FILE|-` runs the CLI instead.
 
+use std::io::Write;
+
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use notifier::{handler, render_cli};
 use serde_json::Value;
@@ -13,7 +15,11 @@ async fn main() -> Result<(), Error> {
     if args.first().map(String::as_str) == Some("render") {
         match render_cli(&args[1..], &|k| std::env::var(k).ok()) {
             Ok(json) => {
-                println!("{json}");
+                // Not println!: it panics when the reader goes away (`| head`).
+                let mut out = std::io::stdout().lock();
+                if writeln!(out, "{json}").and_then(|_| out.flush()).is_err() {
+                    std::process::exit(1);
+                }
                 return Ok(());
             }
             Err(reason) => {

@@ -1,0 +1,194 @@
+//! Real components for the notifier's integration tests: a moto server for
+//! Secrets Manager/EventBridge (shared per test binary, or the one `make
+//! test` started, via `MOTO_ENDPOINT`), connection secrets seeded through
+//! moto's own CreateConnection, and a tracing capture for canary checks.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
+use lambda_runtime::{Context, Diagnostic, LambdaEvent};
+use serde_json::Value;
+use ticket_bridge::secrets::SecretsManager;
+use ticket_bridge::{Config, Notifier, NotifierError};
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+struct Moto {
+    endpoint: String,
+    /// moto runs under a shell that kills it when this pipe closes, i.e.
+    /// when the test process exits, however it exits.
+    _lifeline: Option<Mutex<(Child, ChildStdin)>>,
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free port")
+}
+
+fn start_moto() -> Moto {
+    if let Ok(endpoint) = std::env::var("MOTO_ENDPOINT") {
+        return Moto {
+            endpoint,
+            _lifeline: None,
+        };
+    }
+    let port = free_port();
+    let script = format!(
+        "moto_server -H 127.0.0.1 -p {port} >/dev/null 2>&1 & pid=$!; trap 'kill $pid' EXIT; read _"
+    );
+    let mut child = Command::new("sh")
+        .args(["-c", &script])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("cannot start moto_server: run `make test` or scripts/setup.sh to install it");
+    let stdin = child.stdin.take().expect("piped stdin");
+    let lifeline = Some(Mutex::new((child, stdin)));
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "moto_server did not start on port {port} (installed? scripts/setup.sh)"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Moto {
+        endpoint: format!("http://127.0.0.1:{port}"),
+        _lifeline: lifeline,
+    }
+}
+
+pub fn moto_endpoint() -> &'static str {
+    static MOTO: OnceLock<Moto> = OnceLock::new();
+    &MOTO.get_or_init(start_moto).endpoint
+}
+
+/// Runs scripts/moto_seed.py; returns its JSON (`secretArn`, `connectionArn`).
+pub fn seed(args: &[&str]) -> Value {
+    let out = Command::new("python3")
+        .arg(repo_root().join("scripts/moto_seed.py"))
+        .args(["--endpoint", moto_endpoint()])
+        .args(args)
+        .output()
+        .expect("python3 missing");
+    assert!(
+        out.status.success(),
+        "moto_seed {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("moto_seed printed no JSON")
+}
+
+pub fn secret_arn(args: &[&str]) -> String {
+    seed(args)["secretArn"]
+        .as_str()
+        .expect("no secretArn")
+        .to_owned()
+}
+
+pub async fn secrets_manager() -> SecretsManager {
+    let conf = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(moto_endpoint())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+        .load()
+        .await;
+    SecretsManager::new(aws_sdk_secretsmanager::Client::new(&conf))
+}
+
+/// A notifier built exactly as `main` builds it, from an environment.
+pub async fn notifier(
+    secret: &str,
+    api_url: &str,
+    extra: &[(&str, &str)],
+) -> Result<Notifier<SecretsManager>, NotifierError> {
+    let mut env: Vec<(String, String)> = vec![
+        ("TICKET_API_URL".into(), api_url.into()),
+        ("CONNECTION_SECRET_ID".into(), secret.into()),
+        ("FROM_PERSON_EMAIL".into(), "oncall@example.com".into()),
+    ];
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let get = |k: &str| {
+        env.iter()
+            .rev()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+    };
+    let config = Config::from_lookup(&get)?;
+    Notifier::new(config, secrets_manager().await)
+}
+
+/// Invokes the real handler as the runtime would, with a deadline.
+pub async fn invoke(
+    n: &Result<Notifier<SecretsManager>, NotifierError>,
+    event: Value,
+    deadline_ms: u64,
+) -> Result<Value, Diagnostic> {
+    let mut ctx = Context::default();
+    ctx.deadline = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64 + deadline_ms)
+        .unwrap_or_default();
+    notifier::handler(n, LambdaEvent::new(event, ctx))
+        .await
+        .map_err(Diagnostic::from)
+}
+
+pub fn event(name: &str) -> Value {
+    let raw = std::fs::read_to_string(repo_root().join("events").join(name))
+        .expect("no such sample event");
+    serde_json::from_str(&raw).expect("sample event is not JSON")
+}
+
+/// Everything logged through tracing while the guard lives (this thread).
+#[derive(Clone, Default)]
+pub struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Logs {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+    pub fn lines(&self) -> Vec<Value> {
+        self.text()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+}
+
+impl Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
+    type Writer = Logs;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+/// Captures JSON log lines at TRACE level (every crate, HTTP stack included).
+pub fn capture_logs() -> (Logs, tracing::subscriber::DefaultGuard) {
+    let logs = Logs::default();
+    let sub = tracing_subscriber::fmt()
+        .json()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(logs.clone())
+        .finish();
+    (logs, tracing::subscriber::set_default(sub))
+}
