@@ -59,7 +59,7 @@ export interface FailureTicketBridgeProps {
   /** Path of the Cargo workspace manifest that builds the `notifier` binary. @default the repository's Cargo.toml */
   readonly manifestPath?: string;
 
-  /** Outseta case `Source` number. @default the notifier's default */
+  /** Outseta case `Source`, an integer from 1 to 5. @default the notifier's default (1) */
   readonly caseSource?: number;
 
   /** Whether Outseta mails its auto responder to the FromPerson. @default the notifier's default (false) */
@@ -154,6 +154,9 @@ export class FailureTicketBridge extends Construct {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
     });
 
+    if (props.caseSource !== undefined && !(Number.isInteger(props.caseSource) && props.caseSource >= 1 && props.caseSource <= 5)) {
+      throw new Error(`FailureTicketBridge: \`caseSource\` must be an integer from 1 to 5, got ${props.caseSource}`);
+    }
     const reserved = props.reservedConcurrency === undefined ? 2 : props.reservedConcurrency;
     this.notifier = new RustFunction(this, 'Notifier', {
       manifestPath: props.manifestPath ?? path.join(__dirname, '..', '..', '..', 'Cargo.toml'),

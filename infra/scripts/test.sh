@@ -17,6 +17,7 @@ step "npm ci"
 npm ci --loglevel=error
 
 step "tsc"
+rm -rf dist
 npx tsc -p .
 
 step "cdk synth (OAuth demo, and API-key demo)"

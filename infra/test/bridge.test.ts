@@ -184,6 +184,7 @@ describe('FailureTicketBridge: the notifier', () => {
     const connection = new events.Connection(stack, 'C', { authorization: auth });
     assert.throws(() => new FailureTicketBridge(stack, 'B', { ...base, connection, authorization: auth }), /exactly one/);
     assert.throws(() => new FailureTicketBridge(new Stack(offlineApp()), 'B', { ...base, authorization: auth, fromPerson: { email: '' } }), /fromPerson/);
+    assert.throws(() => new FailureTicketBridge(new Stack(offlineApp()), 'B', { ...base, authorization: auth, caseSource: 9 }), /1 to 5/);
   });
 });
 
