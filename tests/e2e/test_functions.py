@@ -1,0 +1,120 @@
+"""The three real function binaries over HTTP under `cargo lambda watch`,
+with moto holding EventBridge connection secrets: each auth mode creates
+exactly one case, an OAuth token revoked while cached is refreshed once,
+wrong client credentials end as AuthError inside the deadline, and no
+secret or token shows up in any log line of any function."""
+import json
+import time
+
+import pytest
+
+from localrun import Services, field, http
+
+EVENT = json.load(open(__import__("os").path.join(__import__("os").path.dirname(__file__), "../../events/catch-lambda.json")))
+
+
+@pytest.fixture
+def svc():
+    with Services() as s:
+        s.start_moto()
+        yield s
+        s.cleanup()
+
+
+def cases(s, auth):
+    status, _, body = http("GET", s.cases_url(), headers={"Authorization": auth})
+    assert status == 200, body
+    return body
+
+
+def assert_no_leaks(s, *canaries):
+    text = s.log_text()
+    for c in canaries:
+        assert c not in text, f"log leaks {c[:6]}…"
+
+
+def delivered(s, event=EVENT):
+    status, _, out = s.invoke("notifier", event)
+    assert status == 200, out
+    return out
+
+
+def test_api_key_mode_creates_exactly_one_case(svc):
+    key, secret = "KEY-" + svc.client_secret[-6:], "APISECRET-" + svc.client_secret
+    arn = svc.seed("apikey", "--key-name", "Authorization", "--key-value", f"Outseta {key}:{secret}")["secretArn"]
+    svc.start_watch(arn, {"API_KEY": key, "API_SECRET": secret})
+    out = delivered(svc)
+    held = cases(svc, f"Outseta {key}:{secret}")
+    assert [c["Uid"] for c in held] == [out["caseUid"]]
+    assert held[0]["Subject"] == "[Step Functions] order-pipeline: PaymentDeclined in ChargeCard"
+    assert held[0]["FromPerson"] == {"Email": "oncall@example.com"}
+    assert "card ending 4242 was declined" in held[0]["Body"]
+    assert_no_leaks(svc, secret)
+
+
+def test_basic_mode_creates_exactly_one_case(svc):
+    password = "pw-" + svc.client_secret
+    arn = svc.seed("basic", "--username", "bridge", "--password", password)["secretArn"]
+    svc.start_watch(arn, {"BASIC_USER": "bridge", "BASIC_PASSWORD": password})
+    out = delivered(svc)
+    import base64
+    auth = "Basic " + base64.b64encode(f"bridge:{password}".encode()).decode()
+    assert [c["Uid"] for c in cases(svc, auth)] == [out["caseUid"]]
+    assert_no_leaks(svc, password, auth.split()[1])
+
+
+def test_oauth_mode_refreshes_a_revoked_token_once(svc):
+    svc.reserve_watch_port()
+    arn = svc.seed("oauth", "--token-url", svc.token_url(), "--client-id", "ticket-bridge-demo",
+                   "--client-secret", svc.client_secret)["secretArn"]
+    # TTL 0: the notifier re-reads the connection each time, so the revoke
+    # header added below reaches it; the token itself stays cached.
+    svc.start_watch(arn, {"SECRET_CACHE_TTL_SECONDS": "0"})
+    first = delivered(svc)
+    assert first["attempts"] == 1
+    second = delivered(svc)  # cached token, no new fetch
+    time.sleep(1.1)  # revocation has one-second resolution
+    svc.set_invocation_header(arn, "X-Mock-Revoke-Before", str(int(time.time())))
+    third = delivered(svc)
+    assert third["attempts"] == 2, third
+
+    api_lines = [r for r in svc.log_records() if field(r, "path") == "/api/v1/support/cases" and field(r, "method") == "POST"]
+    statuses = [(field(r, "status"), field(r, "reason"), field(r, "token_id")) for r in api_lines]
+    assert [(st, why) for st, why, _ in statuses] == [(200, "-"), (200, "-"), (401, "revoked"), (200, "-")], statuses
+    tokens = [t for _, _, t in statuses]
+    assert tokens[0] == tokens[1] != tokens[3] and "-" not in (tokens[0], tokens[3]), tokens
+    issued = [r for r in svc.log_records() if field(r, "path") == "/token"]
+    assert [field(r, "status") for r in issued] == [200, 200], "expected exactly two token fetches"
+    notifier_lines = [r for r in svc.log_records() if field(r, "outcome") == "delivered"]
+    assert [field(r, "token_fetches") for r in notifier_lines] == [1, 0, 1]
+
+    token = get_token(svc)
+    held = cases(svc, f"Bearer {token}")
+    assert sorted(c["Uid"] for c in held) == sorted([first["caseUid"], second["caseUid"], third["caseUid"]])
+    assert_no_leaks(svc, svc.client_secret, token)
+
+
+def get_token(s):
+    import base64
+    basic = base64.b64encode(f"ticket-bridge-demo:{s.client_secret}".encode()).decode()
+    status, _, body = http("POST", s.token_url(), b"grant_type=client_credentials",
+                           {"Authorization": f"Basic {basic}", "Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 200, body
+    return body["access_token"]
+
+
+def test_wrong_client_secret_is_an_auth_error_within_the_deadline(svc):
+    svc.reserve_watch_port()
+    arn = svc.seed("oauth", "--token-url", svc.token_url(), "--client-id", "ticket-bridge-demo",
+                   "--client-secret", "wrong-" + svc.client_secret)["secretArn"]
+    svc.start_watch(arn)
+    started = time.time()
+    status, _, out = svc.invoke("notifier", EVENT)
+    assert time.time() - started < 10
+    assert status == 500
+    assert out["errorType"] == "AuthError", out
+    assert "rejected the client credentials" in out["errorMessage"] and "/token" in out["errorMessage"]
+    assert "wrong-" not in json.dumps(out)
+    failure = [r for r in svc.log_records() if field(r, "outcome") == "not_delivered"]
+    assert len(failure) == 1 and "PaymentDeclined" in field(failure[0], "ticket")
+    assert_no_leaks(svc, svc.client_secret)
