@@ -118,3 +118,38 @@ def test_wrong_client_secret_is_an_auth_error_within_the_deadline(svc):
     failure = [r for r in svc.log_records() if field(r, "outcome") == "not_delivered"]
     assert len(failure) == 1 and "PaymentDeclined" in field(failure[0], "ticket")
     assert_no_leaks(svc, svc.client_secret)
+
+
+def test_synthesized_state_machine_runs_locally_into_one_ticket(svc):
+    """The CDK demo's real ASL definition, run by aws-local-stepfunctions: the
+    demo step fails, its Catch calls the real notifier (Invoke API of cargo
+    lambda watch), which files the case in the real mock-api."""
+    import os
+    import subprocess
+
+    template = os.path.join(os.path.dirname(__file__), "../../infra/cdk.out/TicketBridgeDemo.template.json")
+    assert os.path.exists(template), "run infra/scripts/test.sh first (make test does): no synthesized template"
+    svc.reserve_watch_port()
+    arn = svc.seed("oauth", "--token-url", svc.token_url(), "--client-id", "ticket-bridge-demo",
+                   "--client-secret", svc.client_secret)["secretArn"]
+    svc.start_watch(arn)
+    env = dict(os.environ,
+               NOTIFIER_INVOKE_URL=f"http://127.0.0.1:{svc.watch_port}/2015-03-31/functions/notifier/invocations",
+               MOCK_AUTH_TOKEN_URL=svc.token_url(),
+               MOCK_API_BASE_URL=svc.url("mock-api", ""),
+               CLIENT_ID="ticket-bridge-demo", CLIENT_SECRET=svc.client_secret)
+    run = subprocess.run(["node", "infra/test/local-sfn/run.mjs"], cwd=os.path.join(os.path.dirname(__file__), "../.."),
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result["status"] == "FAILED" and result["stateName"] == result["expectedStateName"], result
+
+    held = cases(svc, f"Bearer {get_token(svc)}")
+    assert len(held) == 1, [c["Subject"] for c in held]
+    body = held[0]["Body"]
+    message = result["input"]["message"]
+    assert message in body, "the caught error's message is not in the ticket"
+    assert "RunStep" in held[0]["Subject"] and "RunStep" in body, held[0]["Subject"]
+    assert held[0]["Uid"] == result["ticket"]["caseUid"]
+    print("local run ticket:", held[0]["Subject"])
+    assert_no_leaks(svc, svc.client_secret)
