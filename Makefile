@@ -38,5 +38,6 @@ lambda-build: setup
 	cargo lambda build --release --arm64 --bin notifier --bin mock-auth --bin mock-api
 	ls -l target/lambda/*/bootstrap
 
-test: setup lint test-rust test-e2e test-infra lambda-build
+# infra before e2e: the local state machine run needs the synthesized template.
+test: setup lint test-rust test-infra test-e2e lambda-build
 	@echo "make test: all suites passed"

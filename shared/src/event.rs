@@ -14,6 +14,11 @@ use crate::config::ErrorPath;
 
 const STATUS_CHANGE: &str = "Step Functions Execution Status Change";
 
+/// The Cause our own Fail state sets after the Catch path filed a ticket
+/// (see infra's `FailureTicketBridge`). The EventBridge rule already skips
+/// it; checking here too means a rule written by hand cannot double-file.
+pub const TICKET_FILED_MARKER: &str = "Failure ticket filed by FailureTicketBridge";
+
 /// Keys a Catch path's `Parameters` may add beside the error; they are
 /// context, not part of the execution's input.
 const CONTEXT_KEYS: &[&str] = &[
@@ -194,6 +199,11 @@ fn status_change(root: &Map<String, Value>) -> Result<Intake, String> {
     if !matches!(status, "FAILED" | "TIMED_OUT" | "ABORTED") {
         return Ok(Intake::Skipped {
             status: status.to_owned(),
+        });
+    }
+    if string(detail, "cause").is_some_and(|c| c.starts_with(TICKET_FILED_MARKER)) {
+        return Ok(Intake::Skipped {
+            status: format!("{status} (ticket already filed by the Catch path)"),
         });
     }
     let execution_arn = string(detail, "executionArn");
@@ -422,6 +432,19 @@ mod tests {
         assert_eq!(
             failure(intake(&ev, None).unwrap()).input,
             Some(Input::Text("{\"cut".into()))
+        );
+    }
+
+    #[test]
+    fn failures_already_ticketed_by_the_catch_path_are_skipped() {
+        let cause =
+            format!("{TICKET_FILED_MARKER} for state Load; the original cause is in the ticket");
+        let ev = json!({"detail-type": STATUS_CHANGE, "detail": {"status": "FAILED", "error": "E", "cause": cause}});
+        assert_eq!(
+            intake(&ev, None).unwrap(),
+            Intake::Skipped {
+                status: "FAILED (ticket already filed by the Catch path)".into()
+            }
         );
     }
 
