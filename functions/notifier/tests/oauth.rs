@@ -1,0 +1,271 @@
+//! OAuth client credentials against a scripted token endpoint and API:
+//! token caching, refresh on 401/407, and each token endpoint failure as a
+//! clear AuthError. (The real mock-auth/mock-api pair is exercised in
+//! tests/e2e; here we need failures the real pair does not produce.)
+
+mod support;
+
+use serde_json::json;
+use support::*;
+use wiremock::matchers::{body_string_contains, header, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const CID: &str = "bridge-client";
+const CSECRET: &str = "CanaryClientSecret8812";
+
+fn oauth_secret(token_url: &str, method_name: &str) -> String {
+    secret_arn(&[
+        "oauth",
+        "--token-url",
+        token_url,
+        "--client-id",
+        CID,
+        "--client-secret",
+        CSECRET,
+        "--method",
+        method_name,
+        "--oauth-body",
+        "audience=tickets",
+    ])
+}
+
+fn token(t: &str, expires_in: u64) -> ResponseTemplate {
+    ResponseTemplate::new(200)
+        .set_body_json(json!({"access_token": t, "token_type": "Bearer", "expires_in": expires_in}))
+}
+
+async fn servers() -> (MockServer, String, String) {
+    let s = MockServer::start().await;
+    let token_url = format!("{}/oauth/token", s.uri());
+    let cases = format!("{}/api/v1/support/cases", s.uri());
+    (s, token_url, cases)
+}
+
+#[tokio::test]
+async fn token_is_fetched_once_and_reused_while_valid() {
+    let (s, token_url, cases) = servers().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .and(header(
+            "Authorization",
+            "Basic YnJpZGdlLWNsaWVudDpDYW5hcnlDbGllbnRTZWNyZXQ4ODEy",
+        ))
+        .and(header("content-type", "application/x-www-form-urlencoded"))
+        .and(body_string_contains("grant_type=client_credentials"))
+        .and(body_string_contains("audience=tickets"))
+        .respond_with(token("CanaryTokenAAA111", 3600))
+        .expect(1)
+        .mount(&s)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/support/cases"))
+        .and(header("Authorization", "Bearer CanaryTokenAAA111"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"Uid": "T1"})))
+        .expect(3)
+        .mount(&s)
+        .await;
+    let n = notifier(&oauth_secret(&token_url, "POST"), &cases, &[]).await;
+    for _ in 0..3 {
+        assert_eq!(
+            invoke(&n, event("bare-error.json"), 10_000).await.unwrap()["caseUid"],
+            "T1"
+        );
+    }
+    assert_eq!(n.as_ref().unwrap().token_fetches(), 1);
+}
+
+#[tokio::test]
+async fn get_method_sends_the_grant_in_the_query() {
+    let (s, token_url, cases) = servers().await;
+    Mock::given(method("GET"))
+        .and(path("/oauth/token"))
+        .and(query_param("grant_type", "client_credentials"))
+        .and(query_param("audience", "tickets"))
+        .respond_with(token("CanaryTokenGET222", 3600))
+        .expect(1)
+        .mount(&s)
+        .await;
+    Mock::given(method("POST"))
+        .and(header("Authorization", "Bearer CanaryTokenGET222"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"Uid": "G1"})))
+        .expect(1)
+        .mount(&s)
+        .await;
+    let n = notifier(&oauth_secret(&token_url, "GET"), &cases, &[]).await;
+    assert_eq!(
+        invoke(&n, event("bare-error.json"), 10_000).await.unwrap()["caseUid"],
+        "G1"
+    );
+}
+
+#[tokio::test]
+async fn expired_token_is_refetched_before_use() {
+    let (s, token_url, cases) = servers().await;
+    // expires_in 1: the early-refresh margin (at least 1 s) makes it stale at once.
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(token("CanaryShortLived333", 1))
+        .expect(2)
+        .mount(&s)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/support/cases"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"Uid": "E"})))
+        .expect(2)
+        .mount(&s)
+        .await;
+    let n = notifier(&oauth_secret(&token_url, "POST"), &cases, &[]).await;
+    invoke(&n, event("bare-error.json"), 10_000).await.unwrap();
+    invoke(&n, event("bare-error.json"), 10_000).await.unwrap();
+}
+
+#[tokio::test]
+async fn refresh_on_401_and_407_then_auth_error_on_a_second_refusal() {
+    for status in [401u16, 407] {
+        let (s, token_url, cases) = servers().await;
+        Mock::given(method("POST"))
+            .and(path("/oauth/token"))
+            .respond_with(token("CanaryOld444", 3600))
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&s)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/oauth/token"))
+            .respond_with(token("CanaryNew555", 3600))
+            .with_priority(2)
+            .mount(&s)
+            .await;
+        Mock::given(method("POST"))
+            .and(header("Authorization", "Bearer CanaryOld444"))
+            .respond_with(ResponseTemplate::new(status))
+            .expect(1)
+            .mount(&s)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/api/v1/support/cases"))
+            .and(header("Authorization", "Bearer CanaryNew555"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"Uid": "N1"})))
+            .expect(1)
+            .mount(&s)
+            .await;
+        let n = notifier(&oauth_secret(&token_url, "POST"), &cases, &[]).await;
+        let out = invoke(&n, event("bare-error.json"), 10_000).await.unwrap();
+        assert_eq!(
+            out,
+            json!({"caseUid": "N1", "subject": "[Step Functions] unknown state machine: States.TaskFailed", "attempts": 2}),
+            "{status}"
+        );
+    }
+    let (s, token_url, cases) = servers().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(token("CanaryAny666", 3600))
+        .expect(2)
+        .mount(&s)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/support/cases"))
+        .respond_with(ResponseTemplate::new(401))
+        .expect(2)
+        .mount(&s)
+        .await;
+    let n = notifier(&oauth_secret(&token_url, "POST"), &cases, &[]).await;
+    let err = invoke(&n, event("bare-error.json"), 10_000)
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type, "AuthError");
+    assert!(
+        err.error_message.contains("even after refreshing"),
+        "{}",
+        err.error_message
+    );
+    assert!(!err.error_message.contains("CanaryAny666"));
+}
+
+#[tokio::test]
+async fn token_endpoint_failures_are_clear_auth_errors() {
+    let cases_resp = ResponseTemplate::new(200).set_body_json(json!({"Uid": "never"}));
+    let scenarios: Vec<(ResponseTemplate, &str)> = vec![
+        (
+            ResponseTemplate::new(401).set_body_json(json!({"error": "invalid_client"})),
+            "rejected the client credentials (HTTP 401: invalid_client)",
+        ),
+        (
+            ResponseTemplate::new(400).set_body_json(json!({"error": "invalid_client"})),
+            "rejected the client credentials (HTTP 400: invalid_client)",
+        ),
+        (ResponseTemplate::new(500), "failed (HTTP 500)"),
+        (
+            ResponseTemplate::new(200).set_body_string("<html>login</html>"),
+            "not JSON",
+        ),
+        (
+            ResponseTemplate::new(200).set_body_json(json!({"token_type": "Bearer"})),
+            "without an access_token",
+        ),
+    ];
+    for (resp, expected) in scenarios {
+        let (s, token_url, cases) = servers().await;
+        Mock::given(method("POST"))
+            .and(path("/oauth/token"))
+            .respond_with(resp)
+            .mount(&s)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/api/v1/support/cases"))
+            .respond_with(cases_resp.clone())
+            .expect(0)
+            .mount(&s)
+            .await;
+        let n = notifier(&oauth_secret(&token_url, "POST"), &cases, &[]).await;
+        let (logs, _g) = capture_logs();
+        let err = invoke(&n, event("catch-ecs.json"), 10_000)
+            .await
+            .unwrap_err();
+        assert_eq!(err.error_type, "AuthError", "{expected}");
+        assert!(
+            err.error_message.contains(expected) && err.error_message.contains("/oauth/token"),
+            "{expected}: {}",
+            err.error_message
+        );
+        assert!(!err.error_message.contains(CSECRET) && !logs.text().contains(CSECRET));
+    }
+    let port = free_port();
+    let (_s, _t, cases) = servers().await;
+    let n = notifier(
+        &oauth_secret(&format!("http://127.0.0.1:{port}/token"), "POST"),
+        &cases,
+        &[],
+    )
+    .await;
+    let err = invoke(&n, event("bare-error.json"), 10_000)
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type, "AuthError");
+    assert!(
+        err.error_message.contains("unreachable"),
+        "{}",
+        err.error_message
+    );
+}
+
+#[tokio::test]
+async fn plain_http_token_endpoint_off_loopback_is_refused() {
+    let (_s, _t, cases) = servers().await;
+    let n = notifier(
+        &oauth_secret("http://auth.example.com/token", "POST"),
+        &cases,
+        &[],
+    )
+    .await;
+    let err = invoke(&n, event("bare-error.json"), 10_000)
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type, "ConnectionSecretError");
+    assert!(
+        err.error_message.contains("plain http"),
+        "{}",
+        err.error_message
+    );
+}
