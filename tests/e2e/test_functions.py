@@ -153,3 +153,18 @@ def test_synthesized_state_machine_runs_locally_into_one_ticket(svc):
     assert held[0]["Uid"] == result["ticket"]["caseUid"]
     print("local run ticket:", held[0]["Subject"])
     assert_no_leaks(svc, svc.client_secret)
+
+
+def test_runtime_hands_hostile_events_to_the_notifier_as_typed_errors(svc):
+    """Through the real runtime: 10,000-level nesting and a non-failure event
+    both come back as InvalidFailureEvent, not as a runtime crash."""
+    arn = svc.seed("apikey", "--key-name", "Authorization", "--key-value", "Outseta K:S")["secretArn"]
+    svc.start_watch(arn, {"API_KEY": "K", "API_SECRET": "S"})
+    deep = b'{"x":' + b"[" * 10000 + b"]" * 10000 + b"}"
+    status, _, out = svc.invoke("notifier", deep)
+    assert status == 500 and out["errorType"] == "InvalidFailureEvent", out
+    assert "recursion limit" in out["errorMessage"]
+    status, _, out = svc.invoke("notifier", {"hello": "world"})
+    assert status == 500 and out["errorType"] == "InvalidFailureEvent", out
+    status, _, out = svc.invoke("notifier", EVENT)
+    assert status == 200 and out["attempts"] == 1, "the function survived both"

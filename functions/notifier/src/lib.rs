@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use ticket_bridge::event::Intake;
 use ticket_bridge::secrets::SecretSource;
 use ticket_bridge::{Notifier, NotifierError, RenderConfig};
@@ -57,6 +58,44 @@ pub async fn handler<S: SecretSource>(
             "could not serialise the outcome".to_owned(),
         ))
     })
+}
+
+/// How much of an unparseable event the log line keeps (scrubbed as text).
+const RAW_LOG_MAX: usize = 64 * 1024;
+
+/// The Lambda entry point. The runtime hands over the raw JSON so that
+/// events serde cannot turn into a `Value` (nesting deeper than its
+/// recursion limit) still end as a typed `InvalidFailureEvent` with the
+/// event in the log, instead of the runtime's own untyped error.
+pub async fn handler_raw<S: SecretSource>(
+    notifier: &Result<Notifier<S>, NotifierError>,
+    event: LambdaEvent<Box<RawValue>>,
+) -> Result<Value, HandlerError> {
+    let LambdaEvent { payload, context } = event;
+    match serde_json::from_str::<Value>(payload.get()) {
+        Ok(value) => handler(notifier, LambdaEvent::new(value, context)).await,
+        Err(e) => {
+            let err = NotifierError::InvalidFailureEvent(format!("event is not usable JSON: {e}"));
+            let redactor = notifier
+                .as_ref()
+                .map(|n| n.config().render.redactor.clone())
+                .unwrap_or_default();
+            let raw = payload.get();
+            let mut cut = raw.len().min(RAW_LOG_MAX);
+            while !raw.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            tracing::error!(
+                outcome = "invalid_event",
+                error_type = err.error_type(),
+                error = %err,
+                event_bytes = raw.len(),
+                event = %redactor.text(&raw[..cut]),
+                "event is not a Step Functions failure; no ticket"
+            );
+            Err(HandlerError(err))
+        }
+    }
 }
 
 /// `notifier render FILE|-`: the exact case body the Lambda would POST,

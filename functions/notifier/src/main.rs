@@ -4,8 +4,8 @@
 use std::io::Write;
 
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use notifier::{handler, render_cli};
-use serde_json::Value;
+use notifier::{handler_raw, render_cli};
+use serde_json::value::RawValue;
 use ticket_bridge::secrets::SecretsManager;
 use ticket_bridge::{Config, Notifier, NotifierError};
 
@@ -39,8 +39,10 @@ async fn main() -> Result<(), Error> {
         tracing::error!(error = %e, "cold start: configuration invalid; every invocation will fail with it");
     }
     let notifier = &notifier;
-    run(service_fn(move |event: LambdaEvent<Value>| async move {
-        Box::pin(handler(notifier, event)).await
-    }))
+    run(service_fn(
+        move |event: LambdaEvent<Box<RawValue>>| async move {
+            Box::pin(handler_raw(notifier, event)).await
+        },
+    ))
     .await
 }

@@ -615,3 +615,35 @@ async fn canary_secrets_never_leak() {
     }
     assert!(logs.text().contains("not_delivered"));
 }
+
+#[tokio::test]
+async fn too_deep_json_is_an_invalid_event_not_a_crash() {
+    let (server, url) = api().await;
+    let n = notifier(&apikey_secret("Outseta K:S-deep"), &url, &[]).await;
+    let deep = format!(
+        "{{\"password\":\"CANARY-deep-pw\",\"x\":{}{}}}",
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    );
+    let raw = serde_json::value::RawValue::from_string(deep).expect("raw JSON accepts any depth");
+    let (logs, _g) = capture_logs();
+    let err = notifier::handler_raw(
+        &n,
+        lambda_runtime::LambdaEvent::new(raw, lambda_runtime::Context::default()),
+    )
+    .await
+    .map_err(lambda_runtime::Diagnostic::from)
+    .unwrap_err();
+    assert_eq!(err.error_type, "InvalidFailureEvent");
+    assert!(
+        err.error_message.contains("recursion limit"),
+        "{}",
+        err.error_message
+    );
+    assert!(
+        logs.text().contains("\"event_bytes\":20"),
+        "the event size is logged"
+    );
+    assert!(!logs.text().contains("CANARY-deep-pw"));
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
