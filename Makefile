@@ -32,12 +32,18 @@ test-e2e: build
 test-infra:
 	infra/scripts/test.sh
 
-# The Lambda artifacts exactly as CDK bundles them (ARM64, release), so a
-# bundling break shows in CI and not at deploy time.
+# The real CDK bundling: cdk synth with cargo-lambda-cdk's RustFunction, which
+# runs `cargo lambda build --release --arm64` for the three functions, so a
+# bundling break shows in CI and not at deploy time. Needs test-infra's npm ci.
 lambda-build: setup
-	cargo lambda build --release --arm64 --bin notifier --bin mock-auth --bin mock-api
-	ls -l target/lambda/*/bootstrap
+	cd infra
+	export AWS_EC2_METADATA_DISABLED=true CDK_DISABLE_VERSION_CHECK=true CDK_DISABLE_CLI_TELEMETRY=true
+	rm -rf cdk.out.bundled
+	npx cdk synth --app 'node dist/bin/app.js' --no-notices --quiet -o cdk.out.bundled
+	n=$$(find cdk.out.bundled -name bootstrap | wc -l)
+	find cdk.out.bundled -name bootstrap -exec ls -l {} +
+	test "$$n" -eq 3 || { echo "expected 3 bundled Lambda binaries, found $$n" >&2; exit 1; }
 
 # infra before e2e: the local state machine run needs the synthesized template.
-test: setup lint test-rust test-infra test-e2e lambda-build
+test: setup lint test-rust test-infra lambda-build test-e2e
 	@echo "make test: all suites passed"
