@@ -53,6 +53,11 @@ def main():
         p.add_argument("--header", action="append", help="KEY=VALUE invocation header (secret)")
         p.add_argument("--query", action="append", help="KEY=VALUE invocation query parameter")
         p.add_argument("--body", action="append", help="KEY=VALUE invocation body key")
+    t = sub.add_parser("table", help="an idempotency table as infra creates it")
+    t.add_argument("--ttl-attribute", default="expiration")
+    tp = sub.add_parser("topic", help="an SNS topic with an SQS queue subscribed, to read what was published")
+    dr = sub.add_parser("drain", help="print (and delete) the messages in a queue")
+    dr.add_argument("--queue-url", required=True)
     s = sub.add_parser("secret")
     s.add_argument("--value", required=True)
     s.add_argument("--missing", action="store_true", help="create nothing; print an ARN that does not exist")
@@ -60,6 +65,38 @@ def main():
 
     events, sm = clients(args.endpoint, args.region)
     name = args.name or f"{args.kind}-{uuid.uuid4().hex[:8]}"
+    kw = dict(endpoint_url=args.endpoint, region_name=args.region,
+              aws_access_key_id="test", aws_secret_access_key="test")
+    if args.kind == "table":
+        ddb = boto3.client("dynamodb", **kw)
+        ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+        ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": args.ttl_attribute})
+        print(json.dumps({"tableName": name}))
+        return
+    if args.kind == "topic":
+        sns, sqs = boto3.client("sns", **kw), boto3.client("sqs", **kw)
+        topic = sns.create_topic(Name=name)["TopicArn"]
+        queue = sqs.create_queue(QueueName=name)["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+        print(json.dumps({"topicArn": topic, "queueUrl": queue}))
+        return
+    if args.kind == "drain":
+        sqs = boto3.client("sqs", **kw)
+        out = []
+        while True:
+            r = sqs.receive_message(QueueUrl=args.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+            msgs = r.get("Messages", [])
+            if not msgs:
+                break
+            for m in msgs:
+                body = json.loads(m["Body"])
+                out.append({"subject": body.get("Subject"), "message": json.loads(body["Message"])})
+                sqs.delete_message(QueueUrl=args.queue_url, ReceiptHandle=m["ReceiptHandle"])
+        print(json.dumps(out))
+        return
     if args.kind == "secret":
         if args.missing:
             print(json.dumps({"secretArn": f"arn:aws:secretsmanager:{args.region}:123456789012:secret:{name}-AbCdEf"}))

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use url::Url;
 
+use crate::dedupe::Scope;
 use crate::redact::Redactor;
 use crate::ticket::FromPerson;
 
@@ -91,6 +92,13 @@ pub struct Config {
     pub deadline_margin: Duration,
     /// Used when the invocation carries no deadline (direct calls, tests).
     pub default_budget: Duration,
+    /// DynamoDB table for cross-container dedupe; `None`: per-container only.
+    pub idempotency_table: Option<String>,
+    pub dedupe_scope: Scope,
+    /// How long a delivered failure is remembered.
+    pub idempotency_ttl: Duration,
+    /// SNS topic that receives tickets that could not be delivered.
+    pub fallback_topic_arn: Option<String>,
 }
 
 const PLACEHOLDER_EMAIL: &str = "set-FROM_PERSON_EMAIL-or-FROM_PERSON_UID@example.invalid";
@@ -156,6 +164,25 @@ impl Config {
             default_budget: Duration::from_millis(
                 number(get, "DEFAULT_BUDGET_MS", 25_000)?.max(100),
             ),
+            idempotency_table: non_empty(get, "IDEMPOTENCY_TABLE"),
+            dedupe_scope: match non_empty(get, "DEDUPE_SCOPE") {
+                None => Scope::Error,
+                Some(v) => Scope::parse(&v).ok_or_else(|| {
+                    ConfigError::new("DEDUPE_SCOPE", "must be execution, state or error")
+                })?,
+            },
+            idempotency_ttl: Duration::from_secs(
+                number(get, "IDEMPOTENCY_TTL_SECONDS", 86_400)?.max(1),
+            ),
+            fallback_topic_arn: match non_empty(get, "FALLBACK_TOPIC_ARN") {
+                Some(arn) if !arn.starts_with("arn:") => {
+                    return Err(ConfigError::new(
+                        "FALLBACK_TOPIC_ARN",
+                        "must be an SNS topic ARN",
+                    ));
+                }
+                other => other,
+            },
         })
     }
 }
@@ -279,6 +306,8 @@ mod tests {
             ("ERROR_PATH", "Payload.error", "ERROR_PATH"),
             ("MAX_ATTEMPTS", "-1", "MAX_ATTEMPTS"),
             ("FROM_PERSON_EMAIL", "nobody", "FROM_PERSON_EMAIL"),
+            ("DEDUPE_SCOPE", "run", "DEDUPE_SCOPE"),
+            ("FALLBACK_TOPIC_ARN", "my-topic", "FALLBACK_TOPIC_ARN"),
         ];
         for (var, value, named) in cases {
             let mut pairs: Vec<(&str, &str)> =

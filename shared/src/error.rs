@@ -43,4 +43,22 @@ impl NotifierError {
             NotifierError::TicketDeliveryFailed(_) => "TicketDeliveryFailed",
         }
     }
+
+    /// The same error with its message rewritten (configuration errors,
+    /// which carry no free text, stay as they are).
+    pub fn map_message(self, f: impl FnOnce(&str) -> String) -> Self {
+        match self {
+            NotifierError::InvalidFailureEvent(m) => NotifierError::InvalidFailureEvent(f(&m)),
+            NotifierError::ConnectionSecret(m) => NotifierError::ConnectionSecret(f(&m)),
+            NotifierError::Auth(m) => NotifierError::Auth(f(&m)),
+            NotifierError::TicketRejected(m) => NotifierError::TicketRejected(f(&m)),
+            NotifierError::TicketDeliveryFailed(m) => NotifierError::TicketDeliveryFailed(f(&m)),
+            other @ NotifierError::Config(_) => other,
+        }
+    }
+
+    /// Appends `; note` to the message.
+    pub fn with_note(self, note: &str) -> Self {
+        self.map_message(|m| format!("{m}; {note}"))
+    }
 }

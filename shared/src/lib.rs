@@ -11,9 +11,11 @@
 pub mod cause;
 pub mod config;
 pub mod connection;
+pub mod dedupe;
 pub mod delivery;
 pub mod error;
 pub mod event;
+pub mod fallback;
 mod html;
 pub mod notifier;
 pub mod redact;

@@ -1,10 +1,10 @@
-//! One invocation, start to finish: intake → render → credentials →
+//! One invocation, start to finish: intake → dedupe → render → credentials →
 //! delivery, with exactly one structured log line saying how it ended.
 //!
 //! When delivery fails, that log line carries the whole rendered (redacted)
-//! ticket and event, and the error goes back to the caller typed, so Step
-//! Functions' Retry/Catch or a dead-letter queue keeps the failure: nothing
-//! is lost silently.
+//! ticket and event, the ticket goes to the fallback topic if one is set, and
+//! the error goes back to the caller typed, so Step Functions' Retry/Catch or
+//! a dead-letter queue keeps the failure: nothing is lost silently.
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -13,11 +13,17 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::config::Config;
+use crate::dedupe::{self, Claim, Store};
 use crate::delivery::{Attempts, TicketClient};
 use crate::error::NotifierError;
 use crate::event::{Intake, intake};
+use crate::fallback::Fallback;
+use crate::redact::Redactor;
 use crate::secrets::{SecretCache, SecretSource};
 use crate::ticket::{CaseBody, render};
+
+/// How often a duplicate checks whether the first invocation has finished.
+const IN_PROGRESS_POLL: Duration = Duration::from_millis(200);
 
 /// What an invocation returns to its caller (the state machine's next state).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -28,6 +34,10 @@ pub enum Outcome {
         case_uid: String,
         subject: String,
         attempts: u32,
+        /// True when an earlier invocation already filed this failure's
+        /// ticket: this one returns that result and files nothing.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        duplicate: bool,
     },
     Skipped {
         skipped: bool,
@@ -40,9 +50,12 @@ pub struct Notifier<S> {
     config: Config,
     secrets: SecretCache<S>,
     client: TicketClient,
+    store: Store,
+    fallback: Option<Fallback>,
 }
 
 impl<S: SecretSource> Notifier<S> {
+    /// A notifier with the per-container dedupe guard and no fallback topic.
     pub fn new(config: Config, source: S) -> Result<Self, NotifierError> {
         let client = TicketClient::new(&config)?;
         let secrets = SecretCache::new(
@@ -54,7 +67,20 @@ impl<S: SecretSource> Notifier<S> {
             config,
             secrets,
             client,
+            store: Store::memory(),
+            fallback: None,
         })
+    }
+
+    /// Dedupe across containers (DynamoDB) instead of per container.
+    pub fn with_store(mut self, store: Store) -> Self {
+        self.store = store;
+        self
+    }
+
+    pub fn with_fallback(mut self, fallback: Fallback) -> Self {
+        self.fallback = Some(fallback);
+        self
     }
 
     pub fn config(&self) -> &Config {
@@ -96,8 +122,49 @@ impl<S: SecretSource> Notifier<S> {
                 return Err(err);
             }
         };
-        let end = self.budget_end(deadline);
+        let (end, end_wall) = self.budget_end(deadline);
+        let key = dedupe::key(&failure, self.config.dedupe_scope);
         let mut case = render(&failure, &self.config.render, OffsetDateTime::now_utc());
+
+        let claimed = match self.claim(&key, end, end_wall).await {
+            Ok(Claim::Done { case_uid, subject }) => {
+                tracing::info!(
+                    outcome = "duplicate",
+                    case_uid = %case_uid,
+                    dedupe = self.store.describe(),
+                    duration_ms = started.elapsed().as_millis() as u64,
+                    "this failure's ticket was filed before; nothing filed"
+                );
+                return Ok(Outcome::Delivered {
+                    case_uid,
+                    subject,
+                    attempts: 0,
+                    duplicate: true,
+                });
+            }
+            Ok(Claim::InProgress) => {
+                let err = NotifierError::TicketDeliveryFailed(
+                    "another invocation is still delivering this failure's ticket; retry later to get its result"
+                        .to_owned(),
+                );
+                self.log_failure(
+                    &err,
+                    &Attempts::default(),
+                    started,
+                    &case,
+                    &event,
+                    redactor,
+                    "in_progress_elsewhere",
+                );
+                return Err(err);
+            }
+            Ok(Claim::New) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "dedupe store unavailable; delivering without it (a duplicate beats a lost failure)");
+                false
+            }
+        };
+
         let mut stats = Attempts::default();
         let mut known = redactor.clone();
         let result = async {
@@ -113,16 +180,26 @@ impl<S: SecretSource> Notifier<S> {
                 .await
         }
         .await;
-        let duration_ms = started.elapsed().as_millis() as u64;
+
         match result {
             Ok(case_uid) => {
+                if claimed {
+                    let expires = SystemTime::now() + self.config.idempotency_ttl;
+                    if let Err(e) = self
+                        .store
+                        .complete(&key, &case_uid, &case.subject, expires)
+                        .await
+                    {
+                        tracing::warn!(error = %e, "ticket filed but not recorded for dedupe; a retry may file it again");
+                    }
+                }
                 tracing::info!(
                     outcome = "delivered",
                     case_uid = %case_uid,
                     attempts = stats.api_calls,
                     token_fetches = stats.token_fetches,
                     secret_refreshes = stats.secret_refreshes,
-                    duration_ms,
+                    duration_ms = started.elapsed().as_millis() as u64,
                     subject = %case.subject,
                     "ticket created"
                 );
@@ -130,34 +207,120 @@ impl<S: SecretSource> Notifier<S> {
                     case_uid,
                     subject: case.subject,
                     attempts: stats.api_calls,
+                    duplicate: false,
                 })
             }
             Err(err) => {
-                tracing::error!(
-                    outcome = "not_delivered",
-                    error_type = err.error_type(),
-                    error = %known.text(&err.to_string()),
-                    attempts = stats.api_calls,
-                    token_fetches = stats.token_fetches,
-                    duration_ms,
-                    ticket = %ticket_json(&case),
-                    event = %known.json(&event),
-                    "ticket NOT delivered; the ticket and event are in this line"
-                );
-                Err(scrubbed(err, &known))
+                if claimed && let Err(e) = self.store.release(&key).await {
+                    tracing::warn!(error = %e, "could not release the dedupe claim; a retry waits until it lapses");
+                }
+                let err = scrubbed(err, &known);
+                let (err, fallback) = self.fall_back(&case, err).await;
+                self.log_failure(&err, &stats, started, &case, &event, &known, fallback);
+                Err(err)
             }
         }
     }
 
-    fn budget_end(&self, deadline: Option<SystemTime>) -> Instant {
-        let now = Instant::now();
+    /// Claims the failure, and when another invocation holds it, waits
+    /// (inside the budget) for its result rather than failing at once.
+    async fn claim(
+        &self,
+        key: &str,
+        end: Instant,
+        end_wall: SystemTime,
+    ) -> Result<Claim, dedupe::StoreError> {
+        let expires = SystemTime::now() + self.config.idempotency_ttl;
+        let mut claim = self.store.claim(key, end_wall, expires).await?;
+        while claim == Claim::InProgress && Instant::now() + IN_PROGRESS_POLL < end {
+            tokio::time::sleep(IN_PROGRESS_POLL).await;
+            claim = match self.store.existing(key).await? {
+                // The holder released it (its delivery failed): try ourselves.
+                Claim::New => self.store.claim(key, end_wall, expires).await?,
+                other => other,
+            };
+        }
+        Ok(claim)
+    }
+
+    /// Publishes an undelivered ticket to the fallback topic and says in the
+    /// error whether that worked.
+    async fn fall_back(
+        &self,
+        case: &CaseBody,
+        err: NotifierError,
+    ) -> (NotifierError, &'static str) {
+        let Some(fallback) = &self.fallback else {
+            return (err, "none");
+        };
+        let (note, outcome) = match fallback.publish(case, &err).await {
+            Ok(_) => (
+                "the ticket was published to the fallback topic".to_owned(),
+                "published",
+            ),
+            Err(why) => (
+                format!("publishing to the fallback topic failed too: {why}"),
+                "failed",
+            ),
+        };
+        (err.with_note(&note), outcome)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn log_failure(
+        &self,
+        err: &NotifierError,
+        stats: &Attempts,
+        started: Instant,
+        case: &CaseBody,
+        event: &Value,
+        known: &Redactor,
+        fallback: &str,
+    ) {
+        tracing::error!(
+            outcome = "not_delivered",
+            error_type = err.error_type(),
+            error = %known.text(&err.to_string()),
+            attempts = stats.api_calls,
+            token_fetches = stats.token_fetches,
+            fallback,
+            duration_ms = started.elapsed().as_millis() as u64,
+            ticket = %ticket_json(case),
+            event = %known.json(event),
+            "ticket NOT delivered; the ticket and event are in this line"
+        );
+    }
+
+    /// When work must stop: as a monotonic instant for timing, and as wall
+    /// time for dedupe claims other containers read.
+    fn budget_end(&self, deadline: Option<SystemTime>) -> (Instant, SystemTime) {
         let left = deadline
             .and_then(|d| d.duration_since(SystemTime::now()).ok())
-            .filter(|d| !d.is_zero());
-        match left {
-            Some(left) => now + left.saturating_sub(self.config.deadline_margin),
-            None => now + self.config.default_budget,
+            .filter(|d| !d.is_zero())
+            .map_or(self.config.default_budget, |left| {
+                left.saturating_sub(self.config.deadline_margin)
+            });
+        (Instant::now() + left, SystemTime::now() + left)
+    }
+}
+
+impl Notifier<crate::secrets::SecretsManager> {
+    /// The production wiring: Secrets Manager for the connection, DynamoDB
+    /// dedupe when `IDEMPOTENCY_TABLE` is set, SNS when `FALLBACK_TOPIC_ARN`
+    /// is. Clients are built once per container from one SDK configuration.
+    pub fn from_sdk(config: Config, sdk: &aws_config::SdkConfig) -> Result<Self, NotifierError> {
+        let table = config.idempotency_table.clone();
+        let topic = config.fallback_topic_arn.clone();
+        let secrets = crate::secrets::SecretsManager::new(aws_sdk_secretsmanager::Client::new(sdk));
+        let mut notifier = Notifier::new(config, secrets)?;
+        if let Some(table) = table {
+            notifier =
+                notifier.with_store(Store::dynamo(aws_sdk_dynamodb::Client::new(sdk), table));
         }
+        if let Some(topic) = topic {
+            notifier = notifier.with_fallback(Fallback::new(aws_sdk_sns::Client::new(sdk), topic));
+        }
+        Ok(notifier)
     }
 }
 
@@ -167,15 +330,8 @@ fn ticket_json(case: &CaseBody) -> String {
 
 /// The error's message goes into Step Functions' `Cause`: mask anything we
 /// know to be secret one last time.
-fn scrubbed(err: NotifierError, r: &crate::redact::Redactor) -> NotifierError {
-    match err {
-        NotifierError::InvalidFailureEvent(m) => NotifierError::InvalidFailureEvent(r.text(&m)),
-        NotifierError::ConnectionSecret(m) => NotifierError::ConnectionSecret(r.text(&m)),
-        NotifierError::Auth(m) => NotifierError::Auth(r.text(&m)),
-        NotifierError::TicketRejected(m) => NotifierError::TicketRejected(r.text(&m)),
-        NotifierError::TicketDeliveryFailed(m) => NotifierError::TicketDeliveryFailed(r.text(&m)),
-        other @ NotifierError::Config(_) => other,
-    }
+fn scrubbed(err: NotifierError, r: &Redactor) -> NotifierError {
+    err.map_message(|m| r.text(m))
 }
 
 /// A deadline `ms` from now, as Lambda's `Context::deadline` gives it.

@@ -6,7 +6,6 @@ use std::io::Write;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use notifier::{handler_raw, render_cli};
 use serde_json::value::RawValue;
-use ticket_bridge::secrets::SecretsManager;
 use ticket_bridge::{Config, Notifier, NotifierError};
 
 #[tokio::main]
@@ -31,10 +30,9 @@ async fn main() -> Result<(), Error> {
 
     lambda_runtime::tracing::init_default_subscriber();
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(&aws));
     let notifier = Config::from_env()
         .map_err(NotifierError::from)
-        .and_then(|config| Notifier::new(config, secrets));
+        .and_then(|config| Notifier::from_sdk(config, &aws));
     if let Err(e) = &notifier {
         tracing::error!(error = %e, "cold start: configuration invalid; every invocation will fail with it");
     }

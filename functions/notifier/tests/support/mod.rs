@@ -95,14 +95,14 @@ pub fn secret_arn(args: &[&str]) -> String {
         .to_owned()
 }
 
-pub async fn secrets_manager() -> SecretsManager {
-    let conf = aws_config::defaults(BehaviorVersion::latest())
+/// SDK configuration for moto (every AWS client the notifier builds).
+pub async fn moto_sdk() -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(moto_endpoint())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "test"))
         .load()
-        .await;
-    SecretsManager::new(aws_sdk_secretsmanager::Client::new(&conf))
+        .await
 }
 
 /// A notifier built exactly as `main` builds it, from an environment.
@@ -124,7 +124,7 @@ pub async fn notifier(
             .map(|(_, v)| v.clone())
     };
     let config = Config::from_lookup(&get)?;
-    Notifier::new(config, secrets_manager().await)
+    Notifier::from_sdk(config, &moto_sdk().await)
 }
 
 /// Invokes the real handler as the runtime would, with a deadline.
