@@ -1,7 +1,8 @@
 import * as path from 'node:path';
-import { Duration, Names } from 'aws-cdk-lib';
+import { Duration, Names, RemovalPolicy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -33,6 +34,63 @@ export const TICKET_FILED_CAUSE_PREFIX = 'Failure ticket filed by FailureTicketB
 /** Execution statuses that {@link FailureTicketBridge.watch} turns into tickets by default. */
 export const WATCHED_STATUSES = ['FAILED', 'TIMED_OUT', 'ABORTED'] as const;
 export type WatchedStatus = (typeof WATCHED_STATUSES)[number];
+
+/**
+ * The item actions the notifier's dedupe store uses on its table: a conditional
+ * claim (PutItem), a consistent read of a claim (GetItem), completing a claim
+ * (UpdateItem) and releasing one after a failed delivery (DeleteItem). No
+ * Scan, Query or batch actions: the notifier only ever touches one key.
+ */
+export const IDEMPOTENCY_TABLE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] as const;
+
+/**
+ * What counts as "the same failure" for the notifier's dedupe (`DEDUPE_SCOPE`):
+ * one ticket per execution, per failed state of an execution, or per error
+ * name of an execution (the notifier's default).
+ */
+export type DedupeScope = 'execution' | 'state' | 'error';
+const DEDUPE_SCOPES: readonly DedupeScope[] = ['execution', 'state', 'error'];
+
+/**
+ * The notifier's idempotency table: one item per failure being or already
+ * ticketed, so Step Functions retries, Lambda's async retries and EventBridge
+ * redelivery file one ticket, not several.
+ */
+export interface IdempotencyOptions {
+  /**
+   * An existing table instead of a new one. It must have the partition key
+   * `id` (String) and should have TTL enabled on `expiration` (epoch seconds),
+   * or expired claims stay in it forever. If it is encrypted with a customer
+   * managed key (`table.encryptionKey`), the notifier is also allowed to
+   * encrypt and decrypt with that key.
+   * @default a new on-demand table
+   */
+  readonly table?: dynamodb.ITable;
+
+  /**
+   * What happens to the table the bridge creates when it leaves the stack.
+   * Not with `table`.
+   * @default RemovalPolicy.DESTROY: the table holds only dedupe claims (a hash
+   * of the failure, the case Uid and Subject) that expire after the TTL
+   * anyway; deleting it loses no ticket, at worst one failure in flight gets a
+   * second ticket, while RETAIN would leave an orphaned table behind per stack.
+   */
+  readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * Point-in-time recovery for the table the bridge creates. Not with `table`.
+   * @default false: the content is disposable by design (24 h TTL)
+   */
+  readonly pointInTimeRecovery?: boolean;
+
+  /**
+   * How long a filed ticket keeps blocking repeats of its failure
+   * (`IDEMPOTENCY_TTL_SECONDS`). Keep it longer than the latest redelivery:
+   * asynchronous invocations and the watch rule give up after 6 hours.
+   * @default the notifier's default, 24 hours
+   */
+  readonly ttl?: Duration;
+}
 
 /** The notifier's typed errors (DESIGN.md) that are worth another try from Step Functions. */
 const RETRYABLE_NOTIFIER_ERRORS = ['TicketDeliveryFailed'];
@@ -77,6 +135,32 @@ export interface FailureTicketBridgeProps {
   /** Where alarms are sent. @default a new topic */
   readonly alarmTopic?: sns.ITopic;
 
+  /**
+   * Where the notifier publishes a ticket it could not deliver (`FALLBACK_TOPIC_ARN`),
+   * before it returns its typed error: the message holds the rendered, redacted
+   * ticket and the reason. `false`: publish nowhere.
+   * The notifier may `sns:Publish` to this topic and to no other; if the topic
+   * has a `masterKey` it may also use that key (`kms:Decrypt`, `kms:GenerateDataKey*`).
+   * An imported topic (`Topic.fromTopicArn`) carries no key: grant it yourself.
+   * @default the alarm topic, so whoever gets the alarms gets the undelivered tickets
+   */
+  readonly fallbackTopic?: sns.ITopic | false;
+
+  /**
+   * One ticket per failure across retries and redeliveries, through a DynamoDB
+   * table (`IDEMPOTENCY_TABLE`). `false`: no table (the notifier then only
+   * dedupes within a warm container).
+   * @default a new table, see {@link IdempotencyOptions}
+   */
+  readonly idempotency?: boolean | IdempotencyOptions;
+
+  /**
+   * What counts as the same failure (`DEDUPE_SCOPE`); also applies to the
+   * in-container dedupe when `idempotency` is `false`.
+   * @default the notifier's default, 'error'
+   */
+  readonly dedupeScope?: DedupeScope;
+
   /** Subscribe this address to the alarm topic. @default no subscription */
   readonly alarmEmail?: string;
 
@@ -117,7 +201,9 @@ export interface FailureChain {
  *
  * Creates the Rust notifier Lambda with what it needs to run unattended:
  * reserved concurrency, a dead-letter queue for asynchronous (EventBridge)
- * invocations, alarms on its errors and on that queue, and a bounded log group.
+ * invocations, alarms on its errors and on that queue, a bounded log group, a
+ * DynamoDB table so retries and redeliveries file one ticket per failure, and
+ * an SNS fallback (the alarm topic by default) for tickets it cannot deliver.
  * State machines use it in two ways, best together:
  * - {@link catchFailures}: a `Catch` on a task routes to the notifier with the
  *   execution context, then to a `Fail` state, so the ticket names the state;
@@ -133,6 +219,10 @@ export class FailureTicketBridge extends Construct {
   readonly deadLetterQueue: sqs.Queue;
   /** Receives the alarms. */
   readonly alarmTopic: sns.ITopic;
+  /** Receives the tickets the notifier could not deliver; `undefined` with `fallbackTopic: false`. */
+  readonly fallbackTopic?: sns.ITopic;
+  /** The notifier's dedupe table; `undefined` with `idempotency: false`. */
+  readonly idempotencyTable?: dynamodb.ITable;
   readonly errorsAlarm: cloudwatch.Alarm;
   readonly deadLetterAlarm: cloudwatch.Alarm;
   readonly logGroup: logs.LogGroup;
@@ -157,6 +247,35 @@ export class FailureTicketBridge extends Construct {
     if (props.caseSource !== undefined && !(Number.isInteger(props.caseSource) && props.caseSource >= 1 && props.caseSource <= 5)) {
       throw new Error(`FailureTicketBridge: \`caseSource\` must be an integer from 1 to 5, got ${props.caseSource}`);
     }
+    if (props.dedupeScope !== undefined && !DEDUPE_SCOPES.includes(props.dedupeScope)) {
+      throw new Error(`FailureTicketBridge: \`dedupeScope\` must be one of ${DEDUPE_SCOPES.join(', ')}, got ${props.dedupeScope}`);
+    }
+
+    if (props.alarmTopic && props.alarmEmail) {
+      throw new Error('FailureTicketBridge: `alarmEmail` subscribes to the topic the bridge creates; subscribe your own `alarmTopic` yourself');
+    }
+    // Unencrypted (SNS's default): publishing then needs no KMS permission. The
+    // messages are alarm states and tickets that were redacted before rendering.
+    const topic = props.alarmTopic ?? new sns.Topic(this, 'AlarmTopic', { displayName: 'Failure ticket bridge alarms' });
+    if (props.alarmEmail) {
+      topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+    }
+    this.alarmTopic = topic;
+    this.fallbackTopic = props.fallbackTopic === false ? undefined : (props.fallbackTopic ?? topic);
+
+    const idempotency = idempotencyOptions(props.idempotency);
+    if (idempotency?.table && (idempotency.removalPolicy !== undefined || idempotency.pointInTimeRecovery !== undefined)) {
+      throw new Error('FailureTicketBridge: `idempotency.removalPolicy` and `pointInTimeRecovery` apply to the table the bridge creates, not to an existing `table`');
+    }
+    let ttlSeconds: number | undefined;
+    if (idempotency?.ttl !== undefined) {
+      ttlSeconds = idempotency.ttl.toSeconds();
+      if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1) {
+        throw new Error(`FailureTicketBridge: \`idempotency.ttl\` must be a whole number of seconds, at least 1, got ${idempotency.ttl.toHumanString()}`);
+      }
+    }
+    this.idempotencyTable = idempotency && (idempotency.table ?? this.createIdempotencyTable(idempotency));
+
     const reserved = props.reservedConcurrency === undefined ? 2 : props.reservedConcurrency;
     this.notifier = new RustFunction(this, 'Notifier', {
       manifestPath: props.manifestPath ?? path.join(__dirname, '..', '..', '..', 'Cargo.toml'),
@@ -176,6 +295,10 @@ export class FailureTicketBridge extends Construct {
         ...fromPersonEnvironment(props.fromPerson),
         ...(props.caseSource !== undefined ? { CASE_SOURCE: String(props.caseSource) } : {}),
         ...(props.sendAutoResponder !== undefined ? { SEND_AUTO_RESPONDER: String(props.sendAutoResponder) } : {}),
+        ...(this.idempotencyTable ? { IDEMPOTENCY_TABLE: this.idempotencyTable.tableName } : {}),
+        ...(ttlSeconds !== undefined ? { IDEMPOTENCY_TTL_SECONDS: String(ttlSeconds) } : {}),
+        ...(props.dedupeScope !== undefined ? { DEDUPE_SCOPE: props.dedupeScope } : {}),
+        ...(this.fallbackTopic ? { FALLBACK_TOPIC_ARN: this.fallbackTopic.topicArn } : {}),
         ...props.environment,
       },
     });
@@ -187,6 +310,22 @@ export class FailureTicketBridge extends Construct {
         resources: [this.connection.connectionSecretArn],
       }),
     );
+
+    // Written out rather than `table.grantReadWriteData`, which adds Scan, Query,
+    // the batch actions, ConditionCheckItem and DescribeTable.
+    if (this.idempotencyTable) {
+      this.notifier.addToRolePolicy(
+        new iam.PolicyStatement({ actions: [...IDEMPOTENCY_TABLE_ACTIONS], resources: [this.idempotencyTable.tableArn] }),
+      );
+      this.idempotencyTable.encryptionKey?.grantEncryptDecrypt(this.notifier);
+    }
+
+    // What `topic.grantPublish` does, minus its fallback to the topic's resource
+    // policy: the permission stays on the notifier's role, where it can be read.
+    if (this.fallbackTopic) {
+      this.notifier.addToRolePolicy(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [this.fallbackTopic.topicArn] }));
+      this.fallbackTopic.masterKey?.grant(this.notifier, 'kms:Decrypt', 'kms:GenerateDataKey*');
+    }
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       retentionPeriod: Duration.days(14),
@@ -200,15 +339,6 @@ export class FailureTicketBridge extends Construct {
       maxEventAge: Duration.hours(6),
       onFailure: new destinations.SqsDestination(this.deadLetterQueue),
     });
-
-    if (props.alarmTopic && props.alarmEmail) {
-      throw new Error('FailureTicketBridge: `alarmEmail` subscribes to the topic the bridge creates; subscribe your own `alarmTopic` yourself');
-    }
-    const topic = props.alarmTopic ?? new sns.Topic(this, 'AlarmTopic', { displayName: 'Failure ticket bridge alarms' });
-    if (props.alarmEmail) {
-      topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
-    }
-    this.alarmTopic = topic;
 
     // When tickets cannot be filed, the alarm mail is the second line of defence.
     this.errorsAlarm = new cloudwatch.Alarm(this, 'NotifierErrors', {
@@ -233,6 +363,21 @@ export class FailureTicketBridge extends Construct {
     for (const alarm of [this.errorsAlarm, this.deadLetterAlarm]) {
       alarm.addAlarmAction(new cwActions.SnsAction(topic));
     }
+  }
+
+  /**
+   * The dedupe table: on demand (a handful of writes per failure, nothing
+   * between failures), keyed by the notifier's `id` hash, with expired claims
+   * removed by DynamoDB's TTL on `expiration`.
+   */
+  private createIdempotencyTable(options: IdempotencyOptions): dynamodb.Table {
+    return new dynamodb.Table(this, 'IdempotencyTable', {
+      partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: 'expiration',
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: options.pointInTimeRecovery ?? false },
+      removalPolicy: options.removalPolicy ?? RemovalPolicy.DESTROY,
+    });
   }
 
   /**
@@ -357,6 +502,13 @@ export function failureStateNames(failedStateName: string): { notify: string; fa
     }
   }
   return names;
+}
+
+/** `idempotency` prop → options, or `undefined` when switched off. */
+function idempotencyOptions(value: boolean | IdempotencyOptions | undefined): IdempotencyOptions | undefined {
+  if (value === false) return undefined;
+  if (value === undefined || value === true) return {};
+  return value;
 }
 
 function fromPersonEnvironment(person: FromPerson): Record<string, string> {
