@@ -134,7 +134,11 @@ export class DemoStack extends Stack {
 
     new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn });
     new CfnOutput(this, 'ConnectionArn', { value: connection.connectionArn });
+    // Alarms, and tickets the notifier could not deliver.
     new CfnOutput(this, 'AlarmTopicArn', { value: this.bridge.alarmTopic.topicArn });
+    if (this.bridge.idempotencyTable) {
+      new CfnOutput(this, 'IdempotencyTableName', { value: this.bridge.idempotencyTable.tableName });
+    }
   }
 
   /** The mock token endpoint and API behind Function URLs, and an OAuth connection against them. */

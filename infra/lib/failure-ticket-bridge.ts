@@ -269,7 +269,7 @@ export class FailureTicketBridge extends Construct {
     }
     let ttlSeconds: number | undefined;
     if (idempotency?.ttl !== undefined) {
-      ttlSeconds = idempotency.ttl.toSeconds();
+      ttlSeconds = idempotency.ttl.toSeconds({ integral: false });
       if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1) {
         throw new Error(`FailureTicketBridge: \`idempotency.ttl\` must be a whole number of seconds, at least 1, got ${idempotency.ttl.toHumanString()}`);
       }

@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { SecretValue, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, SecretValue, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
-import { FailureTicketBridge, FailureTicketBridgeProps, TICKET_FILED_CAUSE_PREFIX } from '../lib';
+import { FailureTicketBridge, FailureTicketBridgeProps, IDEMPOTENCY_TABLE_ACTIONS, TICKET_FILED_CAUSE_PREFIX } from '../lib';
 import {
   allStatements,
   asList,
@@ -61,6 +64,8 @@ describe('FailureTicketBridge: the notifier', () => {
     const { json } = templateOf(stack);
     const [, notifier] = notifierOf(json);
     const [connectionId] = onlyResourceOfType(json, 'AWS::Events::Connection');
+    const [tableId] = onlyResourceOfType(json, 'AWS::DynamoDB::Table');
+    const [topicId] = onlyResourceOfType(json, 'AWS::SNS::Topic');
 
     assert.equal(notifier.Properties!.Runtime, 'provided.al2023');
     assert.equal(notifier.Properties!.Handler, 'bootstrap');
@@ -69,6 +74,8 @@ describe('FailureTicketBridge: the notifier', () => {
       TICKET_API_URL: TICKET_URL,
       CONNECTION_SECRET_ID: { 'Fn::GetAtt': [connectionId, 'SecretArn'] },
       FROM_PERSON_UID: 'dQGxEz94',
+      IDEMPOTENCY_TABLE: { Ref: tableId },
+      FALLBACK_TOPIC_ARN: { Ref: topicId },
     });
   });
 
@@ -185,6 +192,204 @@ describe('FailureTicketBridge: the notifier', () => {
     assert.throws(() => new FailureTicketBridge(stack, 'B', { ...base, connection, authorization: auth }), /exactly one/);
     assert.throws(() => new FailureTicketBridge(new Stack(offlineApp()), 'B', { ...base, authorization: auth, fromPerson: { email: '' } }), /fromPerson/);
     assert.throws(() => new FailureTicketBridge(new Stack(offlineApp()), 'B', { ...base, authorization: auth, caseSource: 9 }), /1 to 5/);
+  });
+});
+
+/** Statements of the notifier's role (inline or attached), optionally only those with an action of `service`. */
+function notifierStatements(json: ReturnType<typeof templateOf>['json'], service?: string) {
+  const roleId = notifierOf(json)[1].Properties!.Role['Fn::GetAtt'][0];
+  return allStatements(json)
+    .filter(({ holder }) => json.Resources[holder].Properties?.Roles?.some((r: any) => r.Ref === roleId))
+    .map(({ statement }) => statement)
+    .filter((statement) => !service || asList<string>(statement.Action).some((a) => a.startsWith(`${service}:`)));
+}
+
+describe('FailureTicketBridge: one ticket per failure (idempotency table)', () => {
+  test('creates an on-demand table keyed by `id`, with TTL on `expiration`, deleted with the stack', () => {
+    const { json } = templateOf(bridgeStack().stack);
+    const [, table] = onlyResourceOfType(json, 'AWS::DynamoDB::Table');
+    assert.equal(table.Properties!.BillingMode, 'PAY_PER_REQUEST');
+    assert.equal(table.Properties!.ProvisionedThroughput, undefined);
+    assert.deepEqual(table.Properties!.KeySchema, [{ AttributeName: 'id', KeyType: 'HASH' }]);
+    assert.deepEqual(table.Properties!.AttributeDefinitions, [{ AttributeName: 'id', AttributeType: 'S' }]);
+    assert.deepEqual(table.Properties!.TimeToLiveSpecification, { AttributeName: 'expiration', Enabled: true });
+    assert.deepEqual(table.Properties!.PointInTimeRecoverySpecification, { PointInTimeRecoveryEnabled: false });
+    assert.equal(table.Properties!.TableName, undefined, 'CloudFormation names it: two bridges per account do not clash');
+    assert.equal((table as any).DeletionPolicy, 'Delete');
+    assert.equal((table as any).UpdateReplacePolicy, 'Delete');
+  });
+
+  test('keeps the table and turns on point-in-time recovery on request', () => {
+    const { json } = templateOf(bridgeStack({ idempotency: { removalPolicy: RemovalPolicy.RETAIN, pointInTimeRecovery: true } }).stack);
+    const [, table] = onlyResourceOfType(json, 'AWS::DynamoDB::Table');
+    assert.equal((table as any).DeletionPolicy, 'Retain');
+    assert.deepEqual(table.Properties!.PointInTimeRecoverySpecification, { PointInTimeRecoveryEnabled: true });
+  });
+
+  test('names the table to the notifier, with the chosen scope and TTL', () => {
+    const { json } = templateOf(bridgeStack({ dedupeScope: 'state', idempotency: { ttl: Duration.hours(12) } }).stack);
+    const [tableId] = onlyResourceOfType(json, 'AWS::DynamoDB::Table');
+    const vars = notifierOf(json)[1].Properties!.Environment.Variables;
+    assert.deepEqual(vars.IDEMPOTENCY_TABLE, { Ref: tableId });
+    assert.equal(vars.DEDUPE_SCOPE, 'state');
+    assert.equal(vars.IDEMPOTENCY_TTL_SECONDS, '43200');
+    // Left to the notifier's defaults (scope error, 24 h) unless given.
+    const defaults = notifierOf(templateOf(bridgeStack().stack).json)[1].Properties!.Environment.Variables;
+    assert.equal('DEDUPE_SCOPE' in defaults, false);
+    assert.equal('IDEMPOTENCY_TTL_SECONDS' in defaults, false);
+  });
+
+  test('lets the notifier Put, Get, Update and Delete items of that table, and nothing else in DynamoDB', () => {
+    const { json } = templateOf(bridgeStack().stack);
+    const [tableId] = onlyResourceOfType(json, 'AWS::DynamoDB::Table');
+    const statements = notifierStatements(json, 'dynamodb');
+    assert.equal(statements.length, 1);
+    const [statement] = statements;
+    assert.equal(statement.Effect, 'Allow');
+    assert.deepEqual(asList<string>(statement.Action).sort(), ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    assert.deepEqual([...IDEMPOTENCY_TABLE_ACTIONS].sort(), asList<string>(statement.Action).sort());
+    assert.equal(statement.Condition, undefined);
+    // The table's own ARN: not "*", not its indexes or streams.
+    assert.deepEqual(statement.Resource, { 'Fn::GetAtt': [tableId, 'Arn'] });
+    const arn = cfn.resolve(json, statement.Resource);
+    assert.equal(arn, `arn:${cfn.FAKE.partition}:dynamodb:${cfn.FAKE.region}:${cfn.FAKE.account}:table/${cfn.resolve(json, { Ref: tableId })}`);
+    assert.ok(!arn.includes('*'));
+    // Nobody else in the template gets any DynamoDB action.
+    const everywhere = allStatements(json).filter(({ statement: s }) => asList<string>(s.Action).some((a) => a.startsWith('dynamodb:')));
+    assert.equal(everywhere.length, 1);
+  });
+
+  test('uses an existing table as given: no new table, its name, its ARN only', () => {
+    const stack = new Stack(offlineApp(), 'Consumer');
+    const table = dynamodb.Table.fromTableName(stack, 'Existing', 'shared-idempotency');
+    new FailureTicketBridge(stack, 'Bridge', {
+      ticketApiUrl: TICKET_URL,
+      fromPerson: { uid: 'u' },
+      authorization: events.Authorization.apiKey('Authorization', SecretValue.secretsManager('k')),
+      idempotency: { table },
+    });
+    const { template, json } = templateOf(stack);
+    template.resourceCountIs('AWS::DynamoDB::Table', 0);
+    assert.equal(notifierOf(json)[1].Properties!.Environment.Variables.IDEMPOTENCY_TABLE, 'shared-idempotency');
+    const [statement] = notifierStatements(json, 'dynamodb');
+    assert.equal(cfn.resolve(json, statement.Resource), `arn:${cfn.FAKE.partition}:dynamodb:${cfn.FAKE.region}:${cfn.FAKE.account}:table/shared-idempotency`);
+    assert.equal(notifierStatements(json, 'kms').length, 0);
+  });
+
+  test("may use an existing table's customer managed key", () => {
+    const stack = new Stack(offlineApp(), 'Consumer');
+    const key = new kms.Key(stack, 'TableKey');
+    const table = dynamodb.Table.fromTableAttributes(stack, 'Existing', { tableName: 'encrypted-idempotency', encryptionKey: key });
+    new FailureTicketBridge(stack, 'Bridge', {
+      ticketApiUrl: TICKET_URL,
+      fromPerson: { uid: 'u' },
+      authorization: events.Authorization.apiKey('Authorization', SecretValue.secretsManager('k')),
+      idempotency: { table },
+    });
+    const { json } = templateOf(stack);
+    const [keyId] = onlyResourceOfType(json, 'AWS::KMS::Key');
+    const kmsStatements = notifierStatements(json, 'kms');
+    assert.equal(kmsStatements.length, 1);
+    assert.deepEqual(kmsStatements[0].Resource, { 'Fn::GetAtt': [keyId, 'Arn'] });
+    assert.ok(asList<string>(kmsStatements[0].Action).every((a) => a.startsWith('kms:') && a !== 'kms:*'));
+    assert.deepEqual(asList<string>(notifierStatements(json, 'dynamodb')[0].Action).sort(), [...IDEMPOTENCY_TABLE_ACTIONS].sort());
+  });
+
+  test('idempotency: false removes the table, its variable and its permission', () => {
+    const { json, template } = templateOf(bridgeStack({ idempotency: false }).stack);
+    template.resourceCountIs('AWS::DynamoDB::Table', 0);
+    const vars = notifierOf(json)[1].Properties!.Environment.Variables;
+    assert.equal('IDEMPOTENCY_TABLE' in vars, false);
+    assert.equal('IDEMPOTENCY_TTL_SECONDS' in vars, false);
+    assert.equal(allStatements(json).filter(({ statement }) => asList<string>(statement.Action).some((a) => a.startsWith('dynamodb:'))).length, 0);
+    // The scope still shapes the notifier's in-container dedupe.
+    const scoped = notifierOf(templateOf(bridgeStack({ idempotency: false, dedupeScope: 'execution' }).stack).json)[1];
+    assert.equal(scoped.Properties!.Environment.Variables.DEDUPE_SCOPE, 'execution');
+    // ... and `true` is the default.
+    templateOf(bridgeStack({ idempotency: true }).stack).template.resourceCountIs('AWS::DynamoDB::Table', 1);
+  });
+
+  test('rejects an unknown scope, a TTL under a second, and table options with an existing table', () => {
+    assert.throws(() => bridgeStack({ dedupeScope: 'run' as any }), /dedupeScope.*execution, state, error/);
+    assert.throws(() => bridgeStack({ idempotency: { ttl: Duration.millis(500) } }), /idempotency\.ttl/);
+    assert.throws(() => bridgeStack({ idempotency: { ttl: Duration.seconds(0) } }), /idempotency\.ttl/);
+    const stack = new Stack(offlineApp(), 'Consumer');
+    const table = dynamodb.Table.fromTableName(stack, 'Existing', 'shared-idempotency');
+    assert.throws(
+      () =>
+        new FailureTicketBridge(stack, 'Bridge', {
+          ticketApiUrl: TICKET_URL,
+          fromPerson: { uid: 'u' },
+          authorization: events.Authorization.apiKey('Authorization', SecretValue.secretsManager('k')),
+          idempotency: { table, removalPolicy: RemovalPolicy.RETAIN },
+        }),
+      /existing `table`/,
+    );
+  });
+});
+
+describe('FailureTicketBridge: undelivered tickets (SNS fallback)', () => {
+  test('go to the alarm topic by default: the email subscriber gets them', () => {
+    const { json } = templateOf(bridgeStack({ alarmEmail: 'oncall@example.com' }).stack);
+    const [topicId] = onlyResourceOfType(json, 'AWS::SNS::Topic');
+    const [, subscription] = onlyResourceOfType(json, 'AWS::SNS::Subscription');
+    assert.deepEqual(subscription.Properties!.TopicArn, { Ref: topicId });
+    assert.deepEqual(notifierOf(json)[1].Properties!.Environment.Variables.FALLBACK_TOPIC_ARN, { Ref: topicId });
+  });
+
+  test('the notifier may publish to that topic only, and needs no key for it', () => {
+    const { json } = templateOf(bridgeStack().stack);
+    const [topicId, topic] = onlyResourceOfType(json, 'AWS::SNS::Topic');
+    assert.equal(topic.Properties!.KmsMasterKeyId, undefined, 'unencrypted: sns:Publish is all it takes');
+    assert.deepEqual(notifierStatements(json, 'sns'), [{ Action: 'sns:Publish', Effect: 'Allow', Resource: { Ref: topicId } }]);
+    assert.equal(notifierStatements(json, 'kms').length, 0);
+    // Granted on the role, not through a topic policy open to others.
+    const publish = allStatements(json).filter(({ statement }) => asList<string>(statement.Action).some((a) => a.startsWith('sns:')));
+    assert.equal(publish.length, 1);
+    assert.equal(json.Resources[publish[0].holder].Type, 'AWS::IAM::Policy');
+  });
+
+  test('go to a topic of your own, while alarms stay on the alarm topic', () => {
+    const stack = new Stack(offlineApp(), 'Consumer');
+    const ownTopic = new sns.Topic(stack, 'Undelivered');
+    new FailureTicketBridge(stack, 'Bridge', {
+      ticketApiUrl: TICKET_URL,
+      fromPerson: { uid: 'u' },
+      authorization: events.Authorization.apiKey('Authorization', SecretValue.secretsManager('k')),
+      fallbackTopic: ownTopic,
+    });
+    const { json } = templateOf(stack);
+    const ownId = stack.getLogicalId(ownTopic.node.defaultChild as sns.CfnTopic);
+    const [alarmTopicId] = resourcesOfType(json, 'AWS::SNS::Topic').find(([id]) => id !== ownId)!;
+    assert.deepEqual(notifierOf(json)[1].Properties!.Environment.Variables.FALLBACK_TOPIC_ARN, { Ref: ownId });
+    assert.deepEqual(notifierStatements(json, 'sns'), [{ Action: 'sns:Publish', Effect: 'Allow', Resource: { Ref: ownId } }]);
+    for (const [, alarm] of resourcesOfType(json, 'AWS::CloudWatch::Alarm')) {
+      assert.deepEqual(alarm.Properties!.AlarmActions, [{ Ref: alarmTopicId }]);
+    }
+  });
+
+  test("may use an encrypted topic's key to publish", () => {
+    const stack = new Stack(offlineApp(), 'Consumer');
+    const key = new kms.Key(stack, 'TopicKey');
+    const topic = new sns.Topic(stack, 'Undelivered', { masterKey: key });
+    new FailureTicketBridge(stack, 'Bridge', {
+      ticketApiUrl: TICKET_URL,
+      fromPerson: { uid: 'u' },
+      authorization: events.Authorization.apiKey('Authorization', SecretValue.secretsManager('k')),
+      fallbackTopic: topic,
+    });
+    const { json } = templateOf(stack);
+    const [keyId] = onlyResourceOfType(json, 'AWS::KMS::Key');
+    assert.deepEqual(notifierStatements(json, 'kms'), [
+      { Action: ['kms:Decrypt', 'kms:GenerateDataKey*'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [keyId, 'Arn'] } },
+    ]);
+  });
+
+  test('fallbackTopic: false publishes nowhere', () => {
+    const { json } = templateOf(bridgeStack({ fallbackTopic: false }).stack);
+    assert.equal('FALLBACK_TOPIC_ARN' in notifierOf(json)[1].Properties!.Environment.Variables, false);
+    assert.equal(notifierStatements(json, 'sns').length, 0);
+    onlyResourceOfType(json, 'AWS::SNS::Topic'); // the alarms still have theirs
   });
 });
 

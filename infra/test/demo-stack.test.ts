@@ -22,7 +22,30 @@ const APIKEY_CONTEXT = {
 };
 
 /** Actions whose statements must never be unscoped (the point of the issue). */
-const SENSITIVE = ['states:InvokeHTTPEndpoint', 'events:RetrieveConnectionCredentials', 'secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'];
+const SENSITIVE = [
+  'states:InvokeHTTPEndpoint',
+  'events:RetrieveConnectionCredentials',
+  'secretsmanager:GetSecretValue',
+  'secretsmanager:DescribeSecret',
+  // The notifier's idempotency table, and what a broader grant would add.
+  'dynamodb:PutItem',
+  'dynamodb:GetItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:Scan',
+  'dynamodb:Query',
+  'dynamodb:BatchGetItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:ConditionCheckItem',
+  // The fallback topic: undelivered tickets.
+  'sns:Publish',
+];
+
+/** Whether an IAM action (case-insensitive, `*` and `?` wildcards) covers a sensitive action. */
+function coversSensitive(action: string): boolean {
+  const pattern = new RegExp(`^${action.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+  return SENSITIVE.some((sensitive) => pattern.test(sensitive));
+}
 
 const oauth = synthDemo();
 const apikey = synthDemo(APIKEY_CONTEXT);
@@ -200,8 +223,34 @@ describe('demo stack (OAuth against the mock pair)', () => {
     }
   });
 
+  test('dedupes through its table and publishes undelivered tickets to the alarm topic, the notifier alone', () => {
+    const [tableId, table] = onlyResourceOfType(json, 'AWS::DynamoDB::Table');
+    const [topicId] = onlyResourceOfType(json, 'AWS::SNS::Topic');
+    const [notifierId, notifier] = functionsByBinary(json).notifier;
+    assert.equal(table.Properties!.BillingMode, 'PAY_PER_REQUEST');
+    assert.deepEqual(table.Properties!.TimeToLiveSpecification, { AttributeName: 'expiration', Enabled: true });
+    const vars = notifier.Properties!.Environment.Variables;
+    assert.deepEqual(vars.IDEMPOTENCY_TABLE, { Ref: tableId });
+    assert.deepEqual(vars.FALLBACK_TOPIC_ARN, { Ref: topicId });
+
+    const notifierRole = notifier.Properties!.Role['Fn::GetAtt'][0];
+    const holdersOf = (prefix: string) =>
+      allStatements(json).filter(({ statement }) => asList<string>(statement.Action).some((a) => a.startsWith(prefix)));
+    const dynamo = holdersOf('dynamodb:');
+    assert.equal(dynamo.length, 1);
+    assert.ok(json.Resources[dynamo[0].holder].Properties!.Roles.some((r: any) => r.Ref === notifierRole), `${notifierId}'s role`);
+    assert.deepEqual(asList<string>(dynamo[0].statement.Action).sort(), ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    assert.equal(cfn.resolve(json, dynamo[0].statement.Resource), cfn.resolve(json, { 'Fn::GetAtt': [tableId, 'Arn'] }));
+    const publish = holdersOf('sns:');
+    assert.deepEqual(
+      publish.map(({ statement }) => [statement.Action, statement.Resource]),
+      [['sns:Publish', { Ref: topicId }]],
+    );
+    assert.ok(json.Resources[publish[0].holder].Properties!.Roles.some((r: any) => r.Ref === notifierRole));
+  });
+
   test('exports what a deployer needs', () => {
-    for (const output of ['StateMachineArn', 'ConnectionArn', 'AlarmTopicArn', 'MockAuthUrl', 'MockApiUrl']) {
+    for (const output of ['StateMachineArn', 'ConnectionArn', 'AlarmTopicArn', 'IdempotencyTableName', 'MockAuthUrl', 'MockApiUrl']) {
       template.hasOutput(output, {});
     }
   });
@@ -252,8 +301,7 @@ describe('least privilege across every synthesized template', () => {
         assert.ok(!actions.includes('*'), `${holder} has Action "*"`);
         const resources = asList<unknown>(statement.Resource);
         for (const action of actions) {
-          const sensitive = SENSITIVE.includes(action) || action.endsWith(':*') && SENSITIVE.some((s) => s.startsWith(action.slice(0, -1)));
-          if (sensitive && statement.Effect === 'Allow') {
+          if (coversSensitive(action) && statement.Effect === 'Allow') {
             assert.ok(resources.length > 0, `${holder}: ${action} without a resource`);
             for (const resource of resources) {
               assert.ok(typeof resource !== 'string' || !resource.includes('*'), `${holder}: ${action} on ${resource}`);
@@ -263,6 +311,17 @@ describe('least privilege across every synthesized template', () => {
       }
     });
   }
+});
+
+describe('sensitive action matching', () => {
+  test('sees exact actions, service wildcards and partial wildcards, in any case', () => {
+    for (const action of ['dynamodb:PutItem', 'dynamodb:*', 'dynamodb:Put*', 'DynamoDB:putitem', 'sns:Publish', 'sns:*', 'sns:Pub?ish', 'secretsmanager:Get*']) {
+      assert.ok(coversSensitive(action), action);
+    }
+    for (const action of ['dynamodb:DescribeTable', 'sns:Subscribe', 'sqs:SendMessage', 'logs:*', 'kms:Decrypt']) {
+      assert.ok(!coversSensitive(action), action);
+    }
+  });
 });
 
 describe('demo context flags', () => {

@@ -58,6 +58,8 @@ function fakeAttribute(template, logicalId, attribute) {
       return stateMachineName(template, logicalId);
     case 'AWS::SQS::Queue.Arn':
       return `arn:${p}:sqs:${r}:${a}:${logicalId}`;
+    case 'AWS::DynamoDB::Table.Arn':
+      return `arn:${p}:dynamodb:${r}:${a}:table/${logicalId}`; // the table's name is its Ref, the logical id
     case 'AWS::SNS::Topic.TopicArn':
       return `arn:${p}:sns:${r}:${a}:${logicalId}`;
     case 'AWS::IAM::Role.Arn':
