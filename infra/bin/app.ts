@@ -6,7 +6,7 @@
 //   outsetaSecretName=...  apikey only, secret holding "Outseta <key>:<secret>"
 //   fromPersonEmail=... | fromPersonUid=...   who tickets are filed as
 //   arch=arm64|x86_64      Lambda architecture (default arm64)
-//   alarmEmail=...         subscribe this address to the alarm topic
+//   alarmEmail=...         subscribe this address to the alarm topic (alarms and undelivered tickets)
 //   reservedConcurrency=N|none   notifier reserved concurrency (default 2)
 //   stackName=...          default TicketBridgeDemo
 // Environment: TICKET_BRIDGE_SKIP_BUNDLING=1 synthesizes without building the
