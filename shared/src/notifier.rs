@@ -123,6 +123,8 @@ impl<S: SecretSource> Notifier<S> {
             }
         };
         let (end, end_wall) = self.budget_end(deadline);
+        let budget_ms = end.saturating_duration_since(started).as_millis() as u64;
+        tracing::debug!(budget_ms, "time budget for this invocation");
         let key = dedupe::key(&failure, self.config.dedupe_scope);
         let mut case = render(&failure, &self.config.render, OffsetDateTime::now_utc());
 
