@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .ONESHELL:
 .SHELLFLAGS := -euo pipefail -c
 
-.PHONY: setup build demo test lint test-rust test-e2e test-infra lambda-build bench fmt
+.PHONY: setup build demo test lint test-rust test-e2e test-infra lambda-build bench bench-smoke fmt
 
 setup:
 	scripts/setup.sh
@@ -47,3 +47,21 @@ lambda-build: setup
 # infra before e2e: the local state machine run needs the synthesized template.
 test: setup lint test-rust test-infra lambda-build test-e2e
 	@echo "make test: all suites passed"
+
+# The notifier against a Python peer, side by side in one run: cold start,
+# warm latency, memory, CPU, size and cost (bench/README.md). Installs the
+# peer's Python packages into target/bench/ first; results land in
+# target/bench/results.{json,md}.
+bench: setup
+	bench/peers/python/setup.sh
+	cargo build --release -p notifier -p mock-api -p mock-auth -p bench
+	cargo bench -p ticket-bridge --bench render -- --warm-up-time 1 --measurement-time 3
+	target/release/bench
+
+# The same harness with a few invocations, so it cannot rot. It fails only
+# when the harness or a function breaks, never on a timing.
+bench-smoke: setup
+	bench/peers/python/setup.sh
+	cargo build --release -p notifier -p mock-api -p mock-auth -p bench
+	cargo test -q -p ticket-bridge --bench render
+	target/release/bench --smoke
