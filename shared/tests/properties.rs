@@ -1,0 +1,793 @@
+//! Hostile-input properties of rendering (issue 6), and its size and depth
+//! limits.
+//!
+//! proptest builds events of every accepted shape out of strings full of
+//! markup, quotes, control characters, odd Unicode and (now and then) tens
+//! of kilobytes, with a canary value planted under sensitive keys and in
+//! `key=value` credentials inside free text, and a `<x-canary>` marker in
+//! fields the ticket always shows. Every case must then: not panic;
+//! serialise to JSON that parses back to the same Subject and Body; keep
+//! the Subject one line of at most `SUBJECT_MAX` characters and the Body
+//! within `BODY_MAX` bytes; contain no markup but the renderer's own (the
+//! marker shows only escaped); and never contain the canary.
+//!
+//! The invariant checks are the fuzz harness's own (`fuzz/src/lib.rs`), so
+//! the fuzzer and these properties cannot disagree about what "safe" means.
+//! Case counts are modest: this file is part of `cargo test`.
+
+use proptest::prelude::*;
+use serde_json::{Map, Value, json};
+use ticket_bridge::RenderConfig;
+use ticket_bridge::event::{Intake, intake};
+use ticket_bridge::redact::Redactor;
+use ticket_bridge::ticket::{CaseBody, SUBJECT_MAX, render};
+
+#[path = "../../fuzz/src/lib.rs"]
+#[allow(dead_code)]
+mod harness;
+
+/// Planted in fields the ticket always shows; it may appear only escaped.
+const MARKER: &str = "<x-canary>";
+const ESCAPED_MARKER: &str = "&lt;x-canary&gt;";
+
+const ARN: &str = "arn:aws:states:eu-west-1:123456789012:execution:orders:run-42";
+const STATUS_CHANGE: &str = "Step Functions Execution Status Change";
+
+/// Key spellings the README promises to mask in JSON (any case or
+/// separator, plus `REDACT_KEYS`, here `ssn`).
+const SENSITIVE_KEYS: &[&str] = &[
+    "password",
+    "Password",
+    "db_password",
+    "passwd",
+    "apiKey",
+    "api_key",
+    "API-Key",
+    "x-api-key",
+    "client_secret",
+    "clientSecret",
+    "accessToken",
+    "refresh_token",
+    "Authorization",
+    "privateKey",
+    "private_key",
+    "credentials",
+    "Cookie",
+    "SSN",
+];
+
+/// The same, as they appear in `key=value` text (an identifier: the text
+/// scanner cannot know that `api key` with a space is one key).
+const TEXT_KEYS: &[&str] = &[
+    "password",
+    "api_key",
+    "apiKey",
+    "API-Key",
+    "client_secret",
+    "x-auth-token",
+    "Authorization",
+    "ssn",
+];
+
+fn config() -> &'static RenderConfig {
+    harness::config()
+}
+
+/// A value distinctive enough that finding it in a ticket can only be a leak.
+fn canary() -> BoxedStrategy<String> {
+    (100_000u32..999_999)
+        .prop_map(|n| format!("Canary{n}Secret"))
+        .boxed()
+}
+
+/// One piece of a hostile string: markup, quotes, entities, whitespace and
+/// control characters, bidi and zero-width characters, astral-plane and
+/// case-mapping oddities, JSON and key=value syntax, or plain words.
+fn piece() -> BoxedStrategy<String> {
+    prop_oneof![
+        3 => prop::sample::select(vec![
+            "<", ">", "&", "\"", "'", MARKER, "&amp;", "&#39;", "<script>alert(1)</script>",
+            "<a href=\"javascript:x\">", "]]>", "\n", "\r\n", "\t", "\0", "\u{7}", "\u{7f}",
+            "\u{85}", "\u{2028}", "\u{202e}", "\u{200b}", "\u{feff}", "é", "😀", "ß", "İ",
+            "{", "}", "[", "]", ":", "=", ",", " ", "\\", "\\u0000", "…", "[REDACTED]",
+        ])
+        .prop_map(str::to_owned),
+        2 => "[a-zA-Z0-9 ._:/-]{1,12}",
+        1 => any::<char>().prop_map(String::from),
+    ]
+    .boxed()
+}
+
+fn hostile() -> BoxedStrategy<String> {
+    prop_oneof![
+        20 => prop::collection::vec(piece(), 0..10).prop_map(|v| v.concat()),
+        // Now and then far past every field cap, mostly characters that
+        // grow sixfold when escaped.
+        1 => (piece(), 2_000usize..12_000).prop_map(|(p, n)| p.repeat(n)),
+    ]
+    .boxed()
+}
+
+/// A non-empty hostile string that starts with the marker.
+fn marked() -> BoxedStrategy<String> {
+    hostile().prop_map(|s| format!("{MARKER}{s}")).boxed()
+}
+
+/// What a sensitive key may hold: the canary as it is, nested, in a list,
+/// or as a scheme credential.
+fn secret_holder(canary: String) -> BoxedStrategy<Value> {
+    let c = canary;
+    prop_oneof![
+        Just(Value::String(c.clone())),
+        Just(json!({"value": c.clone(), "nested": {"deeper": [c.clone()]}})),
+        Just(json!([c.clone(), "x", 7])),
+        Just(Value::String(format!("Bearer {c}"))),
+    ]
+    .boxed()
+}
+
+/// `{<sensitive key>: <canary somewhere>}`.
+fn secret_entry(canary: String) -> BoxedStrategy<(String, Value)> {
+    (
+        prop::sample::select(SENSITIVE_KEYS).prop_map(str::to_owned),
+        secret_holder(canary),
+    )
+        .boxed()
+}
+
+/// Any JSON, nested a few levels, with hostile keys and strings, and
+/// sensitive keys holding the canary mixed in at every level.
+fn hostile_json(canary: String) -> BoxedStrategy<Value> {
+    let c = canary.clone();
+    let leaf = prop_oneof![
+        4 => hostile().prop_map(Value::String),
+        1 => any::<i64>().prop_map(Value::from),
+        1 => any::<bool>().prop_map(Value::from),
+        1 => Just(Value::Null),
+        2 => secret_entry(c.clone()).prop_map(|(k, v)| json!({ k: v })),
+    ];
+    leaf.prop_recursive(4, 48, 6, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            (
+                prop::collection::vec((hostile(), inner), 0..6),
+                prop::option::of(secret_entry(c.clone())),
+            )
+                .prop_map(|(kvs, secret)| {
+                    let mut m: Map<String, Value> = kvs.into_iter().collect();
+                    if let Some((k, v)) = secret {
+                        m.insert(k, v);
+                    }
+                    Value::Object(m)
+                }),
+        ]
+    })
+    .boxed()
+}
+
+/// Free text with a credential in one of the forms the redactor documents:
+/// `key=value`, `key: value`, quoted JSON-ish pairs, scheme credentials.
+fn text_with_secret(canary: String) -> BoxedStrategy<String> {
+    (
+        hostile(),
+        prop::sample::select(TEXT_KEYS),
+        0..7usize,
+        hostile(),
+    )
+        .prop_map(move |(before, key, form, after)| {
+            let c = &canary;
+            let secret = match form {
+                0 => format!("{key}={c}"),
+                1 => format!("{key}: {c}"),
+                2 => format!("\"{key}\": \"{c}\""),
+                3 => format!("'{key}'='{c}'"),
+                4 => format!("Authorization: Bearer {c}"),
+                5 => format!("Basic {c}"),
+                _ => format!("Outseta {c}:{c}"),
+            };
+            format!("{before} {secret} {after}")
+        })
+        .boxed()
+}
+
+/// Some hostile text, with or without a credential in it.
+fn prose(canary: String) -> BoxedStrategy<String> {
+    prop_oneof![hostile(), text_with_secret(canary)].boxed()
+}
+
+/// `Error` values: hostile text, the names that switch decoding, Rust type
+/// noise (which makes the message the headline) and leaked credentials.
+fn error_name(canary: String) -> BoxedStrategy<String> {
+    prop_oneof![
+        3 => hostile(),
+        1 => prop::sample::select(vec![
+            "States.TaskFailed",
+            "States.Timeout",
+            "States.Runtime",
+            "States.Http.StatusCode.503",
+            "States.Http.StatusCode.404",
+            "alloc::boxed::Box<dyn core::error::Error + Send + Sync>",
+            "DynamoDb.ResourceNotFoundException",
+        ])
+        .prop_map(str::to_owned),
+        1 => text_with_secret(canary),
+    ]
+    .boxed()
+}
+
+/// The Cause, as the event carries it: absent or null, prose, or JSON in a
+/// string in each decoded shape (Lambda, ECS, HTTP, SDK suffix, unknown),
+/// each with sensitive keys holding the canary.
+fn cause(canary: String) -> BoxedStrategy<Option<Value>> {
+    let c = canary;
+    let lambda = (
+        hostile(),
+        prose(c.clone()),
+        prop_oneof![
+            prop::collection::vec(prose(c.clone()), 0..80).prop_map(|v| json!(v)),
+            prose(c.clone()).prop_map(Value::String),
+        ],
+        hostile(),
+        secret_entry(c.clone()),
+    )
+        .prop_map(|(ty, msg, trace, req, (k, v))| {
+            json!({"errorType": ty, "errorMessage": msg, "stackTrace": trace, "requestId": req, k: v})
+        }).boxed();
+    let container = (
+        hostile(),
+        any::<i64>(),
+        prose(c.clone()),
+        hostile(),
+        secret_entry(c.clone()),
+    )
+        .prop_map(|(name, exit, reason, status, (k, v))| {
+            json!({"Name": name, "ExitCode": exit, "Reason": reason, "LastStatus": status, k: v})
+        }).boxed();
+    let ecs = (
+        hostile(),
+        prose(c.clone()),
+        hostile(),
+        prop::collection::vec(container, 0..25),
+        secret_entry(c.clone()),
+    )
+        .prop_map(|(arn, reason, code, containers, (k, v))| {
+            json!({"TaskArn": arn, "StoppedReason": reason, "StopCode": code, "LastStatus": "STOPPED",
+                   "Containers": containers, k: v})
+        }).boxed();
+    let http = (
+        100u16..600,
+        hostile(),
+        prop_oneof![
+            prose(c.clone()).prop_map(Value::String),
+            hostile_json(c.clone()).prop_map(|v| Value::String(v.to_string())),
+            hostile_json(c.clone()),
+        ],
+    )
+        .prop_map(|(code, text, body)| {
+            json!({"StatusCode": code, "StatusText": text, "ResponseBody": body})
+        }).boxed();
+    let sdk = (prose(c.clone()), hostile(), hostile())
+        .prop_map(|(msg, svc, id)| {
+            format!("{msg} (Service: {svc}, Status Code: 400, Request ID: {id})")
+        })
+        .boxed();
+    let unknown = (hostile_json(c.clone()), secret_entry(c.clone()))
+        .prop_map(|(v, (k, s))| {
+            let mut m = Map::new();
+            m.insert("detail".into(), v);
+            m.insert(k, s);
+            Value::Object(m)
+        })
+        .boxed();
+    prop_oneof![
+        1 => Just(None),
+        1 => Just(Some(Value::Null)),
+        3 => prose(c.clone()).prop_map(|s| Some(Value::String(s))),
+        2 => lambda.prop_map(|v| Some(Value::String(v.to_string()))),
+        2 => ecs.prop_map(|v| Some(Value::String(v.to_string()))),
+        2 => http.prop_map(|v| Some(Value::String(v.to_string()))),
+        1 => sdk.prop_map(|s| Some(Value::String(s))),
+        1 => unknown.prop_map(|v| Some(Value::String(v.to_string()))),
+    ]
+    .boxed()
+}
+
+/// A whole event of one of the accepted shapes, and whether the ticket must
+/// show the marker (a field that is always rendered starts with it).
+fn event() -> BoxedStrategy<Value> {
+    canary()
+        .prop_flat_map(|c| {
+            (
+                0..4usize,
+                error_name(c.clone()),
+                cause(c.clone()),
+                hostile_json(c.clone()),
+                (marked(), marked(), prop::option::of(hostile())),
+                prop::sample::select(vec!["FAILED", "TIMED_OUT", "ABORTED"]),
+            )
+                .prop_map(
+                    move |(shape, error, cause, input, (state, name, machine), status)| {
+                        build_event(shape, error, cause, input, state, name, machine, status, &c)
+                    },
+                )
+                .boxed()
+        })
+        .boxed()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build_event(
+    shape: usize,
+    error: String,
+    cause: Option<Value>,
+    input: Value,
+    state: String,
+    name: String,
+    machine: Option<String>,
+    status: &str,
+    canary: &str,
+) -> Value {
+    let mut err = Map::new();
+    err.insert("Error".into(), Value::String(error.clone()));
+    if let Some(c) = &cause {
+        err.insert("Cause".into(), c.clone());
+    }
+    let mut root = match shape {
+        // Our convention: the error at $.error, context, explicit input.
+        0 => json!({"error": err, "execution": ARN, "failedState": state,
+                    "startTime": "2026-11-21T10:00:00.123Z", "input": input}),
+        // A Catch without ResultPath: error at the root, the rest is input.
+        1 => {
+            let mut m = err;
+            m.insert("failedState".into(), Value::String(state));
+            m.insert("payload".into(), input);
+            Value::Object(m)
+        }
+        // EventBridge, input as the JSON string Step Functions sends.
+        2 | 3 => {
+            let input = if shape == 2 {
+                Value::String(input.to_string())
+            } else {
+                // Cut short, so intake keeps it as text: masked as text.
+                Value::String(format!(
+                    "{{\"note\": \"<&>\", \"password\": \"{canary}\", \"cut"
+                ))
+            };
+            json!({"detail-type": STATUS_CHANGE, "source": "aws.states", "region": "eu-west-1",
+                   "account": "123456789012",
+                   "detail": {"executionArn": ARN, "name": name, "status": status,
+                              "stateMachineArn": "arn:aws:states:eu-west-1:123456789012:stateMachine:orders",
+                              "startDate": 1_700_000_000_000_i64, "stopDate": 1_700_000_065_000_i64,
+                              "error": error, "cause": cause.filter(Value::is_string), "input": input}})
+        }
+        _ => unreachable!(),
+    };
+    if let (Some(m), Some(obj)) = (machine, root.as_object_mut())
+        && shape < 2
+    {
+        obj.insert("stateMachine".into(), Value::String(m));
+    }
+    root
+}
+
+fn render_ok(event: &Value) -> CaseBody {
+    match intake(event, config().error_path.as_ref()) {
+        Ok(Intake::Failure(f)) => render(&f, config(), harness::now()),
+        other => panic!("every generated event is a failure, got {other:?} for {event}"),
+    }
+}
+
+/// All canaries in an event: every `Canary<digits>Secret` it holds.
+fn canaries(event: &Value) -> Vec<String> {
+    let text = event.to_string();
+    let mut found: Vec<String> = text
+        .match_indices("Canary")
+        .filter_map(|(i, _)| {
+            let rest = &text[i..];
+            let end = rest.find("Secret")? + "Secret".len();
+            let c = &rest[..end];
+            (end == 18).then(|| c.to_owned())
+        })
+        .collect();
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// Asserts one rendered case keeps every promise of the contract.
+fn assert_safe(event: &Value, case: &CaseBody) {
+    harness::check_case(case);
+    assert!(
+        !case.body.contains(MARKER) && !case.subject.contains('\n'),
+        "raw marker or newline in the case"
+    );
+    for c in canaries(event) {
+        assert!(
+            !case.subject.contains(&c),
+            "canary in Subject: {}",
+            case.subject
+        );
+        assert!(!case.body.contains(&c), "canary in Body: {}", case.body);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, max_shrink_iters: 2_000, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// The headline property: any event of an accepted shape renders, and
+    /// the case is valid JSON, capped, escaped and free of secrets.
+    #[test]
+    fn rendering_keeps_every_promise(event in event()) {
+        let case = render_ok(&event);
+        assert_safe(&event, &case);
+        // The marker was planted at the start of a field the summary always
+        // shows, so it must be there, escaped: escaping, not dropping.
+        prop_assert!(case.body.contains(ESCAPED_MARKER), "marker missing: {}", case.body);
+    }
+
+    /// Redacting JSON masks every sensitive key at any depth and never
+    /// lets the canary through, whatever surrounds it.
+    #[test]
+    fn redacted_json_never_holds_the_canary(value in canary().prop_flat_map(hostile_json)) {
+        let r = &config().redactor;
+        let out = r.json(&value);
+        harness::check_redacted_json(&out, r);
+        let text = out.to_string();
+        for c in canaries(&value) {
+            prop_assert!(!text.contains(&c), "{c} survived in {text}");
+        }
+    }
+
+    /// Credentials in free text are masked in every documented form.
+    #[test]
+    fn redacted_text_never_holds_the_canary(
+        (c, text) in canary().prop_flat_map(|c| (Just(c.clone()), text_with_secret(c)))
+    ) {
+        let out = config().redactor.text(&text);
+        prop_assert!(!out.contains(&c), "{c} survived in {out:?}");
+    }
+
+    /// Cause decoding and text redaction never panic on arbitrary text; the
+    /// fuzz harness's decode checks hold for it.
+    #[test]
+    fn decoding_arbitrary_text_keeps_its_invariants(
+        error in prop::option::of(hostile()),
+        cause in prop_oneof![hostile(), any::<String>()],
+    ) {
+        let input = match error {
+            Some(e) => format!("{}\0{cause}", e.replace('\0', "")),
+            None => cause.replace('\0', ""),
+        };
+        harness::decode(input.as_bytes());
+    }
+
+    /// The fuzz targets' checks hold for arbitrary bytes too (mostly not
+    /// JSON: the parse error path) and for every generated event as bytes.
+    #[test]
+    fn fuzz_harness_accepts_generated_input(
+        bytes in prop::collection::vec(any::<u8>(), 0..256),
+        event in event(),
+    ) {
+        harness::intake(&bytes);
+        harness::decode(&bytes);
+        harness::render(&bytes);
+        let event = serde_json::to_vec(&event).unwrap();
+        harness::intake(&event);
+        harness::render(&event);
+    }
+}
+
+// ----- Limits: Lambda's payload sizes and deep nesting ---------------------
+
+/// A Catch-shaped event of about `size` bytes: half of it a huge input full
+/// of sensitive keys and characters that grow when escaped, half a Lambda
+/// cause with a huge message and stack trace.
+fn big_catch_event(size: usize) -> Value {
+    let canary = "Canary424242Secret";
+    let item = json!({"id": "<&>\"'", "password": canary, "note": "é😀 <x-canary> & more"});
+    let per_item = item.to_string().len() + 1;
+    let items: Vec<Value> = (0..size / 2 / per_item).map(|_| item.clone()).collect();
+    let line = "  at handler (index.js:1:1) <&>";
+    let lines = size / 4 / (line.len() + 3);
+    let cause = json!({
+        "errorType": "Error",
+        "errorMessage": format!("{} password={canary}", "<&>\"'".repeat(size / 4 / 5 / 6)),
+        "stackTrace": vec![line; lines],
+    })
+    .to_string();
+    json!({"error": {"Error": "Error", "Cause": cause}, "execution": ARN,
+           "stateMachine": "orders", "failedState": "Charge", "input": {"items": items}})
+}
+
+fn assert_renders_under_the_cap(event: &Value) {
+    let case = render_ok(event);
+    assert_safe(event, &case);
+    assert!(case.body.contains("truncated"), "no truncation note");
+    assert!(case.body.contains("Filed by"), "footer lost");
+    assert!(case.body.contains("Input (redacted)"), "input section lost");
+}
+
+/// Lambda's asynchronous invocation limit (a Step Functions Catch path or
+/// an EventBridge rule invokes asynchronously at most this much).
+#[test]
+fn a_256_kib_event_renders_under_the_cap() {
+    let event = big_catch_event(256 * 1024);
+    let len = event.to_string().len();
+    assert!((200 * 1024..=256 * 1024).contains(&len), "{len} bytes");
+    assert_renders_under_the_cap(&event);
+}
+
+/// Lambda's synchronous invocation limit: a task state invoking the
+/// notifier directly can hand over this much.
+#[test]
+fn a_6_mib_event_renders_under_the_cap() {
+    let event = big_catch_event(6 * 1024 * 1024);
+    let len = event.to_string().len();
+    assert!((5_000_000..=6 * 1024 * 1024).contains(&len), "{len} bytes");
+    assert_renders_under_the_cap(&event);
+}
+
+/// The same size as one EventBridge input string (which intake parses) and
+/// one enormous Error name (which also becomes the Subject).
+#[test]
+fn a_6_mib_eventbridge_input_and_error_name_render_under_the_cap() {
+    let input = big_catch_event(3 * 1024 * 1024)["input"].to_string();
+    let event = json!({"detail-type": STATUS_CHANGE, "region": "eu-west-1",
+        "detail": {"status": "FAILED", "executionArn": ARN, "name": "run-42",
+                   "error": "<&>\n".repeat(3 * 1024 * 1024 / 4), "cause": null, "input": input}});
+    let case = render_ok(&event);
+    assert_safe(&event, &case);
+    assert_eq!(case.subject.chars().count(), SUBJECT_MAX);
+}
+
+fn nested_text(depth: usize, open: &str, close: &str, leaf: &str) -> String {
+    format!("{}{leaf}{}", open.repeat(depth), close.repeat(depth))
+}
+
+/// serde_json stops at 128 levels with an error instead of recursing on:
+/// the notifier's every parse (the runtime payload, `render`'s file, an
+/// EventBridge input string, a JSON Cause) goes through it, so a
+/// 10,000-level event is rejected there, never walked.
+#[test]
+fn ten_thousand_levels_of_json_are_rejected_by_the_parser() {
+    for text in [
+        nested_text(10_000, "[", "]", "1"),
+        nested_text(10_000, "{\"a\":", "}", "1"),
+        nested_text(5_000, "[{\"password\":", "}]", "\"x\""),
+    ] {
+        let err = serde_json::from_str::<Value>(&text).unwrap_err();
+        assert!(err.to_string().contains("recursion limit"), "{err}");
+        harness::intake(text.as_bytes());
+        harness::render(text.as_bytes());
+        harness::decode(text.as_bytes());
+    }
+}
+
+/// Nested text inside strings is kept as text: an EventBridge input or a
+/// Cause 10,000 levels deep renders, cut to its cap, without being walked.
+#[test]
+fn ten_thousand_levels_inside_strings_are_flattened_to_text() {
+    let deep = nested_text(10_000, "{\"password\":", "}", "\"Canary777777Secret\"");
+    let event = json!({"detail-type": STATUS_CHANGE, "region": "eu-west-1",
+        "detail": {"status": "FAILED", "executionArn": ARN, "error": "E", "cause": deep, "input": deep}});
+    let case = render_ok(&event);
+    assert_safe(&event, &case);
+    assert!(case.body.contains("truncated"), "{}", case.body);
+}
+
+/// An event nested as deep as the parser allows, `count` times over, about
+/// `size` bytes: the deepest and widest input that can reach `render`.
+fn nested_to_the_limit(size: usize) -> Value {
+    // 125 levels inside `input`'s array inside the event object: 127 in all.
+    let one = nested_text(125, "[", "]", "1");
+    let count = size / (one.len() + 1);
+    let text = format!(
+        "{{\"error\":{{\"Error\":\"E\",\"Cause\":\"c\"}},\"input\":[{}]}}",
+        vec![one.as_str(); count].join(",")
+    );
+    serde_json::from_str(&text).expect("within serde_json's recursion limit")
+}
+
+fn on_stack(bytes: usize, f: impl FnOnce() + Send + 'static) {
+    std::thread::Builder::new()
+        .stack_size(bytes)
+        .spawn(f)
+        .expect("a thread")
+        .join()
+        .expect("no panic");
+}
+
+/// The deepest event the parser lets through renders on a 512 KiB stack
+/// (a quarter of a tokio worker's), so per-level stack use stays small.
+#[test]
+fn the_deepest_parsable_event_renders_on_a_small_stack() {
+    on_stack(512 * 1024, || {
+        let event = nested_to_the_limit(1024);
+        assert_renders_safely(&event);
+    });
+}
+
+/// The same at Lambda's asynchronous size. Pretty-printing is quadratic in
+/// depth, so this is the interesting case for time and memory (see the
+/// ignored 6 MiB test below).
+#[test]
+fn a_256_kib_event_nested_to_the_parser_limit_renders_under_the_cap() {
+    assert_renders_under_the_cap(&nested_to_the_limit(256 * 1024));
+}
+
+/// OPEN BUG (reported): `ticket::render` pretty-prints the whole redacted
+/// input (and a JSON cause or response body) before cutting it to its cap.
+/// Indentation makes that quadratic in depth: this 6 MiB event, legal for a
+/// synchronous invoke, becomes an 805 MB string (4.3 s, 1.5 GB RSS in a
+/// release build) to keep 16 KiB of it. Un-ignore once `pretty` stops at
+/// the cap; it then runs in well under a second.
+#[test]
+#[ignore = "open bug: render pretty-prints the whole input before cutting (805 MB for this event)"]
+fn a_6_mib_event_nested_to_the_parser_limit_renders_under_the_cap() {
+    assert_renders_under_the_cap(&nested_to_the_limit(6 * 1024 * 1024));
+}
+
+fn assert_renders_safely(event: &Value) {
+    let case = render_ok(event);
+    assert_safe(event, &case);
+}
+
+/// A `Value` nested `depth` levels, built by hand: past serde_json's limit
+/// only through the library API, never from the wire.
+fn deep_value(depth: usize) -> Value {
+    let mut v = json!({"password": "Canary888888Secret"});
+    for i in 0..depth {
+        v = if i % 2 == 0 {
+            Value::Array(vec![v])
+        } else {
+            // Not `json!({"k": v})`: that serialises `v` into a copy, which
+            // makes building quadratic.
+            Value::Object(Map::from_iter([("k".to_owned(), v)]))
+        };
+    }
+    v
+}
+
+/// A Catch event around `input`, moved in rather than copied by `json!`.
+fn catch_event_with_input(input: Value) -> Value {
+    let mut event = json!({"error": {"Error": "E", "Cause": "c"}});
+    event["input"] = input;
+    event
+}
+
+/// Intake, redaction and rendering recurse once per level, no more than
+/// serde_json's own `Drop` for `Value` does: what fits a 2 MiB stack when
+/// merely dropped (about 1,000 levels in a debug build) also renders.
+#[test]
+fn a_hand_built_1_000_level_event_renders_on_a_2_mib_stack() {
+    on_stack(2 * 1024 * 1024, || {
+        let event = catch_event_with_input(deep_value(1_000));
+        assert_renders_safely(&event);
+    });
+}
+
+/// 10,000 levels overflow a 2 MiB and even an 8 MiB stack in serde_json's
+/// recursive `Drop` alone, before our code runs; given the stack that drop
+/// needs, intake and redaction handle it (no unbounded recursion of ours).
+#[test]
+fn a_hand_built_10_000_level_event_is_taken_in_and_redacted_given_drop_s_stack() {
+    on_stack(64 * 1024 * 1024, || {
+        let event = catch_event_with_input(deep_value(10_000));
+        let Ok(Intake::Failure(f)) = intake(&event, None) else {
+            panic!("a failure")
+        };
+        let Some(ticket_bridge::event::Input::Json(input)) = &f.input else {
+            panic!("JSON input")
+        };
+        let out = config().redactor.json(input);
+        harness::check_redacted_json(&out, &config().redactor);
+    });
+}
+
+/// Rendering it too works but takes ~6 s in a debug build: the same
+/// quadratic pretty-printing (100 MB of indentation for 16 KiB of ticket).
+#[test]
+#[ignore = "open bug: render pretty-prints the whole input before cutting (O(depth²))"]
+fn a_hand_built_10_000_level_event_renders_given_drop_s_stack() {
+    on_stack(64 * 1024 * 1024, || {
+        let event = catch_event_with_input(deep_value(10_000));
+        assert_renders_safely(&event);
+    });
+}
+
+// ----- Open redaction bugs (reported; un-ignore once fixed) -----------------
+
+/// `Redactor::text` on its own output must change nothing: the notifier
+/// runs it again in `CaseBody::scrub`. Today the unquoted value scanner in
+/// `mask_key_values` stops at `]`, sees `[REDACTED` (not the mask), and
+/// masks it again: `password=[REDACTED]` → `password=[REDACTED]]`.
+#[test]
+#[ignore = "open bug: Redactor::text turns key=[REDACTED] into key=[REDACTED]]"]
+fn redacting_text_twice_changes_nothing() {
+    let r = &config().redactor;
+    assert_eq!(r.text("password=[REDACTED]"), "password=[REDACTED]");
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: 64,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    });
+    runner
+        .run(&canary().prop_flat_map(text_with_secret), |text| {
+            let once = r.text(&text);
+            prop_assert_eq!(r.text(&once), once);
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// Scrubbing with secrets that occur nowhere must leave the case as it
+/// was. Today `scrub` re-runs the whole text redaction over the finished
+/// Subject and HTML Body: a field ending in `password=` (or `token:`) makes
+/// it mask our own markup up to the next space (`</td></tr><tr><th`), and
+/// every `key=[REDACTED]` gains a `]` (the Subject can reach 201
+/// characters; found by proptest).
+#[test]
+#[ignore = "open bug: CaseBody::scrub re-redacts the rendered HTML and Subject"]
+fn scrub_without_a_matching_secret_changes_nothing() {
+    let r = config()
+        .redactor
+        .with_known_secrets([harness::KNOWN_SECRET]);
+    let long = format!(" password=Canary422192Secret {}", "\u{202e}".repeat(400));
+    for error in ["password=", "token:", long.as_str()] {
+        let event = json!({"error": {"Error": error, "Cause": "x"}, "failedState": "S"});
+        let case = render_ok(&event);
+        let mut scrubbed = case.clone();
+        scrubbed.scrub(&r);
+        harness::check_case(&scrubbed);
+        assert_eq!(scrubbed, case, "scrub changed the case for Error {error:?}");
+    }
+}
+
+/// The notifier scrubs the rendered case of the connection's own secret
+/// values once it has read them; a Basic password can be as short as four
+/// characters and the mask is ten, so scrubbing grows the case: here the
+/// Subject to 404 characters. The caps are the API's, so they must hold
+/// after scrubbing too (e.g. re-apply the Subject cap and the Body budget
+/// after `scrub`, or mask known secrets before rendering).
+#[test]
+#[ignore = "open bug: scrubbing a known secret shorter than the mask breaks the caps"]
+fn scrubbing_a_short_known_secret_keeps_the_caps() {
+    let secret = "pw42";
+    let line = format!("{secret} ").repeat(200);
+    let cause = json!({"errorType": "E", "errorMessage": line, "stackTrace": vec![&line; 60]});
+    let event = json!({
+        "Error": format!("E {}", format!("{secret} ").repeat(100)),
+        "Cause": cause.to_string(),
+        "stateMachine": "orders",
+        "payload": line,
+    });
+    let mut case = render_ok(&event);
+    harness::check_case(&case);
+    case.scrub(&Redactor::default().with_known_secrets([secret]));
+    assert!(!case.subject.contains(secret) && !case.body.contains(secret));
+    harness::check_case(&case);
+}
+
+/// `key: value` pairs separated by a tab or a line break (log lines, YAML)
+/// are not masked: the scanner skips only spaces after the key and after
+/// `:`/`=`. Worse, render redacts the Subject before folding it onto one
+/// line, so `token:\nabc` in an Error reaches the Subject as `token: abc`.
+#[test]
+#[ignore = "open bug: Redactor::text misses credentials after a tab or newline"]
+fn credentials_after_a_tab_or_newline_are_masked() {
+    let r = &config().redactor;
+    for text in [
+        "password:\tCanary123456Secret",
+        "password:\nCanary123456Secret",
+        "password\t=\tCanary123456Secret",
+    ] {
+        let out = r.text(text);
+        assert!(!out.contains("Canary123456Secret"), "{text:?} -> {out:?}");
+    }
+    let case = render_ok(&json!({"Error": "token:\nCanary123456Secret", "Cause": "x"}));
+    assert!(
+        !case.subject.contains("Canary123456Secret"),
+        "{}",
+        case.subject
+    );
+}
