@@ -6,9 +6,10 @@
 2. `cargo lambda watch` serves the notifier, mock-auth and mock-api.
 3. A Step Functions Catch payload (events/catch-lambda.json) is sent to the
    notifier: it reads the connection, fetches a token, files the case.
-4. The cached token is revoked; the next failure gets a 401, a new token and
+4. The same failure again (a retry) is answered from the dedupe memory.
+5. The cached token is revoked; the next failure gets a 401, a new token and
    its case anyway.
-5. The cases mock-api holds are listed. Everything started is stopped, also on
+6. The cases mock-api holds are listed. Everything started is stopped, also on
    Ctrl-C or error.
 """
 import base64
@@ -61,10 +62,19 @@ def main():
         say(f"   token fetched from mock-auth: id {field(fetched[-1], 'token_id')}")
         say(f"   ticket created: Uid {out['caseUid']}  Subject: {out['subject']}")
 
-        say("\n== 2. refresh: the cached token is revoked at mock-api")
+        say("\n== 2. the same failure delivered again (a retry or redelivery)")
+        status, _, dup = svc.invoke("notifier", event)
+        say(f"   answered from the dedupe memory: duplicate={dup.get('duplicate')}, case {dup.get('caseUid')}, nothing filed")
+
+        say("\n== 3. refresh: the cached token is revoked at mock-api, then another execution fails")
         time.sleep(1.1)
         svc.set_invocation_header(conn["secretArn"], "X-Mock-Revoke-Before", str(int(time.time())))
-        status, _, out2 = svc.invoke("notifier", event)
+        second = json.loads(json.dumps(event))
+        if "execution" in second:
+            second["execution"] += "-next-run"
+        else:
+            second["demoRun"] = 2
+        status, _, out2 = svc.invoke("notifier", second)
         if status != 200:
             raise SystemExit(f"notifier failed after revocation: {out2}")
         posts = token_ids(svc, "/api/v1/support/cases", method="POST")
@@ -74,7 +84,7 @@ def main():
         say(f"   new token fetched: id {new}")
         say(f"   POST with token {new} -> {field(posts[-1], 'status')}: case {out2['caseUid']} in {out2['attempts']} attempts")
 
-        say("\n== 3. cases held by mock-api")
+        say("\n== 4. cases held by mock-api")
         basic = base64.b64encode(f"{CLIENT_ID}:{svc.client_secret}".encode()).decode()
         _, _, tok = http("POST", svc.token_url(), b"grant_type=client_credentials",
                          {"Authorization": f"Basic {basic}", "Content-Type": "application/x-www-form-urlencoded"})

@@ -32,9 +32,12 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_port(port, timeout, what):
+def wait_port(port, timeout, what, proc=None, log=None):
     deadline = time.time() + timeout
     while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            tail = open(log, errors="replace").read()[-2000:] if log else ""
+            raise RuntimeError(f"{what} exited with {proc.returncode} before opening port {port}:\n{tail}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return
@@ -114,7 +117,7 @@ class Services:
     def start_moto(self):
         port = free_port()
         self._spawn(["moto_server", "-H", "127.0.0.1", "-p", str(port)], "moto.log")
-        wait_port(port, 30, "moto_server")
+        wait_port(port, 30, "moto_server", self.procs[-1], os.path.join(self.logdir, "moto.log"))
         self.moto = f"http://127.0.0.1:{port}"
         return self.moto
 
@@ -163,6 +166,7 @@ class Services:
             "CONNECTION_SECRET_ID": secret_arn,
             "FROM_PERSON_EMAIL": "oncall@example.com",
             "AWS_ENDPOINT_URL_SECRETS_MANAGER": self.moto,
+            "AWS_ENDPOINT_URL": self.moto,
             "AWS_ACCESS_KEY_ID": "test",
             "AWS_SECRET_ACCESS_KEY": "test",
             "AWS_REGION": REGION,
@@ -175,13 +179,14 @@ class Services:
         env.update(extra or {})
         env_file = os.path.join(self.logdir, f"watch-{port}.env")
         with open(env_file, "w") as f:
-            f.writelines(f"{k}={v}\n" for k, v in env.items())
+            # Quoted: dotenv parsing rejects bare values holding `=` or `,`.
+            f.writelines(f"{k}={json.dumps(str(v))}\n" for k, v in env.items())
         self.watch_log = os.path.join(self.logdir, f"watch-{port}-{len(os.listdir(self.logdir))}.log")
         proc_env = dict(os.environ, CARGO_TERM_COLOR="never", NO_COLOR="1")
         self.watch = self._spawn(["cargo", "lambda", "watch", "-A", "127.0.0.1", "-P", str(port),
                                   "--ignore-changes", "--env-file", env_file],
                                  os.path.basename(self.watch_log), env=proc_env)
-        wait_port(port, 300, "cargo lambda watch")
+        wait_port(port, 300, "cargo lambda watch", self.watch, self.watch_log)
         # The first call to each function spawns it; make that happen now.
         for fn in ("mock-auth", "mock-api"):
             http("GET", self.url(fn, "/health"), timeout=300)

@@ -143,6 +143,8 @@ impl TicketClient {
                             continue;
                         }
                         Class::Auth => {
+                            // Refused twice: no token of this client is worth keeping.
+                            self.tokens.invalidate();
                             return Err(NotifierError::Auth(format!(
                                 "ticket API {} refused the credentials with HTTP {} even after refreshing them",
                                 display_endpoint(&self.url),
@@ -454,9 +456,12 @@ struct TokenCache {
     fetches: AtomicU64,
 }
 
+/// Keyed by everything that obtained it: a connection whose endpoint or
+/// client credentials changed must not keep using the old client's token.
 struct CachedToken {
     endpoint: String,
     client_id: String,
+    client_secret: Secret,
     token: Secret,
     refresh_at: Instant,
 }
@@ -478,8 +483,9 @@ impl TokenCache {
         if let Ok(guard) = self.entry.lock()
             && let Some(c) = guard.as_ref()
         {
-            let same =
-                c.endpoint == client.authorization_endpoint && c.client_id == client.client_id;
+            let same = c.endpoint == client.authorization_endpoint
+                && c.client_id == client.client_id
+                && c.client_secret == client.client_secret;
             if same && Instant::now() < c.refresh_at {
                 return Ok(c.token.clone());
             }
@@ -493,6 +499,7 @@ impl TokenCache {
             *guard = Some(CachedToken {
                 endpoint: client.authorization_endpoint.clone(),
                 client_id: client.client_id.clone(),
+                client_secret: client.client_secret.clone(),
                 token: token.clone(),
                 refresh_at: Instant::now() + lifetime.saturating_sub(margin),
             });

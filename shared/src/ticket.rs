@@ -9,7 +9,6 @@
 use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use crate::cause::{self, Decoded};
 use crate::config::RenderConfig;
@@ -339,10 +338,14 @@ fn pretty(v: &Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
 }
 
-/// RFC 3339 to the millisecond: nanoseconds only add noise for a reader.
+/// RFC 3339 in UTC to the millisecond, always three digits: nanoseconds
+/// only add noise for a reader, and a fixed width lines up in a table.
 fn timestamp(t: OffsetDateTime) -> String {
-    let t = t.replace_millisecond(t.millisecond()).unwrap_or(t);
-    t.format(&Rfc3339)
+    const FORMAT: &[time::format_description::BorrowedFormatItem<'static>] = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    t.to_offset(time::UtcOffset::UTC)
+        .format(FORMAT)
         .unwrap_or_else(|_| t.unix_timestamp().to_string())
 }
 
@@ -423,7 +426,7 @@ mod tests {
             "run-42",
             "eu-west-1",
             "https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/arn:aws:states:eu-west-1:123456789012:execution:orders:run-42",
-            "2026-11-21T10:00:00Z",
+            "2026-11-21T10:00:00.000Z",
             ">1m 30s<",
             "&quot;orderId&quot;: 7",
             "at x",

@@ -33,6 +33,13 @@ def assert_no_leaks(s, *canaries):
         assert c not in text, f"log leaks {c[:6]}…"
 
 
+def distinct(event, tag):
+    """The same failure in another execution: a new failure, not a repeat."""
+    ev = json.loads(json.dumps(event))
+    ev["execution"] = f"{ev['execution']}-{tag}"
+    return ev
+
+
 def delivered(s, event=EVENT):
     status, _, out = s.invoke("notifier", event)
     assert status == 200, out
@@ -70,12 +77,12 @@ def test_oauth_mode_refreshes_a_revoked_token_once(svc):
     # TTL 0: the notifier re-reads the connection each time, so the revoke
     # header added below reaches it; the token itself stays cached.
     svc.start_watch(arn, {"SECRET_CACHE_TTL_SECONDS": "0"})
-    first = delivered(svc)
+    first = delivered(svc, distinct(EVENT, "run-1"))
     assert first["attempts"] == 1
-    second = delivered(svc)  # cached token, no new fetch
+    second = delivered(svc, distinct(EVENT, "run-2"))  # cached token, no new fetch
     time.sleep(1.1)  # revocation has one-second resolution
     svc.set_invocation_header(arn, "X-Mock-Revoke-Before", str(int(time.time())))
-    third = delivered(svc)
+    third = delivered(svc, distinct(EVENT, "run-3"))
     assert third["attempts"] == 2, third
 
     api_lines = [r for r in svc.log_records() if field(r, "path") == "/api/v1/support/cases" and field(r, "method") == "POST"]
@@ -168,3 +175,5 @@ def test_runtime_hands_hostile_events_to_the_notifier_as_typed_errors(svc):
     assert status == 500 and out["errorType"] == "InvalidFailureEvent", out
     status, _, out = svc.invoke("notifier", EVENT)
     assert status == 200 and out["attempts"] == 1, "the function survived both"
+    status, _, again = svc.invoke("notifier", EVENT)
+    assert status == 200 and again == {**out, "attempts": 0, "duplicate": True}, "a repeat files nothing"

@@ -12,6 +12,7 @@
 //! | `X-Mock-Delay-Ms: N` | sleep N ms (capped at [`MAX_DELAY_MS`]) before answering |
 //! | `X-Mock-Status: NNN` | answer status NNN (400-599) with `{"Message":"Injected ..."}`, before auth |
 //! | `X-Mock-Retry-After: V` | with `X-Mock-Status`, send `Retry-After: V` verbatim |
+//! | `X-Mock-Fail-Percent: P` | with `X-Mock-Status`, inject it in only P% of requests (0-100), drawn per request: a flaky API with no shared state |
 //! | `X-Mock-Revoke-Before: S` | refuse bearer tokens issued before epoch second S |
 
 use std::time::Duration;
@@ -26,6 +27,7 @@ pub(crate) const DELAY: &str = "x-mock-delay-ms";
 pub(crate) const STATUS: &str = "x-mock-status";
 pub(crate) const RETRY_AFTER: &str = "x-mock-retry-after";
 pub(crate) const REVOKE_BEFORE: &str = "x-mock-revoke-before";
+pub(crate) const FAIL_PERCENT: &str = "x-mock-fail-percent";
 
 #[derive(Debug, Default, PartialEq)]
 pub(crate) struct Controls {
@@ -33,6 +35,7 @@ pub(crate) struct Controls {
     pub status: Option<StatusCode>,
     pub retry_after: Option<HeaderValue>,
     pub revoke_before: Option<u64>,
+    pub fail_percent: Option<u8>,
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -43,6 +46,8 @@ pub(crate) enum ControlError {
     Status,
     #[error("X-Mock-Revoke-Before must be epoch seconds")]
     RevokeBefore,
+    #[error("X-Mock-Fail-Percent must be a whole number from 0 to 100")]
+    FailPercent,
 }
 
 impl Controls {
@@ -70,12 +75,31 @@ impl Controls {
             })
             .transpose()?;
         let revoke_before = number(REVOKE_BEFORE, ControlError::RevokeBefore)?;
+        let fail_percent = number(FAIL_PERCENT, ControlError::FailPercent)?
+            .map(|p| {
+                u8::try_from(p)
+                    .ok()
+                    .filter(|p| *p <= 100)
+                    .ok_or(ControlError::FailPercent)
+            })
+            .transpose()?;
         Ok(Controls {
             delay,
             status,
             retry_after: headers.get(RETRY_AFTER).cloned(),
             revoke_before,
+            fail_percent,
         })
+    }
+
+    /// The status to inject into this request, if any: always when
+    /// `X-Mock-Status` is given alone, in `fail_percent`% of requests otherwise.
+    pub(crate) fn injected_status(&self, roll: u8) -> Option<StatusCode> {
+        let status = self.status?;
+        match self.fail_percent {
+            Some(p) if roll >= p => None,
+            _ => Some(status),
+        }
     }
 }
 
@@ -89,6 +113,35 @@ mod tests {
             map.insert(*name, HeaderValue::from_static(value));
         }
         map
+    }
+
+    #[test]
+    fn fail_percent_limits_injection_to_that_share_of_rolls() {
+        let c = Controls::from_headers(&headers(&[
+            ("x-mock-status", "503"),
+            ("x-mock-fail-percent", "33"),
+        ]))
+        .expect("valid");
+        let failed = (0..100u8)
+            .filter(|roll| c.injected_status(*roll).is_some())
+            .count();
+        assert_eq!(failed, 33);
+        let always = Controls::from_headers(&headers(&[("x-mock-status", "503")])).expect("valid");
+        assert!(
+            (0..100u8)
+                .all(|roll| always.injected_status(roll) == Some(StatusCode::SERVICE_UNAVAILABLE))
+        );
+        let never =
+            Controls::from_headers(&headers(&[("x-mock-fail-percent", "100")])).expect("valid");
+        assert_eq!(
+            never.injected_status(0),
+            None,
+            "no status, nothing to inject"
+        );
+        assert_eq!(
+            Controls::from_headers(&headers(&[("x-mock-fail-percent", "101")])),
+            Err(ControlError::FailPercent)
+        );
     }
 
     #[test]

@@ -130,7 +130,7 @@ async fn respond(state: &State, req: &Request) -> (Response<Body>, Outcome) {
     if let Some(delay) = controls.delay {
         tokio::time::sleep(delay).await;
     }
-    if let Some(status) = controls.status {
+    if let Some(status) = controls.injected_status(rand::random_range(0..100)) {
         return (
             injected(status, controls.retry_after),
             Outcome::of("injected"),

@@ -67,7 +67,7 @@ async fn token_is_fetched_once_and_reused_while_valid() {
     let n = notifier(&oauth_secret(&token_url, "POST"), &cases, &[]).await;
     for _ in 0..3 {
         assert_eq!(
-            invoke(&n, event("bare-error.json"), 10_000).await.unwrap()["caseUid"],
+            invoke(&n, fresh("bare-error.json"), 10_000).await.unwrap()["caseUid"],
             "T1"
         );
     }
@@ -93,7 +93,7 @@ async fn get_method_sends_the_grant_in_the_query() {
         .await;
     let n = notifier(&oauth_secret(&token_url, "GET"), &cases, &[]).await;
     assert_eq!(
-        invoke(&n, event("bare-error.json"), 10_000).await.unwrap()["caseUid"],
+        invoke(&n, fresh("bare-error.json"), 10_000).await.unwrap()["caseUid"],
         "G1"
     );
 }
@@ -115,8 +115,8 @@ async fn expired_token_is_refetched_before_use() {
         .mount(&s)
         .await;
     let n = notifier(&oauth_secret(&token_url, "POST"), &cases, &[]).await;
-    invoke(&n, event("bare-error.json"), 10_000).await.unwrap();
-    invoke(&n, event("bare-error.json"), 10_000).await.unwrap();
+    invoke(&n, fresh("bare-error.json"), 10_000).await.unwrap();
+    invoke(&n, fresh("bare-error.json"), 10_000).await.unwrap();
 }
 
 #[tokio::test]
@@ -150,7 +150,7 @@ async fn refresh_on_401_and_407_then_auth_error_on_a_second_refusal() {
             .mount(&s)
             .await;
         let n = notifier(&oauth_secret(&token_url, "POST"), &cases, &[]).await;
-        let out = invoke(&n, event("bare-error.json"), 10_000).await.unwrap();
+        let out = invoke(&n, fresh("bare-error.json"), 10_000).await.unwrap();
         assert_eq!(
             out,
             json!({"caseUid": "N1", "subject": "[Step Functions] unknown state machine: States.TaskFailed", "attempts": 2}),
@@ -171,7 +171,7 @@ async fn refresh_on_401_and_407_then_auth_error_on_a_second_refusal() {
         .mount(&s)
         .await;
     let n = notifier(&oauth_secret(&token_url, "POST"), &cases, &[]).await;
-    let err = invoke(&n, event("bare-error.json"), 10_000)
+    let err = invoke(&n, fresh("bare-error.json"), 10_000)
         .await
         .unwrap_err();
     assert_eq!(err.error_type, "AuthError");
@@ -220,7 +220,7 @@ async fn token_endpoint_failures_are_clear_auth_errors() {
             .await;
         let n = notifier(&oauth_secret(&token_url, "POST"), &cases, &[]).await;
         let (logs, _g) = capture_logs();
-        let err = invoke(&n, event("catch-ecs.json"), 10_000)
+        let err = invoke(&n, fresh("catch-ecs.json"), 10_000)
             .await
             .unwrap_err();
         assert_eq!(err.error_type, "AuthError", "{expected}");
@@ -239,7 +239,7 @@ async fn token_endpoint_failures_are_clear_auth_errors() {
         &[],
     )
     .await;
-    let err = invoke(&n, event("bare-error.json"), 10_000)
+    let err = invoke(&n, fresh("bare-error.json"), 10_000)
         .await
         .unwrap_err();
     assert_eq!(err.error_type, "AuthError");
@@ -259,7 +259,7 @@ async fn plain_http_token_endpoint_off_loopback_is_refused() {
         &[],
     )
     .await;
-    let err = invoke(&n, event("bare-error.json"), 10_000)
+    let err = invoke(&n, fresh("bare-error.json"), 10_000)
         .await
         .unwrap_err();
     assert_eq!(err.error_type, "ConnectionSecretError");

@@ -149,6 +149,24 @@ pub fn event(name: &str) -> Value {
     serde_json::from_str(&raw).expect("sample event is not JSON")
 }
 
+/// A sample event made a distinct failure (its own execution, or its own
+/// input for bare errors), for tests that invoke one warm notifier several
+/// times and must not be answered from its dedupe memory.
+pub fn fresh(name: &str) -> Value {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let tag = format!("{}-{n}", std::process::id());
+    let mut ev = event(name);
+    if let Some(arn) = ev.get("execution").and_then(Value::as_str) {
+        ev["execution"] = Value::String(format!("{arn}-{tag}"));
+    } else if let Some(arn) = ev.pointer("/detail/executionArn").and_then(Value::as_str) {
+        ev["detail"]["executionArn"] = Value::String(format!("{arn}-{tag}"));
+    } else {
+        ev["testRun"] = Value::String(tag);
+    }
+    ev
+}
+
 /// Everything logged through tracing while the guard lives (this thread).
 #[derive(Clone, Default)]
 pub struct Logs(Arc<Mutex<Vec<u8>>>);
