@@ -221,26 +221,13 @@ async fn secrets_manager_access_denied_is_named() {
         .mount(&sm)
         .await;
     let api = MockServer::start().await;
+    let url = format!("{}/cases", api.uri());
     let env = [
-        ("TICKET_API_URL", format!("{}/cases", api.uri())),
-        (
-            "CONNECTION_SECRET_ID",
-            "events!connection/denied/1".to_owned(),
-        ),
-        ("FROM_PERSON_EMAIL", "a@b.c".to_owned()),
+        ("TICKET_API_URL", url.as_str()),
+        ("CONNECTION_SECRET_ID", "events!connection/denied/1"),
+        ("FROM_PERSON_EMAIL", "a@b.c"),
     ];
-    let get = |k: &str| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
-    let sdk = aws_config::defaults(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
-        .endpoint_url(sm.uri())
-        .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
-            "t", "t", None, None, "t",
-        ))
-        .load()
-        .await;
-    let n = ticket_bridge::Config::from_lookup(&get)
-        .map_err(Into::into)
-        .and_then(|c| ticket_bridge::Notifier::from_sdk(c, &sdk));
+    let n = notifier_with(&env, &sdk_at(&sm.uri()).await);
     let err = invoke(&n, event("bare-error.json"), DEADLINE_MS)
         .await
         .unwrap_err();

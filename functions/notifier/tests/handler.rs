@@ -440,30 +440,15 @@ async fn secret_problems_are_connection_secret_errors_naming_the_id() {
 #[tokio::test]
 async fn secrets_manager_down_is_a_connection_secret_error() {
     let (server, url) = api().await;
-    let mut env = vec![
+    let env = [
         ("TICKET_API_URL", url.as_str()),
         ("CONNECTION_SECRET_ID", "events!connection/x/y"),
         ("FROM_PERSON_EMAIL", "a@b.c"),
     ];
-    env.push(("MAX_ATTEMPTS", "1"));
-    let get = |k: &str| {
-        env.iter()
-            .find(|(n, _)| *n == k)
-            .map(|(_, v)| v.to_string())
-    };
-    let conf = aws_config::defaults(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
-        .endpoint_url(format!("http://127.0.0.1:{}", free_port()))
-        .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
-            "t", "t", None, None, "t",
-        ))
-        .load()
-        .await;
-    let sm =
-        ticket_bridge::secrets::SecretsManager::new(aws_sdk_secretsmanager::Client::new(&conf));
-    let n = ticket_bridge::Config::from_lookup(&get)
-        .map_err(Into::into)
-        .and_then(|c| ticket_bridge::Notifier::new(c, sm));
+    let n = notifier_with(
+        &env,
+        &sdk_at(&format!("http://127.0.0.1:{}", free_port())).await,
+    );
     let err = invoke(&n, event("bare-error.json"), 10_000)
         .await
         .unwrap_err();
@@ -495,7 +480,7 @@ async fn secret_is_cached_across_warm_invocations() {
     let n = notifier(&secret, &url, &[]).await;
     invoke(&n, fresh("bare-error.json"), 10_000).await.unwrap();
     // Rotate behind the cache's back: a warm container keeps its copy...
-    let sm = secrets_manager_client().await;
+    let sm = aws_sdk_secretsmanager::Client::new(&moto_sdk().await);
     sm.put_secret_value()
         .secret_id(&secret)
         .secret_string(r#"{"api_key_name":"Authorization","api_key_value":"Outseta C:D"}"#)
@@ -525,18 +510,6 @@ async fn secret_is_cached_across_warm_invocations() {
         .await;
     let out = invoke(&n, fresh("bare-error.json"), 10_000).await.unwrap();
     assert_eq!(out["caseUid"], "after-rotation");
-}
-
-async fn secrets_manager_client() -> aws_sdk_secretsmanager::Client {
-    let conf = aws_config::defaults(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
-        .endpoint_url(moto_endpoint())
-        .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
-            "test", "test", None, None, "test",
-        ))
-        .load()
-        .await;
-    aws_sdk_secretsmanager::Client::new(&conf)
 }
 
 #[tokio::test]

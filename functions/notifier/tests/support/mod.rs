@@ -97,12 +97,33 @@ pub fn secret_arn(args: &[&str]) -> String {
 
 /// SDK configuration for moto (every AWS client the notifier builds).
 pub async fn moto_sdk() -> aws_config::SdkConfig {
+    sdk_at(moto_endpoint()).await
+}
+
+/// SDK configuration for any endpoint (a dead port, a stub), with dummy credentials.
+pub async fn sdk_at(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(moto_endpoint())
+        .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "test"))
         .load()
         .await
+}
+
+/// A notifier built as `main` builds it, from an environment and SDK config.
+pub fn notifier_with(
+    env: &[(&str, &str)],
+    sdk: &aws_config::SdkConfig,
+) -> Result<Notifier<SecretsManager>, NotifierError> {
+    let get = |k: &str| {
+        env.iter()
+            .rev()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.to_string())
+    };
+    Config::from_lookup(&get)
+        .map_err(Into::into)
+        .and_then(|c| Notifier::from_sdk(c, sdk))
 }
 
 /// A notifier built exactly as `main` builds it, from an environment.
@@ -111,20 +132,13 @@ pub async fn notifier(
     api_url: &str,
     extra: &[(&str, &str)],
 ) -> Result<Notifier<SecretsManager>, NotifierError> {
-    let mut env: Vec<(String, String)> = vec![
-        ("TICKET_API_URL".into(), api_url.into()),
-        ("CONNECTION_SECRET_ID".into(), secret.into()),
-        ("FROM_PERSON_EMAIL".into(), "oncall@example.com".into()),
+    let mut env = vec![
+        ("TICKET_API_URL", api_url),
+        ("CONNECTION_SECRET_ID", secret),
+        ("FROM_PERSON_EMAIL", "oncall@example.com"),
     ];
-    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let get = |k: &str| {
-        env.iter()
-            .rev()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
-    };
-    let config = Config::from_lookup(&get)?;
-    Notifier::from_sdk(config, &moto_sdk().await)
+    env.extend_from_slice(extra);
+    notifier_with(&env, &moto_sdk().await)
 }
 
 /// Invokes the real handler as the runtime would, with a deadline.
