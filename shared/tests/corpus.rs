@@ -30,8 +30,11 @@ fn files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// One fuzz target's harness function.
+type Check = fn(&[u8]);
+
 /// Runs `check` on every input in `inputs`, naming the file if it panics.
-fn replay_files(target: &str, inputs: &[PathBuf], check: fn(&[u8])) {
+fn replay_files(target: &str, inputs: &[PathBuf], check: Check) {
     for path in inputs {
         let data = fs::read(path).expect("a readable corpus file");
         if let Err(panic) = std::panic::catch_unwind(|| check(&data)) {
@@ -46,7 +49,7 @@ fn replay_files(target: &str, inputs: &[PathBuf], check: fn(&[u8])) {
 }
 
 /// Replays one target's corpus; returns how many inputs it had.
-fn replay(target: &str, check: fn(&[u8])) -> usize {
+fn replay(target: &str, check: Check) -> usize {
     let inputs = files(&fuzz_dir().join("corpus").join(target));
     replay_files(target, &inputs, check);
     inputs.len()
@@ -109,7 +112,7 @@ fn the_escape_check_catches_raw_markup() {
 #[ignore = "open bug: Html::link cuts a long href and puts the <em> note inside the attribute"]
 fn kept_reproducers_replay_clean() {
     let kept = files(&fuzz_dir().join("artifacts-keep"));
-    let targets: [(&str, fn(&[u8])); 3] = [
+    let targets: [(&str, Check); 3] = [
         ("intake", harness::intake),
         ("decode", harness::decode),
         ("render", harness::render),
