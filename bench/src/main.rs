@@ -120,11 +120,13 @@ fn parse_args() -> Result<Opts, String> {
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
     }
+    // Absolute, because each function process runs in its own directory.
     for (what, p) in [
-        ("notifier", &o.notifier),
-        ("python", &o.python),
-        ("package", &o.package),
+        ("notifier", &mut o.notifier),
+        ("python", &mut o.python),
+        ("package", &mut o.package),
     ] {
+        *p = std::path::absolute(&*p).map_err(|e| format!("{what}: {e}"))?;
         if !p.exists() {
             return Err(format!(
                 "{what} not found at {} (run `make bench`, which builds and installs it)",
@@ -132,6 +134,7 @@ fn parse_args() -> Result<Opts, String> {
             ));
         }
     }
+    o.out = std::path::absolute(&o.out).map_err(|e| format!("--out: {e}"))?;
     Ok(o)
 }
 

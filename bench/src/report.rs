@@ -363,8 +363,14 @@ impl Report {
                 .and_then(|v| v.get(f))
                 .and_then(Value::as_f64)
         };
+        let stale = self.sizes.get("rust-arm64-stale") == Some(&Value::Bool(true));
         let (bin_key, bin_label) = if size("rust-arm64", "unzipped").is_some() {
-            ("rust-arm64", "stripped binary (arm64 bootstrap)")
+            let label = if stale {
+                "stripped binary (arm64 bootstrap, OLDER than the host build)"
+            } else {
+                "stripped binary (arm64 bootstrap)"
+            };
+            ("rust-arm64", label)
         } else {
             ("rust-host", "stripped binary (host build)")
         };
@@ -637,8 +643,20 @@ impl Report {
 fn sizes(o: &Opts) -> Result<Value, String> {
     let mut pairs = vec![format!("rust-host={}", o.notifier.display())];
     let arm = o.root.join("target/lambda/notifier/bootstrap");
-    if is_aarch64_elf(&arm) {
+    let has_arm = is_aarch64_elf(&arm);
+    if has_arm {
         pairs.push(format!("rust-arm64={}", arm.display()));
+    }
+    // `make test` builds the arm64 artifact; an old one says nothing about
+    // the current code's size, so the table flags it.
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let stale = has_arm && modified(&arm) < modified(&o.notifier);
+    if stale {
+        eprintln!(
+            "bench: {} is older than {}; `cargo lambda build --release --arm64 --bin notifier` refreshes it",
+            arm.display(),
+            o.notifier.display()
+        );
     }
     pairs.push(format!("python={}", o.package.display()));
     let with_boto = o.package.with_file_name(format!(
@@ -663,7 +681,12 @@ fn sizes(o: &Opts) -> Result<Value, String> {
             String::from_utf8_lossy(&out.stderr).trim()
         ));
     }
-    serde_json::from_slice(&out.stdout).map_err(|e| format!("zipsize.py printed no JSON: {e}"))
+    let mut v: Value = serde_json::from_slice(&out.stdout)
+        .map_err(|e| format!("zipsize.py printed no JSON: {e}"))?;
+    if let Some(m) = v.as_object_mut() {
+        m.insert("rust-arm64-stale".to_owned(), Value::Bool(stale));
+    }
+    Ok(v)
 }
 
 fn is_aarch64_elf(p: &Path) -> bool {
