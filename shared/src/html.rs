@@ -5,6 +5,8 @@
 
 /// Left free for the structure that follows the last text.
 const RESERVE: usize = 4 * 1024;
+/// Longest link target kept, escaped.
+const LINK_MAX: usize = 2048;
 
 pub(crate) struct Html {
     buf: String,
@@ -57,10 +59,21 @@ impl Html {
             .raw("</td></tr>")
     }
 
-    /// A link whose target and text are both escaped.
+    /// A link whose target and text are both escaped. A target too long to
+    /// keep whole is left out rather than cut: a cut URL points somewhere
+    /// else, and a truncation note inside `href` would break the markup.
     pub(crate) fn link(&mut self, href: &str, label: &str) -> &mut Self {
+        let escaped_len: usize = href
+            .chars()
+            .map(|c| escape(c).map_or(c.len_utf8(), str::len))
+            .sum();
+        if escaped_len > LINK_MAX {
+            return self
+                .text(label, 200)
+                .raw(" (link left out: its address is too long)");
+        }
         self.raw("<a href=\"")
-            .text(href, 2048)
+            .text(href, LINK_MAX)
             .raw("\">")
             .text(label, 200)
             .raw("</a>")
@@ -110,6 +123,20 @@ mod tests {
         let out = h.finish(100_000);
         assert!(out.starts_with(&"&quot;".repeat(10)), "{out}");
         assert!(out.contains("[truncated: 90 more characters]"), "{out}");
+    }
+
+    #[test]
+    fn an_overlong_link_is_left_out_not_cut() {
+        let mut h = Html::new(100_000);
+        h.link(&format!("https://x/{}", "'".repeat(500)), "Execution");
+        let out = h.finish(100_000);
+        assert_eq!(out, "Execution (link left out: its address is too long)");
+        let mut h = Html::new(100_000);
+        h.link("https://x/a?b=1&c=2", "go");
+        assert_eq!(
+            h.finish(100_000),
+            "<a href=\"https://x/a?b=1&amp;c=2\">go</a>"
+        );
     }
 
     #[test]

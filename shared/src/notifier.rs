@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::config::Config;
+use crate::config::{Config, RenderConfig};
 use crate::dedupe::{self, Claim, Store};
 use crate::delivery::{Attempts, TicketClient};
 use crate::error::NotifierError;
@@ -126,7 +126,7 @@ impl<S: SecretSource> Notifier<S> {
         let budget_ms = end.saturating_duration_since(started).as_millis() as u64;
         tracing::debug!(budget_ms, "time budget for this invocation");
         let key = dedupe::key(&failure, self.config.dedupe_scope);
-        let mut case = render(&failure, &self.config.render, OffsetDateTime::now_utc());
+        let reported = OffsetDateTime::now_utc();
 
         let claimed = match self.claim(&key, end, end_wall).await {
             Ok(Claim::Done { case_uid, subject }) => {
@@ -145,6 +145,7 @@ impl<S: SecretSource> Notifier<S> {
                 });
             }
             Ok(Claim::InProgress) => {
+                let case = render(&failure, &self.config.render, reported);
                 let err = NotifierError::TicketDeliveryFailed(
                     "another invocation is still delivering this failure's ticket; retry later to get its result"
                         .to_owned(),
@@ -167,21 +168,28 @@ impl<S: SecretSource> Notifier<S> {
             }
         };
 
+        // The connection first, so the ticket is rendered knowing its secret
+        // values: they are masked in the raw text, before escaping and the
+        // size caps, wherever the event might echo them.
+        let conn = self.secrets.get().await;
+        let known = match &conn {
+            Ok(c) => redactor.with_known_secrets(c.secret_values()),
+            Err(_) => redactor.clone(),
+        };
+        let render_cfg = RenderConfig {
+            redactor: known.clone(),
+            ..self.config.render.clone()
+        };
+        let case = render(&failure, &render_cfg, reported);
         let mut stats = Attempts::default();
-        let mut known = redactor.clone();
-        let result = async {
-            let conn = self
-                .secrets
-                .get()
-                .await
-                .map_err(|e| NotifierError::ConnectionSecret(e.to_string()))?;
-            known = redactor.with_known_secrets(conn.secret_values());
-            case.scrub(&known);
-            self.client
-                .deliver(&case, &self.secrets, conn, end, &known, &mut stats)
-                .await
-        }
-        .await;
+        let result = match conn {
+            Ok(conn) => {
+                self.client
+                    .deliver(&case, &self.secrets, conn, end, &known, &mut stats)
+                    .await
+            }
+            Err(e) => Err(NotifierError::ConnectionSecret(e.to_string())),
+        };
 
         match result {
             Ok(case_uid) => {

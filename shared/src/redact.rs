@@ -134,7 +134,10 @@ impl Redactor {
             // `arn:aws:secretsmanager:...:secret:name` is an identifier, not a
             // key: a key never directly follows `:` or `/`.
             let in_identifier = key_start > 0 && matches!(bytes[key_start - 1], b':' | b'/');
-            if in_identifier || !self.is_sensitive_key(key) {
+            // Two-word keys in prose: "api key: …", "client secret = …".
+            let two_words = previous_word(s, key_start)
+                .is_some_and(|w| self.is_sensitive_key(&format!("{w}{key}")));
+            if in_identifier || !(self.is_sensitive_key(key) || two_words) {
                 continue;
             }
             let mut j = i;
@@ -154,6 +157,11 @@ impl Redactor {
                 _ => None,
             };
             let value_start = j;
+            // Already masked (redacting twice must change nothing).
+            if s[j..].starts_with(MASK) {
+                i = j + MASK.len();
+                continue;
+            }
             while j < bytes.len() && !ends_value(bytes[j], quote) {
                 j += 1;
             }
@@ -214,6 +222,16 @@ fn mask_scheme_credentials(s: &str) -> String {
     out
 }
 
+/// The word just before `at`, when only one space separates them.
+fn previous_word(s: &str, at: usize) -> Option<&str> {
+    let before = s[..at].strip_suffix(' ')?;
+    let start = before
+        .bytes()
+        .rposition(|b| !is_ident(b))
+        .map_or(0, |p| p + 1);
+    (start < before.len()).then(|| &before[start..])
+}
+
 fn looks_like_credential(word: &str) -> bool {
     word.len() >= 8
         && word != MASK
@@ -238,8 +256,10 @@ fn ends_value(b: u8, quote: Option<u8>) -> bool {
     }
 }
 
+/// Spaces, tabs and line breaks: `key:\tvalue` in a log line or YAML is as
+/// much a credential as `key: value`.
 fn skip_spaces(bytes: &[u8], mut i: usize) -> usize {
-    while i < bytes.len() && bytes[i] == b' ' {
+    while i < bytes.len() && matches!(bytes[i], b' ' | b'\t' | b'\r' | b'\n') {
         i += 1;
     }
     i
@@ -302,6 +322,32 @@ mod tests {
         let s = r.text("https://x/y?password=hunter2&user=bob; {\"client_secret\": \"s3cr3t\"}");
         assert!(!s.contains("hunter2") && !s.contains("s3cr3t"), "{s}");
         assert!(s.contains("user=bob"), "{s}");
+    }
+
+    #[test]
+    fn whitespace_two_word_keys_and_masks_twice() {
+        let r = Redactor::default();
+        for text in [
+            "password:\tS3cret-1",
+            "password:\nS3cret-1",
+            "password\t=\tS3cret-1",
+            "api key: S3cret-1",
+            "client secret = S3cret-1",
+        ] {
+            assert!(
+                !r.text(text).contains("S3cret-1"),
+                "{text:?} -> {}",
+                r.text(text)
+            );
+        }
+        for text in [
+            "password=[REDACTED]",
+            "\"token\": \"[REDACTED]\"",
+            "Bearer [REDACTED]",
+        ] {
+            assert_eq!(r.text(text), text);
+        }
+        assert_eq!(r.text("the key: value"), "the key: value");
     }
 
     #[test]

@@ -50,15 +50,6 @@ pub struct CaseBody {
     pub source: u8,
 }
 
-impl CaseBody {
-    /// Masks exact secret values that could only be known after the secret
-    /// was read (the event might echo them back).
-    pub fn scrub(&mut self, redactor: &Redactor) {
-        self.subject = redactor.text(&self.subject);
-        self.body = redactor.text(&self.body);
-    }
-}
-
 /// Renders the case. `now` is when the failure was reported (the stop time
 /// when the event has none), passed in so rendering is deterministic.
 pub fn render(failure: &Failure, cfg: &RenderConfig, now: OffsetDateTime) -> CaseBody {
@@ -70,13 +61,20 @@ pub fn render(failure: &Failure, cfg: &RenderConfig, now: OffsetDateTime) -> Cas
         .as_deref()
         .unwrap_or("unknown state machine");
 
-    let mut subject = format!("{} {}: {}", cfg.subject_prefix, machine, headline.error);
+    // Each event-derived piece is redacted on its own, so a value ending in
+    // `password=` cannot make the redactor swallow our own words after it.
+    let mut subject = format!(
+        "{} {}: {}",
+        cfg.subject_prefix,
+        r.text(machine),
+        r.text(&headline.error)
+    );
     if let Some(state) = &failure.failed_state {
-        subject.push_str(&format!(" in {state}"));
+        subject.push_str(&format!(" in {}", r.text(state)));
     } else if let (Some(status), Some(_)) = (&failure.status, &failure.error) {
-        subject.push_str(&format!(" ({status})"));
+        subject.push_str(&format!(" ({})", r.text(status)));
     }
-    let subject = truncate_chars(&one_line(&r.text(&subject)), SUBJECT_MAX);
+    let subject = truncate_chars(&one_line(&subject), SUBJECT_MAX);
 
     let mut h = Html::new(BODY_TARGET);
     h.raw("<h2>Step Functions failure: ")
@@ -238,7 +236,7 @@ fn cause_section(h: &mut Html, f: &Failure, decoded: &Decoded, r: &Redactor) {
             h.raw("</table>\n");
             if let Some(body) = response_body {
                 h.raw("<p>Response body:</p>\n<pre>")
-                    .text(&pretty_text(body, r), CAUSE_CAP)
+                    .text(&pretty_text(body, r, CAUSE_CAP), CAUSE_CAP)
                     .raw("</pre>\n");
             }
             return;
@@ -258,7 +256,7 @@ fn cause_section(h: &mut Html, f: &Failure, decoded: &Decoded, r: &Redactor) {
         }
         Decoded::Json(v) => {
             h.raw("</table>\n<p>Cause:</p>\n<pre>")
-                .text(&pretty(&r.json(v)), CAUSE_CAP)
+                .text(&pretty(&r.json(v), CAUSE_CAP), CAUSE_CAP)
                 .raw("</pre>\n");
             return;
         }
@@ -311,7 +309,7 @@ fn input_section(h: &mut Html, input: Option<&Input>, r: &Redactor) {
         }
         Some(Input::Json(v)) => h
             .raw("<pre>")
-            .text(&pretty(&r.json(v)), INPUT_CAP)
+            .text(&pretty(&r.json(v), INPUT_CAP), INPUT_CAP)
             .raw("</pre>\n"),
         Some(Input::Text(t)) => h.raw("<pre>").text(&r.text(t), INPUT_CAP).raw("</pre>\n"),
     };
@@ -327,19 +325,56 @@ fn region<'a>(f: &'a Failure, cfg: &'a RenderConfig) -> Option<&'a str> {
     })
 }
 
-fn pretty_text(s: &str, r: &Redactor) -> String {
+fn pretty_text(s: &str, r: &Redactor, cap: usize) -> String {
     match serde_json::from_str::<Value>(s) {
-        Ok(v) if v.is_object() || v.is_array() => pretty(&r.json(&v)),
+        Ok(v) if v.is_object() || v.is_array() => pretty(&r.json(&v), cap),
         _ => r.text(s),
     }
 }
 
-fn pretty(v: &Value) -> String {
-    serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
+/// Pretty JSON, stopping once `cap` bytes are written: pretty-printing
+/// indents every line by its depth, so printing a deep 6 MiB input whole
+/// would take seconds and gigabytes only to keep its first kilobytes.
+fn pretty(v: &Value, cap: usize) -> String {
+    let mut out = Capped {
+        buf: Vec::with_capacity(cap.min(64 * 1024)),
+        cap,
+    };
+    let complete = serde_json::to_writer_pretty(&mut out, v).is_ok();
+    let valid = match std::str::from_utf8(&out.buf) {
+        Ok(_) => out.buf.len(),
+        Err(e) => e.valid_up_to(),
+    };
+    out.buf.truncate(valid);
+    let mut text = String::from_utf8(out.buf).unwrap_or_default();
+    if !complete {
+        text.push_str("\n… [truncated: the rest of this JSON is not shown]");
+    }
+    text
 }
 
-/// RFC 3339 in UTC to the millisecond, always three digits: nanoseconds
-/// only add noise for a reader, and a fixed width lines up in a table.
+/// A writer that takes at most `cap` bytes, then fails, which stops the
+/// serializer.
+struct Capped {
+    buf: Vec<u8>,
+    cap: usize,
+}
+
+impl std::io::Write for Capped {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        let room = self.cap.saturating_sub(self.buf.len());
+        if room == 0 {
+            return Err(std::io::Error::other("cap reached"));
+        }
+        let n = room.min(data.len());
+        self.buf.extend_from_slice(&data[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 fn timestamp(t: OffsetDateTime) -> String {
     const FORMAT: &[time::format_description::BorrowedFormatItem<'static>] = time::macros::format_description!(
         "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
@@ -495,10 +530,34 @@ mod tests {
     }
 
     #[test]
-    fn scrub_masks_known_secret_values() {
-        let mut case = render_event(json!({"Error": "E", "Cause": "key was CANARY-SECRET-1"}));
-        assert!(case.body.contains("CANARY-SECRET-1"));
-        case.scrub(&Redactor::default().with_known_secrets(["CANARY-SECRET-1"]));
-        assert!(!case.body.contains("CANARY-SECRET-1"));
+    fn known_secret_values_are_masked_while_rendering() {
+        let ev = json!({"Error": "E pw42", "Cause": "key was CANARY-SECRET-1 and pw42", "stateMachine": "m"});
+        let Intake::Failure(f) = intake(&ev, None).unwrap() else {
+            panic!("skipped")
+        };
+        let mut c = cfg();
+        c.redactor = c.redactor.with_known_secrets(["CANARY-SECRET-1", "pw42"]);
+        let case = render(&f, &c, OffsetDateTime::from_unix_timestamp(0).unwrap());
+        assert!(
+            !case.body.contains("CANARY-SECRET-1") && !case.body.contains("pw42"),
+            "{}",
+            case.body
+        );
+        assert_eq!(case.subject, "[Step Functions] m: E [REDACTED]");
+    }
+
+    #[test]
+    fn deep_json_is_cut_while_printing() {
+        let mut v = json!("leaf");
+        for _ in 0..100 {
+            v = json!({"k": v, "pad": "x".repeat(100)});
+        }
+        let out = pretty(&v, 1000);
+        assert!(
+            out.len() <= 1000 + 60
+                && out.ends_with("[truncated: the rest of this JSON is not shown]"),
+            "{out}"
+        );
+        assert_eq!(pretty(&json!({"a": 1}), 1000), "{\n  \"a\": 1\n}");
     }
 }

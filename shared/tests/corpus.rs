@@ -103,13 +103,11 @@ fn the_escape_check_catches_raw_markup() {
     }
 }
 
-/// Reproducers of what the fuzzers found, kept as `artifacts-keep/<target>-*`.
-/// Ignored while any of them is an open bug; once fixed, this runs in
-/// `cargo test` like the corpus. Open: `render-link-href-cut*` (a link
-/// target longer than its cap gets the truncation note, markup included,
-/// inside the `href` attribute: `html::Html::link` via `ticket::links`).
+/// Reproducers of what the fuzzers found, kept as `artifacts-keep/<target>-*`,
+/// replayed like the corpus so a fixed bug stays fixed. `render-link-href-cut*`:
+/// a link target longer than its cap used to get the truncation note, markup
+/// included, inside the `href` attribute (`html::Html::link`).
 #[test]
-#[ignore = "open bug: Html::link cuts a long href and puts the <em> note inside the attribute"]
 fn kept_reproducers_replay_clean() {
     let kept = files(&fuzz_dir().join("artifacts-keep"));
     let targets: [(&str, Check); 3] = [
