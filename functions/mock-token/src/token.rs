@@ -158,7 +158,7 @@ fn sign(key: &[u8], payload: &str) -> Vec<u8> {
 fn mac(key: &[u8]) -> HmacSha256 {
     // HMAC is defined for keys of any length (long keys are hashed, short ones padded),
     // so this constructor cannot fail; its Result exists for other MACs.
-    <HmacSha256 as Mac>::new_from_slice(key).expect("HMAC accepts keys of any length")
+    <HmacSha256 as Mac>::new_from_slice(key).expect("HMAC accepts keys of any length") // ok: infallible for HMAC
 }
 
 #[cfg(test)]
