@@ -30,23 +30,40 @@ impl Html {
     /// Escaped text, at most `cap` bytes once escaped (less when the body
     /// budget is nearly spent), with a visible note when cut.
     pub(crate) fn text(&mut self, s: &str, cap: usize) -> &mut Self {
+        self.text_of(s, cap, None)
+    }
+
+    /// As [`Html::text`], for `s` that is already the start of a longer text
+    /// of `total_chars` characters: the note counts what the reader misses
+    /// of the whole, not of the start.
+    pub(crate) fn text_of(&mut self, s: &str, cap: usize, total_chars: Option<usize>) -> &mut Self {
         let room = self.limit.saturating_sub(self.buf.len() + RESERVE);
         let cap = cap.min(room);
         let start = self.buf.len();
+        let mut written = 0usize;
         for (i, c) in s.char_indices() {
             let escaped = escape(c);
             let len = escaped.map_or(c.len_utf8(), str::len);
             if self.buf.len() - start + len > cap {
-                let left = s[i..].chars().count();
-                self.buf
-                    .push_str(&format!(" … <em>[truncated: {left} more characters]</em>"));
-                return self;
+                let left = total_chars
+                    .map_or_else(|| s[i..].chars().count(), |t| t.saturating_sub(written));
+                return self.truncated(left);
             }
             match escaped {
                 Some(e) => self.buf.push_str(e),
                 None => self.buf.push(c),
             }
+            written += 1;
         }
+        match total_chars {
+            Some(t) if t > written => self.truncated(t - written),
+            _ => self,
+        }
+    }
+
+    fn truncated(&mut self, left: usize) -> &mut Self {
+        self.buf
+            .push_str(&format!(" … <em>[truncated: {left} more characters]</em>"));
         self
     }
 

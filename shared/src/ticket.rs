@@ -30,6 +30,42 @@ const INPUT_CAP: usize = 16 * 1024;
 const STACK_LINES: usize = 60;
 const CONTAINERS: usize = 20;
 
+/// Redaction reads past a cap by this much, so a credential that starts
+/// before the cut is still recognised whole.
+const CLIP_MARGIN: usize = 4 * 1024;
+
+/// Writes event text redacted and escaped, redacting only what can be shown:
+/// a 300 KB cause is cut to its first `cap` bytes (plus the margin) before
+/// the redactor scans it, not after.
+fn shown<'h>(h: &'h mut Html, r: &Redactor, s: &str, cap: usize) -> &'h mut Html {
+    let limit = cap + CLIP_MARGIN;
+    if s.len() <= limit {
+        return h.text(&r.text(s), cap);
+    }
+    let mut cut = limit;
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    h.text_of(&r.text(&s[..cut]), cap, Some(s.chars().count()))
+}
+
+/// A table row whose value is event text.
+fn shown_row(h: &mut Html, r: &Redactor, label: &str, value: &str, cap: usize) {
+    h.raw("<tr><th align=\"left\">")
+        .text(label, 200)
+        .raw("</th><td>");
+    shown(h, r, value, cap).raw("</td></tr>");
+}
+
+/// Event text for the Subject, redacted from a bounded prefix.
+fn subject_piece(r: &Redactor, s: &str) -> String {
+    let mut cut = s.len().min(SUBJECT_MAX * 4 + CLIP_MARGIN);
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    r.text(&s[..cut])
+}
+
 /// Outseta's `FromPerson`: an existing person by `Uid`, or by `Email`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum FromPerson {
@@ -66,25 +102,24 @@ pub fn render(failure: &Failure, cfg: &RenderConfig, now: OffsetDateTime) -> Cas
     let mut subject = format!(
         "{} {}: {}",
         cfg.subject_prefix,
-        r.text(machine),
-        r.text(&headline.error)
+        subject_piece(r, machine),
+        subject_piece(r, &headline.error)
     );
     if let Some(state) = &failure.failed_state {
-        subject.push_str(&format!(" in {}", r.text(state)));
+        subject.push_str(&format!(" in {}", subject_piece(r, state)));
     } else if let (Some(status), Some(_)) = (&failure.status, &failure.error) {
         subject.push_str(&format!(" ({})", r.text(status)));
     }
     let subject = truncate_chars(&one_line(&subject), SUBJECT_MAX);
 
     let mut h = Html::new(BODY_TARGET);
-    h.raw("<h2>Step Functions failure: ")
-        .text(machine, FIELD_CAP)
-        .raw("</h2>\n");
-    h.raw("<p><strong>")
-        .text(&r.text(&headline.error), FIELD_CAP)
-        .raw("</strong>");
+    h.raw("<h2>Step Functions failure: ");
+    shown(&mut h, r, machine, FIELD_CAP).raw("</h2>\n");
+    h.raw("<p><strong>");
+    shown(&mut h, r, &headline.error, FIELD_CAP).raw("</strong>");
     if let Some(m) = &headline.message {
-        h.raw(": ").text(&r.text(m), MESSAGE_CAP);
+        h.raw(": ");
+        shown(&mut h, r, m, MESSAGE_CAP);
     }
     h.raw("</p>\n");
 
@@ -119,7 +154,7 @@ fn summary(h: &mut Html, f: &Failure, cfg: &RenderConfig, now: OffsetDateTime) {
     ];
     for (label, value) in rows {
         if let Some(v) = value {
-            h.row(label, &r.text(&v), FIELD_CAP);
+            shown_row(h, r, label, &v, FIELD_CAP);
         }
     }
     let (label, end) = match f.stop_time {
@@ -142,7 +177,7 @@ fn cause_section(h: &mut Html, f: &Failure, decoded: &Decoded, r: &Redactor) {
     );
     let opt = |h: &mut Html, label: &str, v: &Option<String>| {
         if let Some(v) = v {
-            h.row(label, &r.text(v), MESSAGE_CAP);
+            shown_row(h, r, label, v, MESSAGE_CAP);
         }
     };
     match decoded {
@@ -166,7 +201,7 @@ fn cause_section(h: &mut Html, f: &Failure, decoded: &Decoded, r: &Redactor) {
             if !stack_trace.is_empty() {
                 h.raw("<p>Stack trace:</p>\n<pre>");
                 for line in stack_trace.iter().take(STACK_LINES) {
-                    h.text(&r.text(line), FIELD_CAP).raw("\n");
+                    shown(h, r, line, FIELD_CAP).raw("\n");
                 }
                 if stack_trace.len() > STACK_LINES {
                     h.text(
@@ -252,7 +287,7 @@ fn cause_section(h: &mut Html, f: &Failure, decoded: &Decoded, r: &Redactor) {
             opt(h, "Status code", &status_code.map(|c| c.to_string()));
             opt(h, "Error code", error_code);
             opt(h, "Request ID", request_id);
-            h.row("Message", &r.text(message), CAUSE_CAP);
+            shown_row(h, r, "Message", message, CAUSE_CAP);
         }
         Decoded::Json(v) => {
             h.raw("</table>\n<p>Cause:</p>\n<pre>")
@@ -261,9 +296,8 @@ fn cause_section(h: &mut Html, f: &Failure, decoded: &Decoded, r: &Redactor) {
             return;
         }
         Decoded::Text(t) => {
-            h.raw("</table>\n<p>Cause:</p>\n<pre>")
-                .text(&r.text(t), CAUSE_CAP)
-                .raw("</pre>\n");
+            h.raw("</table>\n<p>Cause:</p>\n<pre>");
+            shown(h, r, t, CAUSE_CAP).raw("</pre>\n");
             return;
         }
     }
@@ -311,7 +345,10 @@ fn input_section(h: &mut Html, input: Option<&Input>, r: &Redactor) {
             .raw("<pre>")
             .text(&pretty(&r.json(v), INPUT_CAP), INPUT_CAP)
             .raw("</pre>\n"),
-        Some(Input::Text(t)) => h.raw("<pre>").text(&r.text(t), INPUT_CAP).raw("</pre>\n"),
+        Some(Input::Text(t)) => {
+            h.raw("<pre>");
+            shown(h, r, t, INPUT_CAP).raw("</pre>\n")
+        }
     };
 }
 
@@ -492,6 +529,22 @@ mod tests {
         assert!(case.body.len() <= BODY_MAX, "{}", case.body.len());
         assert!(case.body.contains("truncated"), "no truncation note");
         assert!(case.body.contains("Filed by"), "footer lost");
+    }
+
+    #[test]
+    fn a_clipped_cause_still_counts_what_is_cut() {
+        let cause = format!("password=hunter2 {}", "x".repeat(300_000));
+        let case = render_event(json!({"Error": "E", "Cause": cause}));
+        assert!(!case.body.contains("hunter2"));
+        let note = case
+            .body
+            .split("[truncated: ")
+            .nth(1)
+            .and_then(|t| t.split(' ').next())
+            .unwrap();
+        let left: usize = note.parse().unwrap();
+        // 300,017 characters in all, of which at most CAUSE_CAP were shown.
+        assert!(left > 300_017 - CAUSE_CAP && left < 300_017, "{left}");
     }
 
     #[test]
