@@ -45,7 +45,7 @@ lambda-build: setup
 	test "$$n" -eq 3 || { echo "expected 3 bundled Lambda binaries, found $$n" >&2; exit 1; }
 
 # infra before e2e: the local state machine run needs the synthesized template.
-test: setup lint test-rust test-infra lambda-build test-e2e
+test: setup lint test-rust test-infra lambda-build test-e2e bench-smoke
 	@echo "make test: all suites passed"
 
 # The notifier against a Python peer, side by side in one run: cold start,
