@@ -366,7 +366,7 @@ impl Report {
         let stale = self.sizes.get("rust-arm64-stale") == Some(&Value::Bool(true));
         let (bin_key, bin_label) = if size("rust-arm64", "unzipped").is_some() {
             let label = if stale {
-                "stripped binary (arm64 bootstrap, OLDER than the host build)"
+                "stripped binary (arm64 bootstrap, OLDER than the sources)"
             } else {
                 "stripped binary (arm64 bootstrap)"
             };
@@ -647,15 +647,14 @@ fn sizes(o: &Opts) -> Result<Value, String> {
     if has_arm {
         pairs.push(format!("rust-arm64={}", arm.display()));
     }
-    // `make test` builds the arm64 artifact; an old one says nothing about
-    // the current code's size, so the table flags it.
-    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    let stale = has_arm && modified(&arm) < modified(&o.notifier);
+    // `make test` builds the arm64 artifact; one older than the notifier's
+    // sources says nothing about the current code's size, so the table
+    // flags it.
+    let stale = has_arm && modified(&arm) < newest_source(&o.root);
     if stale {
         eprintln!(
-            "bench: {} is older than {}; `cargo lambda build --release --arm64 --bin notifier` refreshes it",
-            arm.display(),
-            o.notifier.display()
+            "bench: {} is older than the notifier's sources; `cargo lambda build --release --arm64 --bin notifier` refreshes it",
+            arm.display()
         );
     }
     pairs.push(format!("python={}", o.package.display()));
@@ -687,6 +686,39 @@ fn sizes(o: &Opts) -> Result<Value, String> {
         m.insert("rust-arm64-stale".to_owned(), Value::Bool(stale));
     }
     Ok(v)
+}
+
+fn modified(p: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(p).and_then(|m| m.modified()).ok()
+}
+
+/// The latest change to anything the notifier binary is built from.
+fn newest_source(root: &Path) -> Option<std::time::SystemTime> {
+    let mut newest = None;
+    let mut dirs = vec![root.join("shared/src"), root.join("functions/notifier/src")];
+    for f in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "shared/Cargo.toml",
+        "functions/notifier/Cargo.toml",
+    ] {
+        newest = newest.max(modified(&root.join(f)));
+    }
+    // Bounded: two source trees, a few dozen files.
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else {
+                newest = newest.max(modified(&p));
+            }
+        }
+    }
+    newest
 }
 
 fn is_aarch64_elf(p: &Path) -> bool {
