@@ -114,6 +114,9 @@ pub struct Record {
     expires: SystemTime,
 }
 
+/// Failures the per-container guard remembers at most.
+const MEMORY_MAX: usize = 1024;
+
 const PK: &str = "id";
 const STATUS: &str = "status";
 const EXPIRATION: &str = "expiration";
@@ -157,6 +160,18 @@ impl Store {
                     .lock()
                     .map_err(|_| StoreError("memory guard poisoned".into()))?;
                 map.retain(|_, r| r.expires > now);
+                // A warm container only needs recent failures; past the cap,
+                // forget the oldest rather than grow without bound.
+                while map.len() >= MEMORY_MAX {
+                    let oldest = map
+                        .iter()
+                        .min_by_key(|(_, r)| r.expires)
+                        .map(|(k, _)| k.clone());
+                    match oldest {
+                        Some(k) => map.remove(&k),
+                        None => break,
+                    };
+                }
                 if let Some(r) = map.get(key) {
                     match &r.done {
                         Some((uid, subject)) => {
@@ -413,5 +428,19 @@ mod tests {
             store.claim("crashed", later, later).await.unwrap(),
             Claim::New
         );
+    }
+
+    #[tokio::test]
+    async fn memory_guard_is_bounded() {
+        let store = Store::memory();
+        let now = SystemTime::now();
+        for i in 0..(MEMORY_MAX as u64 + 10) {
+            let exp = now + Duration::from_secs(60 + i);
+            store.claim(&format!("k{i}"), exp, exp).await.unwrap();
+        }
+        let Store::Memory(map) = &store else { panic!() };
+        let map = map.lock().unwrap();
+        assert_eq!(map.len(), MEMORY_MAX);
+        assert!(!map.contains_key("k0") && map.contains_key(&format!("k{}", MEMORY_MAX + 9)));
     }
 }

@@ -131,21 +131,23 @@ impl Redactor {
                 i += 1;
             }
             let key = &s[key_start..i];
-            // `arn:aws:secretsmanager:...:secret:name` is an identifier, not a
-            // key: a key never directly follows `:` or `/`.
-            let in_identifier = key_start > 0 && matches!(bytes[key_start - 1], b':' | b'/');
-            // Two-word keys in prose: "api key: …", "client secret = …".
-            let two_words = previous_word(s, key_start)
-                .is_some_and(|w| self.is_sensitive_key(&format!("{w}{key}")));
-            if in_identifier || !(self.is_sensitive_key(key) || two_words) {
-                continue;
-            }
+            // Cheap tests first: most words are not followed by `=` or `:`.
             let mut j = i;
             if j < bytes.len() && (bytes[j] == b'"' || bytes[j] == b'\'') {
                 j += 1;
             }
             j = skip_spaces(bytes, j);
             if j >= bytes.len() || (bytes[j] != b'=' && bytes[j] != b':') {
+                continue;
+            }
+            // `arn:aws:secretsmanager:...:secret:name` is an identifier, not a
+            // key: a key never directly follows `:` or `/`.
+            let in_identifier = key_start > 0 && matches!(bytes[key_start - 1], b':' | b'/');
+            // Two-word keys in prose: "api key: …", "client secret = …".
+            let sensitive = self.is_sensitive_key(key)
+                || previous_word(s, key_start)
+                    .is_some_and(|w| self.is_sensitive_key(&format!("{w}{key}")));
+            if in_identifier || !sensitive {
                 continue;
             }
             j = skip_spaces(bytes, j + 1);
