@@ -343,8 +343,3 @@ fn ticket_json(case: &CaseBody) -> String {
 fn scrubbed(err: NotifierError, r: &Redactor) -> NotifierError {
     err.map_message(|m| r.text(m))
 }
-
-/// A deadline `ms` from now, as Lambda's `Context::deadline` gives it.
-pub fn deadline_in(ms: u64) -> SystemTime {
-    SystemTime::now() + Duration::from_millis(ms)
-}
