@@ -11,9 +11,8 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::cause::{self, Decoded};
-use crate::config::RenderConfig;
-use crate::event::{Failure, Input};
 use crate::html::Html;
+use crate::intake::{Failure, Input};
 use crate::redact::Redactor;
 
 /// Subject limit, in characters.
@@ -64,6 +63,18 @@ fn subject_piece(r: &Redactor, s: &str) -> String {
         cut -= 1;
     }
     r.text(&s[..cut])
+}
+
+/// What rendering needs: enough for `notifier render`, which must work with
+/// an empty environment.
+#[derive(Debug, Clone)]
+pub struct RenderConfig {
+    pub from_person: FromPerson,
+    pub source: u8,
+    pub subject_prefix: String,
+    /// Fallback for the console link when the event carries no ARN region.
+    pub region: Option<String>,
+    pub redactor: Redactor,
 }
 
 /// Outseta's `FromPerson`: an existing person by `Uid`, or by `Email`.
@@ -450,7 +461,7 @@ fn truncate_chars(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Intake, intake};
+    use crate::intake::{Intake, intake};
     use serde_json::json;
 
     fn cfg() -> RenderConfig {
