@@ -1,23 +1,25 @@
 //! Turns the measurements into the table (stdout and Markdown), the JSON
-//! file, the cost estimate and the target verdicts.
+//! file and the target verdicts. The cost model is in `cost`, the probes of
+//! artifacts and machine in `probes`, the table renderers in `render`.
 
-use std::path::Path;
-use std::process::Command;
+mod cost;
+mod probes;
+mod render;
+
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use crate::Opts;
 use crate::runner::Kind;
+use crate::scaling::Point;
 use crate::services::Services;
 use crate::stats::{Summary, summarize};
-
-/// arm64 (what CDK deploys), us-east-1, first pricing tier.
-const PRICE_PER_GB_S: f64 = 0.000_013_333_4;
-const PRICE_PER_MILLION_REQUESTS: f64 = 0.20;
-/// Lambda gives a function one full vCPU at 1,769 MB, proportionally less below.
-const FULL_VCPU_MB: f64 = 1769.0;
-const MB: f64 = 1e6;
+use cost::{
+    FULL_VCPU_MB, MB, PRICE_PER_GB_S, PRICE_PER_MILLION_REQUESTS, SFN_PRICE_PER_STATE_TRANSITION,
+    SM_PRICE_PER_API_CALL,
+};
+use render::{Grid, Row, Rows, times, verdict};
 
 #[derive(Debug, Default)]
 pub struct Cold {
@@ -35,7 +37,6 @@ pub struct Cold {
 
 #[derive(Debug, Default)]
 pub struct Warm {
-    pub kind: Option<Kind>,
     pub latency_ms: Vec<f64>,
     pub cpu_ms_per_invocation: f64,
     pub peak_rss_kb: u64,
@@ -43,8 +44,17 @@ pub struct Warm {
     pub token_fetches: u64,
 }
 
+/// Everything measured of one runtime.
+#[derive(Debug)]
+pub struct Run {
+    pub kind: Kind,
+    pub cold: Cold,
+    pub warm: Warm,
+}
+
 /// The per-runtime numbers the table is made of.
 struct Side {
+    kind: Kind,
     cold: Summary,
     secret_at: Summary,
     secret_took: Summary,
@@ -66,12 +76,13 @@ struct Side {
 }
 
 impl Side {
-    fn new(c: &Cold, w: &Warm, n_warm: usize) -> Self {
+    fn new(kind: Kind, c: &Cold, w: &Warm, n_warm: usize) -> Self {
         let cold = summarize(&c.total_ms);
         let cold_cpu = summarize(&c.cpu_ms);
         let warm = summarize(&w.latency_ms);
         let peak_rss_mb = w.peak_rss_kb as f64 * 1024.0 / MB;
-        let memory_mb = memory_for(peak_rss_mb.max(median_u64(&c.rss_kb) as f64 * 1024.0 / MB));
+        let memory_mb =
+            cost::memory_for(peak_rss_mb.max(median_u64(&c.rss_kb) as f64 * 1024.0 / MB));
         let col = |v: &[(f64, f64)], second: bool| {
             summarize(
                 &v.iter()
@@ -80,6 +91,7 @@ impl Side {
             )
         };
         Side {
+            kind,
             secret_at: col(&c.secret_read, false),
             secret_took: col(&c.secret_read, true),
             token_at: col(&c.token_fetch, false),
@@ -93,8 +105,8 @@ impl Side {
             reads_per_1000: w.secret_reads as f64 * 1000.0 / n_warm as f64,
             fetches: w.token_fetches,
             memory_mb,
-            warm_billed_ms: billed_ms(warm.mean, w.cpu_ms_per_invocation, memory_mb),
-            cold_billed_ms: billed_ms(cold.p50, cold_cpu.p50, memory_mb),
+            warm_billed_ms: cost::billed_ms(warm.mean, w.cpu_ms_per_invocation, memory_mb),
+            cold_billed_ms: cost::billed_ms(cold.p50, cold_cpu.p50, memory_mb),
             cold,
             cold_cpu,
             warm,
@@ -102,24 +114,12 @@ impl Side {
     }
 
     fn gb_s_per_million(&self, billed_ms: f64) -> f64 {
-        billed_ms / 1e3 * self.memory_mb as f64 / 1024.0 * 1e6
+        cost::gb_s_per_million(billed_ms, self.memory_mb)
     }
 
     fn usd_per_million(&self, billed_ms: f64) -> f64 {
-        self.gb_s_per_million(billed_ms) * PRICE_PER_GB_S + PRICE_PER_MILLION_REQUESTS
+        cost::usd_per_million(billed_ms, self.memory_mb)
     }
-}
-
-/// 1.25 × peak RSS, rounded up to 64 MB, never below Lambda's 128 MB.
-fn memory_for(peak_mb: f64) -> u64 {
-    (((peak_mb * 1.25) / 64.0).ceil() as u64 * 64).max(128)
-}
-
-/// Lambda bills wall time in 1 ms steps, and below 1,769 MB the CPU-bound
-/// part of it stretches by 1769/memory; the waiting part does not.
-fn billed_ms(wall_ms: f64, cpu_ms: f64, memory_mb: u64) -> f64 {
-    let share = (memory_mb as f64 / FULL_VCPU_MB).min(1.0);
-    ((wall_ms - cpu_ms).max(0.0) + cpu_ms / share).ceil()
 }
 
 fn median_u64(v: &[u64]) -> u64 {
@@ -135,227 +135,199 @@ fn mean_u64(v: &[u64]) -> f64 {
     v.iter().sum::<u64>() as f64 / v.len() as f64
 }
 
+/// What only a runtime that files tickets has: left out of the floor's JSON.
+const TICKET_FIELDS: &[&str] = &[
+    "first_secret_read",
+    "first_token_fetch",
+    "secret_reads_per_cold_start",
+    "token_fetches_per_cold_start",
+    "warm_overhead_above_mock_api_ms",
+    "secret_reads_per_1000_warm",
+    "token_fetches_warm",
+];
+
 pub struct Report {
     smoke: bool,
     n_cold: usize,
     n_warm: usize,
     token_ttl: u64,
     span: Duration,
-    rust: Side,
-    python: Side,
-    cold_raw: [Cold; 2],
+    /// In column order; the Rust notifier first.
+    sides: Vec<Side>,
+    runs: Vec<Run>,
+    scaling: Vec<Point>,
     baseline: Summary,
     sizes: Value,
     criterion: Value,
     machine: Value,
+    make_test: Value,
+    commit: String,
     rows: Vec<Row>,
 }
 
-struct Row {
-    metric: String,
-    rust: String,
-    python: String,
-    ratio: String,
-    target: String,
-    /// `None` where there is no target.
+/// One line of the targets table.
+struct Target {
+    name: &'static str,
+    result: String,
+    /// `None`: not measured in this run.
     met: Option<bool>,
 }
 
 impl Report {
     pub fn new(
         o: &Opts,
-        cold: [Cold; 2],
-        warm: [Warm; 2],
+        runs: Vec<Run>,
+        scaling: Vec<Point>,
         baseline: Vec<f64>,
         span: Duration,
         s: &Services,
     ) -> Result<Self, String> {
-        debug_assert_eq!(warm[0].kind.map(Kind::index), Some(0));
-        let rust = Side::new(&cold[0], &warm[0], o.warm);
-        let python = Side::new(&cold[1], &warm[1], o.warm);
+        let sides: Vec<Side> = runs
+            .iter()
+            .map(|r| Side::new(r.kind, &r.cold, &r.warm, o.warm))
+            .collect();
+        if sides.first().map(|s| s.kind) != Some(Kind::Rust) {
+            return Err("the Rust notifier must be the first runtime".to_owned());
+        }
         let mut r = Report {
             smoke: o.smoke,
             n_cold: o.cold,
             n_warm: o.warm,
             token_ttl: s.token_ttl,
             span,
-            rust,
-            python,
-            cold_raw: cold,
+            sides,
+            runs,
+            scaling,
             baseline: summarize(&baseline),
-            sizes: sizes(o)?,
-            criterion: criterion(&o.root),
-            machine: machine(o),
+            sizes: probes::sizes(o)?,
+            criterion: probes::criterion(&o.root),
+            machine: probes::machine(o),
+            make_test: probes::make_test(&o.root),
+            commit: probes::commit(&o.root),
             rows: Vec::new(),
         };
         r.rows = r.build_rows();
         Ok(r)
     }
 
+    fn side(&self, kind: Kind) -> Option<&Side> {
+        self.sides.iter().find(|s| s.kind == kind)
+    }
+
+    /// The columns that get a ratio over the notifier: the peers.
+    fn peers(&self) -> Vec<usize> {
+        (0..self.sides.len())
+            .filter(|&i| self.sides[i].kind.tickets() && self.sides[i].kind != Kind::Rust)
+            .collect()
+    }
+
     fn build_rows(&self) -> Vec<Row> {
-        let (r, p, b) = (&self.rust, &self.python, &self.baseline);
-        let mut rows = Vec::new();
-        let mut row = |metric: &str,
-                       rust: String,
-                       python: String,
-                       ratio: String,
-                       target: &str,
-                       met: Option<bool>| {
-            rows.push(Row {
-                metric: metric.to_owned(),
-                rust,
-                python,
-                ratio,
-                target: target.to_owned(),
-                met,
-            })
-        };
-        let x = |peer: f64, ours: f64| {
-            if ours > 0.0 {
-                format!("{:.1}×", peer / ours)
-            } else {
-                "—".to_owned()
-            }
-        };
+        let b = &self.baseline;
+        let mut t = Rows::new(self.sides.iter().collect(), 0, self.peers());
         let msf = |v: f64| format!("{v:.1} ms");
         let ms2 = |v: f64| format!("{v:.2} ms");
         let mbf = |v: f64| format!("{v:.1} MB");
+        // Sizes from a few KB (a handler alone) to MBs.
+        let size_f = |v: f64| {
+            if v < 0.1 * MB {
+                format!("{:.0} KB", v / 1e3)
+            } else {
+                format!("{:.1} MB", v / MB)
+            }
+        };
+        let r = &self.sides[0];
+        let peer = self.side(Kind::Python);
 
-        row(
-            "cold start p50 (spawn → ticket)",
-            msf(r.cold.p50),
-            msf(p.cold.p50),
-            x(p.cold.p50, r.cold.p50),
-            "≤ 1/10 of peer",
-            Some(r.cold.p50 * 10.0 <= p.cold.p50),
-        );
-        row(
-            "cold start min – max",
-            format!("{:.1} – {:.1}", r.cold.min, r.cold.max),
-            format!("{:.1} – {:.1}", p.cold.min, p.cold.max),
-            String::new(),
-            "",
-            None,
-        );
-        row(
-            "  init (spawn → first /next) p50",
-            msf(r.init.p50),
-            msf(p.init.p50),
-            x(p.init.p50, r.init.p50),
-            "",
-            None,
-        );
-        row(
-            "  first SM read starts at / takes (p50)",
-            format!("{:.1} / {:.1} ms", r.secret_at.p50, r.secret_took.p50),
-            format!("{:.1} / {:.1} ms", p.secret_at.p50, p.secret_took.p50),
-            String::new(),
-            "",
-            None,
-        );
-        row(
-            "  first token fetch starts at / takes (p50)",
-            format!("{:.1} / {:.1} ms", r.token_at.p50, r.token_took.p50),
-            format!("{:.1} / {:.1} ms", p.token_at.p50, p.token_took.p50),
-            String::new(),
-            "",
-            None,
-        );
-        row(
-            "  CPU time of a cold start p50",
-            msf(r.cold_cpu.p50),
-            msf(p.cold_cpu.p50),
-            x(p.cold_cpu.p50, r.cold_cpu.p50),
-            "",
-            None,
-        );
-        row(
-            "  SM reads / token fetches per cold start",
-            format!("{:.0} / {:.0}", r.cold_reads, r.cold_fetches),
-            format!("{:.0} / {:.0}", p.cold_reads, p.cold_fetches),
-            String::new(),
-            "",
-            None,
-        );
-        row(
-            "warm latency p50",
-            ms2(r.warm.p50),
-            ms2(p.warm.p50),
-            x(p.warm.p50, r.warm.p50),
-            "",
-            None,
-        );
-        row(
-            "warm latency p99",
-            ms2(r.warm.p99),
-            ms2(p.warm.p99),
-            x(p.warm.p99, r.warm.p99),
-            "",
-            None,
-        );
-        row(
-            "warm latency max",
-            ms2(r.warm.max),
-            ms2(p.warm.max),
-            x(p.warm.max, r.warm.max),
-            "",
-            None,
-        );
-        let (ro50, po50) = (r.warm.p50 - b.p50, p.warm.p50 - b.p50);
-        let (ro99, po99) = (r.warm.p99 - b.p99, p.warm.p99 - b.p99);
-        row(
-            "overhead above mock-api p50",
-            ms2(ro50),
-            ms2(po50),
-            x(po50, ro50),
-            "",
-            None,
-        );
-        row(
-            "overhead above mock-api p99",
-            ms2(ro99),
-            ms2(po99),
-            x(po99, ro99),
-            "≤ 2 ms",
-            Some(ro99 <= 2.0),
-        );
-        row(
-            "CPU time per warm invocation",
-            format!("{:.3} ms", r.warm_cpu_ms),
-            format!("{:.3} ms", p.warm_cpu_ms),
-            x(p.warm_cpu_ms, r.warm_cpu_ms),
-            "",
-            None,
-        );
-        row(
-            "peak RSS (after the warm run)",
-            mbf(r.peak_rss_mb),
-            mbf(p.peak_rss_mb),
-            x(p.peak_rss_mb, r.peak_rss_mb),
-            "≤ 1/3 of peer and ≤ 20 MB",
-            Some(r.peak_rss_mb * 3.0 <= p.peak_rss_mb && r.peak_rss_mb <= 20.0),
-        );
-        row(
-            "SM reads per 1000 warm invocations",
-            format!("{:.1}", r.reads_per_1000),
-            format!("{:.1}", p.reads_per_1000),
-            String::new(),
-            "0 within the cache TTL",
-            Some(r.reads_per_1000 == 0.0),
-        );
+        t.row("cold start p50 (spawn → ticket)")
+            .each(|s| msf(s.cold.p50))
+            .ratio(|s| s.cold.p50)
+            .target(
+                "≤ 1/10 of peer",
+                peer.map(|p| r.cold.p50 * 10.0 <= p.cold.p50),
+            )
+            .add();
+        t.row("cold start min – max")
+            .each(|s| format!("{:.1} – {:.1}", s.cold.min, s.cold.max))
+            .add();
+        t.row("  init (spawn → first /next) p50")
+            .each(|s| msf(s.init.p50))
+            .ratio(|s| s.init.p50)
+            .add();
+        t.row("  first SM read starts at / takes (p50)")
+            .each_opt(|s| {
+                s.kind
+                    .tickets()
+                    .then(|| format!("{:.1} / {:.1} ms", s.secret_at.p50, s.secret_took.p50))
+            })
+            .add();
+        t.row("  first token fetch starts at / takes (p50)")
+            .each_opt(|s| {
+                s.kind
+                    .tickets()
+                    .then(|| format!("{:.1} / {:.1} ms", s.token_at.p50, s.token_took.p50))
+            })
+            .add();
+        t.row("  CPU time of a cold start p50")
+            .each(|s| msf(s.cold_cpu.p50))
+            .ratio(|s| s.cold_cpu.p50)
+            .add();
+        t.row("  SM reads / token fetches per cold start")
+            .each_opt(|s| {
+                s.kind
+                    .tickets()
+                    .then(|| format!("{:.0} / {:.0}", s.cold_reads, s.cold_fetches))
+            })
+            .add();
+        t.row("warm latency p50")
+            .each(|s| ms2(s.warm.p50))
+            .ratio(|s| s.warm.p50)
+            .add();
+        t.row("warm latency p99")
+            .each(|s| ms2(s.warm.p99))
+            .ratio(|s| s.warm.p99)
+            .add();
+        t.row("warm latency max")
+            .each(|s| ms2(s.warm.max))
+            .ratio(|s| s.warm.max)
+            .add();
+        t.row("overhead above mock-api p50")
+            .each_opt(|s| s.kind.tickets().then(|| ms2(s.warm.p50 - b.p50)))
+            .ratio(|s| s.warm.p50 - b.p50)
+            .add();
+        let ro99 = r.warm.p99 - b.p99;
+        t.row("overhead above mock-api p99")
+            .each_opt(|s| s.kind.tickets().then(|| ms2(s.warm.p99 - b.p99)))
+            .ratio(|s| s.warm.p99 - b.p99)
+            .target("≤ 2 ms", Some(ro99 <= 2.0))
+            .add();
+        t.row("CPU time per warm invocation")
+            .each(|s| format!("{:.3} ms", s.warm_cpu_ms))
+            .ratio(|s| s.warm_cpu_ms)
+            .add();
+        t.row("peak RSS (after the warm run)")
+            .each(|s| mbf(s.peak_rss_mb))
+            .ratio(|s| s.peak_rss_mb)
+            .target(
+                "≤ 1/3 of peer and ≤ 20 MB",
+                peer.map(|p| r.peak_rss_mb * 3.0 <= p.peak_rss_mb && r.peak_rss_mb <= 20.0),
+            )
+            .add();
+        t.row("SM reads per 1000 warm invocations")
+            .each_opt(|s| s.kind.tickets().then(|| format!("{:.1}", s.reads_per_1000)))
+            .target("0 within the cache TTL", Some(r.reads_per_1000 == 0.0))
+            .add();
         let allowed = (self.span.as_secs_f64() / self.token_ttl as f64).ceil() as u64 + 1;
-        row(
-            &format!(
-                "token fetches in the warm run ({:.0} s, {} s tokens)",
-                self.span.as_secs_f64(),
-                self.token_ttl
-            ),
-            r.fetches.to_string(),
-            p.fetches.to_string(),
-            String::new(),
-            &format!("≤ 1 per token lifetime (≤ {allowed})"),
+        t.row(format!(
+            "token fetches in the warm run ({:.0} s, {} s tokens)",
+            self.span.as_secs_f64(),
+            self.token_ttl
+        ))
+        .each_opt(|s| s.kind.tickets().then(|| s.fetches.to_string()))
+        .target(
+            format!("≤ 1 per token lifetime (≤ {allowed})"),
             Some(r.fetches <= allowed),
-        );
+        )
+        .add();
 
         let size = |k: &str, f: &str| {
             self.sizes
@@ -374,121 +346,325 @@ impl Report {
         } else {
             ("rust-host", "stripped binary (host build)")
         };
+        let rust_only = |v: String| move |s: &Side| (s.kind == Kind::Rust).then(|| v.clone());
         if let Some(bin) = size(bin_key, "unzipped") {
-            row(
-                bin_label,
-                mbf(bin / MB),
-                "—".into(),
-                String::new(),
-                "≤ 8 MB",
-                Some(bin <= 8.0 * MB),
-            );
+            t.row(bin_label)
+                .each_opt(rust_only(mbf(bin / MB)))
+                .target("≤ 8 MB", Some(bin <= 8.0 * MB))
+                .add();
         }
         if bin_key == "rust-arm64"
             && let Some(host) = size("rust-host", "unzipped")
         {
-            row(
-                "stripped binary (host x86_64 build)",
-                mbf(host / MB),
-                "—".into(),
-                String::new(),
-                "",
-                None,
-            );
+            t.row("stripped binary (host x86_64 build)")
+                .each_opt(rust_only(mbf(host / MB)))
+                .add();
         }
-        if let (Some(rz), Some(pz)) = (size(bin_key, "zip"), size("python", "zip")) {
-            row(
-                "deployment zip (peer: handler + requests)",
-                mbf(rz / MB),
-                mbf(pz / MB),
-                x(pz, rz),
-                "",
-                None,
-            );
+        // Each runtime's deployment zip: the peers as deployed on the
+        // managed runtime (which provides boto3 / SDK v3), then bundling it.
+        for (label, python_key, node_key) in [
+            (
+                "deployment zip (peers: runtime's SDK; python + requests)",
+                "python",
+                "node",
+            ),
+            (
+                "deployment zip (peers bundling boto3 / SDK v3)",
+                "python-with-boto3",
+                "node-with-sdk",
+            ),
+        ] {
+            let z = |s: &Side| match s.kind {
+                Kind::Rust => size(bin_key, "zip"),
+                Kind::Python => size(python_key, "zip"),
+                Kind::Node => size(node_key, "zip"),
+                Kind::Floor => None,
+            };
+            if size(bin_key, "zip").is_some() {
+                t.row(label)
+                    .each_opt(|s| z(s).map(size_f))
+                    .ratio(|s| z(s).unwrap_or(f64::NAN))
+                    .add();
+            }
         }
-        if let (Some(rz), Some(pz)) = (size(bin_key, "zip"), size("python-with-boto3", "zip")) {
-            row(
-                "deployment zip (peer bundling boto3)",
-                mbf(rz / MB),
-                mbf(pz / MB),
-                x(pz, rz),
-                "",
-                None,
-            );
-        }
-        row(
-            "memory size (1.25 × peak RSS, ≥ 128 MB)",
-            format!("{} MB", r.memory_mb),
-            format!("{} MB", p.memory_mb),
-            String::new(),
-            "",
-            None,
-        );
-        row(
-            "est. billed ms per warm ticket",
-            format!("{:.0}", r.warm_billed_ms),
-            format!("{:.0}", p.warm_billed_ms),
-            x(p.warm_billed_ms, r.warm_billed_ms),
-            "",
-            None,
-        );
-        row(
-            "est. GB-s per million warm tickets",
-            format!("{:.0}", r.gb_s_per_million(r.warm_billed_ms)),
-            format!("{:.0}", p.gb_s_per_million(p.warm_billed_ms)),
-            x(
-                p.gb_s_per_million(p.warm_billed_ms),
-                r.gb_s_per_million(r.warm_billed_ms),
-            ),
-            "",
-            None,
-        );
-        row(
-            "est. $ per million warm tickets",
-            format!("${:.2}", r.usd_per_million(r.warm_billed_ms)),
-            format!("${:.2}", p.usd_per_million(p.warm_billed_ms)),
-            x(
-                p.usd_per_million(p.warm_billed_ms),
-                r.usd_per_million(r.warm_billed_ms),
-            ),
-            "",
-            None,
-        );
-        row(
-            "est. $ per million cold tickets",
-            format!("${:.2}", r.usd_per_million(r.cold_billed_ms)),
-            format!("${:.2}", p.usd_per_million(p.cold_billed_ms)),
-            x(
-                p.usd_per_million(p.cold_billed_ms),
-                r.usd_per_million(r.cold_billed_ms),
-            ),
-            "",
-            None,
-        );
-        match self
-            .criterion
-            .get("render/cause-300KB")
+        t.row("memory size (1.25 × peak RSS, ≥ 128 MB)")
+            .each(|s| format!("{} MB", s.memory_mb))
+            .add();
+        t.row("est. billed ms per warm ticket")
+            .each(|s| format!("{:.0}", s.warm_billed_ms))
+            .ratio(|s| s.warm_billed_ms)
+            .add();
+        t.row("est. GB-s per million warm tickets")
+            .each(|s| format!("{:.0}", s.gb_s_per_million(s.warm_billed_ms)))
+            .ratio(|s| s.gb_s_per_million(s.warm_billed_ms))
+            .add();
+        t.row("est. $ per million warm tickets")
+            .each(|s| format!("${:.2}", s.usd_per_million(s.warm_billed_ms)))
+            .ratio(|s| s.usd_per_million(s.warm_billed_ms))
+            .add();
+        t.row("est. $ per million cold tickets")
+            .each(|s| format!("${:.2}", s.usd_per_million(s.cold_billed_ms)))
+            .ratio(|s| s.usd_per_million(s.cold_billed_ms))
+            .add();
+        let render = self.criterion_ms("render/cause-300KB");
+        t.row("render a 300 KB cause (criterion mean)")
+            .each_opt(rust_only(
+                render.map_or("not run".to_owned(), |v| format!("{v:.3} ms")),
+            ))
+            .target("≤ 1 ms", render.map(|v| v <= 1.0))
+            .add();
+        t.rows
+    }
+
+    /// A criterion benchmark's mean, in ms, if it has run.
+    fn criterion_ms(&self, id: &str) -> Option<f64> {
+        self.criterion
+            .get(id)
             .and_then(|v| v.get("mean_ns"))
             .and_then(Value::as_f64)
-        {
-            Some(ns) => row(
-                "render a 300 KB cause (criterion mean)",
-                format!("{:.3} ms", ns / 1e6),
-                "—".into(),
-                String::new(),
-                "≤ 1 ms",
-                Some(ns <= 1e6),
+            .map(|ns| ns / 1e6)
+    }
+
+    /// The issue's targets, each met or missed (`None`: not measured).
+    fn targets(&self) -> Vec<Target> {
+        let r = &self.sides[0];
+        let b = &self.baseline;
+        let ratio = |a: Option<f64>, c: Option<f64>| match (a, c) {
+            (Some(a), Some(c)) if c > 0.0 && a.is_finite() => Some(a / c),
+            _ => None,
+        };
+        let shown = |v: Option<f64>, detail: String| match v {
+            Some(v) => format!("{v:.2}× ({detail})"),
+            None => format!("not measured ({detail})"),
+        };
+        let mut out = Vec::new();
+        let mut push = |name, v: Option<f64>, detail: String, ok: fn(f64) -> bool| {
+            out.push(Target {
+                name,
+                result: shown(v, detail),
+                met: v.map(ok),
+            })
+        };
+        let floor = self.side(Kind::Floor);
+        push(
+            "init p50: notifier ÷ floor ≤ 1.5×",
+            ratio(Some(r.init.p50), floor.map(|f| f.init.p50)),
+            format!(
+                "{:.1} vs {} ms",
+                r.init.p50,
+                floor.map_or("—".to_owned(), |f| format!("{:.1}", f.init.p50))
             ),
-            None => row(
-                "render a 300 KB cause (criterion mean)",
-                "not run".into(),
-                "—".into(),
-                String::new(),
-                "≤ 1 ms",
-                None,
+            |v| v <= 1.5,
+        );
+        for (kind, name, at_least) in [
+            (Kind::Node, "cold start p50: Node ÷ notifier ≥ 8×", 8.0),
+            (
+                Kind::Python,
+                "cold start p50: Python ÷ notifier ≥ 25×",
+                25.0,
             ),
+        ] {
+            let p = self.side(kind);
+            let v = ratio(p.map(|p| p.cold.p50), Some(r.cold.p50));
+            out.push(Target {
+                name,
+                result: shown(
+                    v,
+                    format!(
+                        "{} vs {:.1} ms",
+                        p.map_or("—".to_owned(), |p| format!("{:.1}", p.cold.p50)),
+                        r.cold.p50
+                    ),
+                ),
+                met: v.map(|v| v >= at_least),
+            });
         }
-        rows
+        let over = |s: &Side| s.warm.p99 - b.p99;
+        for (kind, name, at_least) in [
+            (
+                Kind::Python,
+                "warm overhead p99: Python ÷ notifier ≥ 10×",
+                10.0,
+            ),
+            (Kind::Node, "warm overhead p99: Node ÷ notifier ≥ 4×", 4.0),
+        ] {
+            let p = self.side(kind);
+            let v = ratio(p.map(over), Some(over(r)));
+            out.push(Target {
+                name,
+                result: shown(
+                    v,
+                    format!(
+                        "{} vs {:.2} ms above mock-api",
+                        p.map_or("—".to_owned(), |p| format!("{:.2}", over(p))),
+                        over(r)
+                    ),
+                ),
+                met: v.map(|v| v >= at_least),
+            });
+        }
+        for (name, id, at_most) in [
+            ("render 300 KB cause ÷ parse ≤ 2×", "cause-300KB", 2.0),
+            ("render catch-lambda ÷ parse ≤ 3×", "catch-lambda", 3.0),
+        ] {
+            let (rm, pm) = (
+                self.criterion_ms(&format!("render/{id}")),
+                self.criterion_ms(&format!("parse/{id}")),
+            );
+            let v = ratio(rm, pm);
+            let us = |v: Option<f64>| v.map_or("—".to_owned(), |v| format!("{:.1}", v * 1e3));
+            out.push(Target {
+                name,
+                result: shown(v, format!("{} vs {} µs, criterion", us(rm), us(pm))),
+                met: v.map(|v| v <= at_most),
+            });
+        }
+        out.push(Target {
+            name: "peak RSS ≤ 8 MB",
+            result: format!("{:.1} MB after the warm run", r.peak_rss_mb),
+            met: Some(r.peak_rss_mb <= 8.0),
+        });
+        let arm = self
+            .sizes
+            .get("rust-arm64")
+            .and_then(|v| v.get("unzipped"))
+            .and_then(Value::as_f64);
+        let stale = self.sizes.get("rust-arm64-stale") == Some(&Value::Bool(true));
+        out.push(Target {
+            name: "stripped arm64 binary ≤ 6 MB",
+            result: match arm {
+                Some(b) if stale => format!("{:.2} MB, but OLDER than the sources", b / MB),
+                Some(b) => format!("{:.2} MB (sizes_bytes.rust-arm64)", b / MB),
+                None => "not built (cargo lambda build --release --arm64)".to_owned(),
+            },
+            met: arm.filter(|_| !stale).map(|b| b <= 6.0 * MB),
+        });
+        let secs = self.make_test.get("seconds").and_then(Value::as_f64);
+        out.push(Target {
+            name: "make test on a fresh clone ≤ 12 min",
+            result: match secs {
+                Some(s) => format!(
+                    "{:.1} min at {} (bench/make-test-fresh-clone.sh)",
+                    s / 60.0,
+                    self.make_test
+                        .get("commit")
+                        .and_then(Value::as_str)
+                        .unwrap_or("?")
+                ),
+                None => "not measured (bench/make-test-fresh-clone.sh)".to_owned(),
+            },
+            met: secs.map(|s| s <= 12.0 * 60.0),
+        });
+        out
+    }
+
+    fn targets_grid(&self) -> Grid {
+        Grid {
+            head: ["target", "result", ""].map(str::to_owned).to_vec(),
+            right: vec![false; 3],
+            rows: self
+                .targets()
+                .into_iter()
+                .map(|t| {
+                    vec![
+                        t.name.to_owned(),
+                        t.result,
+                        match t.met {
+                            None => "not measured".to_owned(),
+                            met => verdict(met).to_owned(),
+                        },
+                    ]
+                })
+                .collect(),
+        }
+    }
+
+    /// What a ticket costs: the notifier's Lambda price, cold and warm,
+    /// against a Step Functions HTTP task filing it directly.
+    fn cost_grid(&self) -> Grid {
+        let http_task = cost::http_task_usd_per_million();
+        let mut rows = Vec::new();
+        for s in self.sides.iter().filter(|s| s.kind.tickets()) {
+            let reads_cold = s.cold_reads;
+            let reads_warm = s.reads_per_1000 / 1000.0;
+            for (when, billed, reads) in [
+                ("cold", s.cold_billed_ms, reads_cold),
+                ("warm", s.warm_billed_ms, reads_warm),
+            ] {
+                let usd = s.usd_per_million(billed);
+                let with_sm = usd + reads * SM_PRICE_PER_API_CALL * 1e6;
+                rows.push(vec![
+                    format!("{} Lambda, {when}", s.kind.column()),
+                    format!("{billed:.0} ms at {} MB", s.memory_mb),
+                    format!("${usd:.2}"),
+                    times(http_task, usd),
+                    format!("${with_sm:.2}"),
+                ]);
+            }
+        }
+        rows.push(vec![
+            "Step Functions HTTP task (1 state transition)".to_owned(),
+            "—".to_owned(),
+            format!("${http_task:.2}"),
+            "1.0×".to_owned(),
+            format!("${http_task:.2}"),
+        ]);
+        Grid {
+            head: [
+                "per ticket",
+                "billed",
+                "$ per million tickets",
+                "HTTP task ÷ this",
+                "+ its Secrets Manager reads",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            right: vec![false, true, true, true, true],
+            rows,
+        }
+    }
+
+    /// One notifier invocation per event size, with criterion's timings of
+    /// the same events.
+    fn scaling_grid(&self) -> Grid {
+        let us = |id: String| {
+            self.criterion_ms(&id)
+                .map_or("not run".to_owned(), |v| format!("{:.1} µs", v * 1e3))
+        };
+        let per_mb = |id: String, bytes: usize| {
+            self.criterion_ms(&id).map_or("—".to_owned(), |v| {
+                format!("{:.2} ms", v / (bytes as f64 / MB))
+            })
+        };
+        Grid {
+            head: [
+                "event",
+                "bytes",
+                "render (criterion)",
+                "render per MB",
+                "parse (criterion)",
+                "peak RSS, one invocation",
+                "ticket",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            right: vec![false, true, true, true, true, true, true],
+            rows: self
+                .scaling
+                .iter()
+                .map(|p| {
+                    vec![
+                        p.name.to_owned(),
+                        p.event_bytes.to_string(),
+                        us(format!("render-scaling/{}", p.name)),
+                        per_mb(format!("render-scaling/{}", p.name), p.event_bytes),
+                        us(format!("parse-scaling/{}", p.name)),
+                        format!("{:.1} MB", p.peak_rss_kb as f64 * 1024.0 / MB),
+                        format!("{:.1} KB", p.ticket_bytes as f64 / 1e3),
+                    ]
+                })
+                .collect(),
+        }
     }
 
     fn header(&self) -> String {
@@ -508,88 +684,46 @@ impl Report {
         )
     }
 
-    fn verdict(met: Option<bool>) -> &'static str {
-        match met {
-            Some(true) => "met",
-            Some(false) => "MISSED",
-            None => "",
-        }
+    fn grid(&self) -> Grid {
+        let columns: Vec<&str> = self.sides.iter().map(|s| s.kind.column()).collect();
+        let peers = self.peers();
+        let ratio_columns: Vec<String> = if peers.len() == 1 {
+            vec!["peer/rust".to_owned()]
+        } else {
+            peers
+                .iter()
+                .map(|&i| format!("{}/rust", self.sides[i].kind.label()))
+                .collect()
+        };
+        Grid::comparison(&columns, &ratio_columns, &self.rows)
+    }
+
+    fn sections(&self) -> [(&'static str, Grid); 3] {
+        [
+            ("Cost per ticket", self.cost_grid()),
+            ("Scaling with the event's size", self.scaling_grid()),
+            ("Targets", self.targets_grid()),
+        ]
     }
 
     pub fn table(&self) -> String {
-        let head = [
-            "metric",
-            "rust notifier",
-            "python peer",
-            "peer/rust",
-            "target",
-            "",
-        ];
-        let cells: Vec<[String; 6]> = self
-            .rows
-            .iter()
-            .map(|r| {
-                [
-                    r.metric.clone(),
-                    r.rust.clone(),
-                    r.python.clone(),
-                    r.ratio.clone(),
-                    r.target.clone(),
-                    Self::verdict(r.met).to_owned(),
-                ]
-            })
-            .collect();
-        let mut width = head.map(|h| h.chars().count());
-        for c in &cells {
-            for (w, s) in width.iter_mut().zip(c) {
-                *w = (*w).max(s.chars().count());
-            }
-        }
-        let line = |c: &[String]| {
-            c.iter()
-                .zip(width)
-                .enumerate()
-                .map(|(i, (s, w))| {
-                    let pad = w.saturating_sub(s.chars().count());
-                    if i == 0 || i >= 4 {
-                        format!("{s}{}", " ".repeat(pad))
-                    } else {
-                        format!("{}{s}", " ".repeat(pad))
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join("  ")
-                .trim_end()
-                .to_owned()
-        };
-        let mut out = format!("{}\n\n", self.header());
-        out.push_str(&line(&head.map(str::to_owned)));
-        out.push('\n');
-        out.push_str(&"-".repeat(width.iter().sum::<usize>() + 10));
-        out.push('\n');
-        for c in &cells {
-            out.push_str(&line(c));
-            out.push('\n');
+        let mut out = format!("{}\n\n{}", self.header(), self.grid().text());
+        for (title, g) in self.sections() {
+            out.push_str(&format!("\n{title}\n\n{}", g.text()));
         }
         out
     }
 
     pub fn markdown(&self) -> String {
-        let mut out = format!("{}\n\n", self.header());
-        out.push_str("| metric | rust notifier | python peer | peer/rust | target | |\n");
-        out.push_str("| --- | ---: | ---: | ---: | --- | --- |\n");
-        for r in &self.rows {
-            out.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {} |\n",
-                r.metric.trim(),
-                r.rust,
-                r.python,
-                r.ratio,
-                r.target,
-                Self::verdict(r.met)
-            ));
+        let mut out = format!("{}\n\n{}", self.header(), self.grid().markdown());
+        for (title, g) in self.sections() {
+            out.push_str(&format!("\n### {title}\n\n{}", g.markdown()));
         }
-        out.push_str(&format!("\nMachine: {}\n", machine_line(&self.machine)));
+        out.push_str(&format!(
+            "\nMachine: {}; commit `{}`\n",
+            render::machine_line(&self.machine),
+            self.commit
+        ));
         out
     }
 
@@ -618,248 +752,67 @@ impl Report {
             .rows
             .iter()
             .filter(|r| r.met.is_some())
-            .map(|r| json!({"metric": r.metric, "target": r.target, "rust": r.rust, "met": r.met}))
+            .map(|r| json!({"metric": r.metric, "target": r.target, "rust": r.cells[0], "met": r.met}))
             .collect();
-        json!({
+        let mut out = json!({
             "mode": if self.smoke { "smoke" } else { "full" },
             "cold_starts_per_runtime": self.n_cold,
             "warm_invocations_per_runtime": self.n_warm,
             "warm_run_seconds": self.span.as_secs_f64(),
             "token_ttl_seconds": self.token_ttl,
             "mock_api_ms": self.baseline,
-            "rust": side(&self.rust, &self.cold_raw[0]),
-            "python": side(&self.python, &self.cold_raw[1]),
-            "sizes_bytes": self.sizes,
-            "criterion": self.criterion,
-            "targets": targets,
-            "pricing": {"usd_per_gb_s": PRICE_PER_GB_S, "usd_per_million_requests": PRICE_PER_MILLION_REQUESTS,
-                        "arch": "arm64", "full_vcpu_mb": FULL_VCPU_MB},
-            "machine": self.machine,
-        })
-    }
-}
-
-/// Zips the artifacts as they would be deployed (see `bench/zipsize.py`).
-fn sizes(o: &Opts) -> Result<Value, String> {
-    let mut pairs = vec![format!("rust-host={}", o.notifier.display())];
-    let arm = o.root.join("target/lambda/notifier/bootstrap");
-    let has_arm = is_aarch64_elf(&arm);
-    if has_arm {
-        pairs.push(format!("rust-arm64={}", arm.display()));
-    }
-    // `make test` builds the arm64 artifact; one older than the notifier's
-    // sources says nothing about the current code's size, so the table
-    // flags it.
-    let stale = has_arm && modified(&arm) < newest_source(&o.root);
-    if stale {
-        eprintln!(
-            "bench: {} is older than the notifier's sources; `cargo lambda build --release --arm64 --bin notifier` refreshes it",
-            arm.display()
-        );
-    }
-    pairs.push(format!("python={}", o.package.display()));
-    let with_boto = o.package.with_file_name(format!(
-        "{}-with-boto3",
-        o.package
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("python-package")
-    ));
-    if with_boto.is_dir() {
-        pairs.push(format!("python-with-boto3={}", with_boto.display()));
-    }
-    let out = Command::new("python3")
-        .arg(o.root.join("bench/zipsize.py"))
-        .arg(o.out.join("zips"))
-        .args(&pairs)
-        .output()
-        .map_err(|e| format!("zipsize.py: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "zipsize.py failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    let mut v: Value = serde_json::from_slice(&out.stdout)
-        .map_err(|e| format!("zipsize.py printed no JSON: {e}"))?;
-    if let Some(m) = v.as_object_mut() {
-        m.insert("rust-arm64-stale".to_owned(), Value::Bool(stale));
-    }
-    Ok(v)
-}
-
-fn modified(p: &Path) -> Option<std::time::SystemTime> {
-    std::fs::metadata(p).and_then(|m| m.modified()).ok()
-}
-
-/// The latest change to anything the notifier binary is built from.
-fn newest_source(root: &Path) -> Option<std::time::SystemTime> {
-    let mut newest = None;
-    let mut dirs = vec![root.join("shared/src"), root.join("functions/notifier/src")];
-    for f in [
-        "Cargo.toml",
-        "Cargo.lock",
-        "shared/Cargo.toml",
-        "functions/notifier/Cargo.toml",
-    ] {
-        newest = newest.max(modified(&root.join(f)));
-    }
-    // Bounded: two source trees, a few dozen files.
-    while let Some(dir) = dirs.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                dirs.push(p);
-            } else {
-                newest = newest.max(modified(&p));
+        });
+        for (s, run) in self.sides.iter().zip(&self.runs) {
+            let mut v = side(s, &run.cold);
+            if !s.kind.tickets()
+                && let Some(m) = v.as_object_mut()
+            {
+                for k in TICKET_FIELDS {
+                    m.remove(*k);
+                }
             }
+            out[s.kind.label()] = v;
         }
-    }
-    newest
-}
-
-fn is_aarch64_elf(p: &Path) -> bool {
-    let Ok(b) = std::fs::read(p) else {
-        return false;
-    };
-    // ELF magic, then e_machine at offset 18 (little endian): 0xB7 is AArch64.
-    b.len() > 20 && &b[..4] == b"\x7fELF" && b[18] == 0xB7 && b[19] == 0
-}
-
-/// The latest `cargo bench -p ticket-bridge` results, if it has run.
-fn criterion(root: &Path) -> Value {
-    let base = root.join("target/criterion");
-    let mut out = serde_json::Map::new();
-    for group in ["pipeline", "render"] {
-        let Ok(dir) = std::fs::read_dir(base.join(group)) else {
-            continue;
-        };
-        let mut names: Vec<String> = dir
-            .filter_map(|e| {
-                e.ok()
-                    .and_then(|e| e.file_name().to_str().map(str::to_owned))
-            })
-            .filter(|n| n != "report")
+        let issue_targets: Vec<Value> = self
+            .targets()
+            .into_iter()
+            .map(|t| json!({"target": t.name, "result": t.result, "met": t.met}))
             .collect();
-        names.sort();
-        for name in names {
-            let p = base.join(group).join(&name).join("new/estimates.json");
-            let Some(v) = std::fs::read(&p)
-                .ok()
-                .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-            else {
-                continue;
-            };
-            let est = |k: &str| {
-                v.get(k)
-                    .and_then(|e| e.get("point_estimate"))
-                    .and_then(Value::as_f64)
-            };
-            out.insert(
-                format!("{group}/{name}"),
-                json!({"mean_ns": est("mean"), "median_ns": est("median")}),
-            );
-        }
-    }
-    Value::Object(out)
-}
-
-fn machine(o: &Opts) -> Value {
-    let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
-    let cpu = read("/proc/cpuinfo")
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("model name")
-                .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".to_owned());
-    let mem_kb: u64 = read("/proc/meminfo")
-        .lines()
-        .find_map(|l| l.strip_prefix("MemTotal:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0);
-    let version = |cmd: &Path, arg: &str| {
-        Command::new(cmd)
-            .arg(arg)
-            .output()
-            .map(|o| {
-                String::from_utf8_lossy(if o.stdout.is_empty() {
-                    &o.stderr
-                } else {
-                    &o.stdout
+        let scaling: Vec<Value> = self
+            .scaling
+            .iter()
+            .map(|p| {
+                json!({
+                    "size": p.name, "event_bytes": p.event_bytes, "ticket_bytes": p.ticket_bytes,
+                    "peak_rss_mb": p.peak_rss_kb as f64 * 1024.0 / MB,
+                    "render_mean_ns": self.criterion_ms(&format!("render-scaling/{}", p.name)).map(|v| v * 1e6),
+                    "parse_mean_ns": self.criterion_ms(&format!("parse-scaling/{}", p.name)).map(|v| v * 1e6),
                 })
-                .trim()
-                .to_owned()
             })
-            .unwrap_or_default()
-    };
-    json!({
-        "cpu": cpu,
-        "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
-        "memory_gib": (mem_kb as f64 / 1024.0 / 1024.0).round(),
-        "kernel": read("/proc/sys/kernel/osrelease").trim(),
-        "rustc": version(Path::new("rustc"), "--version"),
-        "python": version(&o.python, "--version"),
-        "date": time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
-    })
-}
-
-fn machine_line(m: &Value) -> String {
-    let s = |k: &str| {
-        m.get(k)
-            .map(|v| v.to_string().trim_matches('"').to_owned())
-            .unwrap_or_default()
-    };
-    format!(
-        "{}, {} cores, {} GiB RAM, Linux {}; {}; {}; {}",
-        s("cpu"),
-        s("cores"),
-        s("memory_gib"),
-        s("kernel"),
-        s("rustc"),
-        s("python"),
-        s("date")
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn memory_is_rss_with_headroom_in_64_mb_steps() {
-        assert_eq!(memory_for(10.0), 128);
-        assert_eq!(memory_for(102.0), 128);
-        assert_eq!(memory_for(103.0), 192);
-    }
-
-    #[test]
-    fn cpu_bound_time_stretches_below_a_full_vcpu() {
-        // 10 ms waiting + 1 ms CPU at 1769 MB: 11 ms; at 128 MB the CPU ms
-        // takes 1769/128 ≈ 13.8 ms.
-        assert_eq!(billed_ms(11.0, 1.0, 1769), 11.0);
-        assert_eq!(billed_ms(11.0, 1.0, 128), 24.0);
-        assert_eq!(billed_ms(0.2, 0.5, 3008), 1.0);
-    }
-
-    #[test]
-    fn detects_arm64_elf_only() {
-        let dir = std::env::temp_dir().join(format!("bench-elf-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut arm = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x02\0\xb7\0".to_vec();
-        arm.extend([0u8; 16]);
-        let mut x86 = arm.clone();
-        x86[18] = 0x3e;
-        std::fs::write(dir.join("arm"), &arm).unwrap();
-        std::fs::write(dir.join("x86"), &x86).unwrap();
-        assert!(is_aarch64_elf(&dir.join("arm")));
-        assert!(!is_aarch64_elf(&dir.join("x86")));
-        assert!(!is_aarch64_elf(&dir.join("missing")));
-        std::fs::remove_dir_all(&dir).unwrap();
+            .collect();
+        for (k, v) in [
+            ("sizes_bytes", self.sizes.clone()),
+            ("criterion", self.criterion.clone()),
+            ("targets", Value::Array(targets)),
+            ("issue_targets", Value::Array(issue_targets)),
+            ("scaling", Value::Array(scaling)),
+            (
+                "pricing",
+                json!({"usd_per_gb_s": PRICE_PER_GB_S, "usd_per_million_requests": PRICE_PER_MILLION_REQUESTS,
+                        "arch": "arm64", "full_vcpu_mb": FULL_VCPU_MB,
+                        "sfn_standard_usd_per_state_transition": SFN_PRICE_PER_STATE_TRANSITION,
+                        "secrets_manager_usd_per_api_call": SM_PRICE_PER_API_CALL}),
+            ),
+            (
+                "http_task_usd_per_million_tickets",
+                json!(cost::http_task_usd_per_million()),
+            ),
+            ("make_test_fresh_clone", self.make_test.clone()),
+            ("commit", json!(self.commit)),
+            ("machine", self.machine.clone()),
+        ] {
+            out[k] = v;
+        }
+        out
     }
 }
