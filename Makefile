@@ -58,20 +58,27 @@ lambda-build: setup
 test: setup lint test-rust test-infra lambda-build test-e2e bench-smoke
 	@echo "make test: all suites passed"
 
-# The notifier against a Python peer, side by side in one run: cold start,
-# warm latency, memory, CPU, size and cost (bench/README.md). Installs the
-# peer's Python packages into target/bench/ first; results land in
+# The notifier against Node.js and Python peers and a bare lambda_runtime
+# floor, side by side in one run: cold start, warm latency, memory, CPU,
+# size, scaling and cost, with the targets table (bench/README.md). Installs
+# the peers' packages into target/bench/ first and builds the arm64
+# bootstrap of this commit for its size; results land in
 # target/bench/results.{json,md}.
 bench: setup
 	bench/peers/python/setup.sh
+	bench/peers/node/setup.sh
 	cargo build --release -p notifier -p mock-api -p mock-auth -p bench
+	cargo lambda build --release --arm64 --bin notifier
 	cargo bench -p ticket-bridge --bench render -- --warm-up-time 1 --measurement-time 3
 	target/release/bench
 
 # The same harness with a few invocations, so it cannot rot. It fails only
-# when the harness or a function breaks, never on a timing.
+# when the harness or a function breaks, never on a timing. It claims no
+# timings, so it runs the debug builds `make test` already has (the harness
+# takes the notifier and the mocks from its own profile): no release build.
 bench-smoke: setup
 	bench/peers/python/setup.sh
-	cargo build --release -p notifier -p mock-api -p mock-auth -p bench
+	bench/peers/node/setup.sh
+	cargo build -p notifier -p mock-api -p mock-auth -p bench
 	cargo test -q -p ticket-bridge --bench render
-	target/release/bench --smoke
+	target/debug/bench --smoke

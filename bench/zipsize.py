@@ -29,7 +29,7 @@ def zip_one(out, name, path):
             for base, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if d != "__pycache__")
                 for fn in sorted(files):
-                    if fn.endswith(".pyc") or fn == ".stamp":
+                    if fn.endswith(".pyc") or fn in (".stamp", "package-lock.json", ".package-lock.json"):
                         continue
                     full = os.path.join(base, fn)
                     z.write(full, os.path.relpath(full, path))

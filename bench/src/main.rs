@@ -12,6 +12,7 @@ mod proxy;
 mod report;
 mod runner;
 mod runtime_api;
+mod scaling;
 mod services;
 mod stats;
 
@@ -23,23 +24,28 @@ use serde_json::Value;
 use ticket_bridge::RenderConfig;
 use ticket_bridge::intake::{Intake, intake};
 
-use report::{Cold, Report, Warm};
-use runner::{Kind, Runtime};
+use report::{Cold, Report, Run, Warm};
+use runner::Runtime;
 use services::Services;
 
 const USAGE: &str = "usage: bench [--smoke] [--cold N] [--warm N] [--block N] [--token-ttl SECS]
-             [--notifier PATH] [--python PATH] [--package DIR] [--out DIR]
-             [--rust-env K=V]...
+             [--notifier PATH] [--floor PATH] [--python PATH] [--package DIR]
+             [--node PATH] [--node-package DIR] [--out DIR] [--rust-env K=V]...
   --smoke      a few invocations, to prove the harness works (no timing claims)
   --cold N     fresh processes per runtime (default 10; smoke 1)
   --warm N     measured warm invocations per runtime (default 5000; smoke 20)
   --block N    invocations per interleaved block (default 100; smoke 10)
   --token-ttl  mock-auth token lifetime in seconds (default 10)
-  --notifier   the notifier binary (default target/release/notifier)
+  --notifier   the notifier binary (default: the one next to this bench
+               binary, so a debug bench runs the debug notifier)
+  --floor      the bare lambda_runtime echo binary (default: next to this one)
   --rust-env   an extra variable for the notifier only, for experiments
                (e.g. TOKIO_WORKER_THREADS=1); repeatable
   --python     the Python that has awslambdaric and boto3 (default target/bench/venv/bin/python)
   --package    the peer's deployment package dir (default target/bench/python-package)
+  --node       Node.js 22 (default target/bench/node22/bin/node)
+  --node-package  the Node peer's package with its node_modules
+               (default target/bench/node-package-with-sdk)
   --out DIR    where results.json, results.md and logs go (default target/bench)";
 
 /// Shapes every runtime turns into a ticket with the default configuration
@@ -61,10 +67,23 @@ pub struct Opts {
     pub token_ttl: u64,
     pub root: PathBuf,
     pub notifier: PathBuf,
+    pub floor: PathBuf,
     pub rust_env: Vec<(String, String)>,
     pub python: PathBuf,
     pub package: PathBuf,
+    pub node: PathBuf,
+    pub node_package: PathBuf,
     pub out: PathBuf,
+}
+
+/// A binary built by the same `cargo build` as this one: `target/release/X`
+/// for `make bench`, `target/debug/X` for `make bench-smoke`, which claims
+/// no timings and so reuses `make test`'s debug build.
+fn sibling(name: &str) -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|d| d.join(name)))
+        .unwrap_or_else(|| PathBuf::from(name))
 }
 
 fn parse_args() -> Result<Opts, String> {
@@ -81,10 +100,13 @@ fn parse_args() -> Result<Opts, String> {
         block: if smoke { 10 } else { 100 },
         warmup: if smoke { 3 } else { 50 },
         token_ttl: 10,
-        notifier: root.join("target/release/notifier"),
+        notifier: sibling("notifier"),
+        floor: sibling("floor"),
         rust_env: Vec::new(),
         python: root.join("target/bench/venv/bin/python"),
         package: root.join("target/bench/python-package"),
+        node: root.join("target/bench/node22/bin/node"),
+        node_package: root.join("target/bench/node-package-with-sdk"),
         out: root.join("target/bench"),
         root,
     };
@@ -106,6 +128,9 @@ fn parse_args() -> Result<Opts, String> {
             "--block" => o.block = num(val()?)?.max(1),
             "--token-ttl" => o.token_ttl = num(val()?)?.max(2) as u64,
             "--notifier" => o.notifier = val()?.into(),
+            "--floor" => o.floor = val()?.into(),
+            "--node" => o.node = val()?.into(),
+            "--node-package" => o.node_package = val()?.into(),
             "--rust-env" => {
                 let kv = val()?;
                 let (k, v) = kv
@@ -123,8 +148,11 @@ fn parse_args() -> Result<Opts, String> {
     // Absolute, because each function process runs in its own directory.
     for (what, p) in [
         ("notifier", &mut o.notifier),
+        ("floor", &mut o.floor),
         ("python", &mut o.python),
         ("package", &mut o.package),
+        ("node", &mut o.node),
+        ("node-package", &mut o.node_package),
     ] {
         *p = std::path::absolute(&*p).map_err(|e| format!("{what}: {e}"))?;
         if !p.exists() {
@@ -234,14 +262,27 @@ async fn run(o: &Opts) -> Result<(), String> {
         events.len()
     );
 
+    if !o.smoke && !services::RELEASE {
+        eprintln!(
+            "bench: WARNING: a debug build of the harness runs debug functions; its timings mean nothing (make bench builds release)"
+        );
+    }
     let s = Services::start(&o.root, &logs, o.token_ttl).await?;
     println!(
         "bench: moto, mock-auth and mock-api are up ({:.1} s)",
         started.elapsed().as_secs_f64()
     );
+    // Column order in the tables: the notifier, its peers, the floor.
     let runtimes = [
         Runtime::rust(&o.notifier, &o.rust_env, &s),
+        Runtime::node(
+            &o.node,
+            &o.node_package,
+            &o.root.join("bench/peers/node/runtime.mjs"),
+            &s,
+        ),
         Runtime::python(&o.python, &o.package, &s),
+        Runtime::floor(&o.floor, &s),
     ];
 
     let mut seq = Seq::default();
@@ -250,13 +291,27 @@ async fn run(o: &Opts) -> Result<(), String> {
         "bench: cold starts done ({:.1} s)",
         started.elapsed().as_secs_f64()
     );
+    let scaling = scaling_phase(&s, &runtimes[0], &mut seq).await?;
+    println!(
+        "bench: one invocation per event size done ({:.1} s)",
+        started.elapsed().as_secs_f64()
+    );
     let (warm, baseline, span) = warm_phase(o, &s, &runtimes, &events, &mut seq).await?;
+    let runs = runtimes
+        .iter()
+        .zip(cold.into_iter().zip(warm))
+        .map(|(rt, (cold, warm))| Run {
+            kind: rt.kind,
+            cold,
+            warm,
+        })
+        .collect();
     println!(
         "bench: warm runs done ({:.1} s)",
         started.elapsed().as_secs_f64()
     );
 
-    let report = Report::new(o, cold, warm, baseline, span, &s)?;
+    let report = Report::new(o, runs, scaling, baseline, span, &s)?;
     let table = report.table();
     println!("\n{table}");
     let json = serde_json::to_string_pretty(&report.json()).map_err(|e| e.to_string())?;
@@ -281,13 +336,7 @@ fn load_events(root: &Path) -> Result<Vec<Event>, String> {
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
     paths.sort();
-    let cfg = RenderConfig::from_lookup(&|k: &str| match k {
-        "FROM_PERSON_EMAIL" => Some("oncall@example.com".to_owned()),
-        "AWS_REGION" => Some(services::REGION.to_owned()),
-        _ => None,
-    })
-    .map_err(|e| format!("render config: {e}"))?;
-    let now = time::OffsetDateTime::now_utc();
+    let cfg = render_config()?;
     let mut out = Vec::new();
     for p in paths {
         let name = p
@@ -301,22 +350,70 @@ fn load_events(root: &Path) -> Result<Vec<Event>, String> {
         let raw = std::fs::read(&p).map_err(|e| format!("{}: {e}", p.display()))?;
         let value: Value =
             serde_json::from_slice(&raw).map_err(|e| format!("{}: {e}", p.display()))?;
-        let Ok(Intake::Failure(f)) = intake(&value, None) else {
-            return Err(format!(
-                "{} is not a failure the notifier tickets",
-                p.display()
-            ));
-        };
-        let case = serde_json::to_vec(&ticket_bridge::ticket::render(&f, &cfg, now))
-            .map_err(|e| e.to_string())?;
-        out.push(Event {
-            name,
-            value,
-            case: case.into(),
-        });
+        let case = case_body(&value, &cfg)
+            .map_err(|e| format!("{}: {e}", p.display()))?
+            .into();
+        out.push(Event { name, value, case });
     }
     if !out.iter().any(|e| e.name == COLD_EVENT) {
         return Err(format!("events/{COLD_EVENT}.json is missing"));
+    }
+    Ok(out)
+}
+
+/// The notifier's rendering configuration in the harness's environment.
+fn render_config() -> Result<RenderConfig, String> {
+    RenderConfig::from_lookup(&|k: &str| match k {
+        "FROM_PERSON_EMAIL" => Some("oncall@example.com".to_owned()),
+        "AWS_REGION" => Some(services::REGION.to_owned()),
+        _ => None,
+    })
+    .map_err(|e| format!("render config: {e}"))
+}
+
+/// The case body the notifier POSTs for `event`.
+fn case_body(event: &Value, cfg: &RenderConfig) -> Result<Vec<u8>, String> {
+    let Ok(Intake::Failure(f)) = intake(event, None) else {
+        return Err("not a failure the notifier tickets".to_owned());
+    };
+    let now = time::OffsetDateTime::now_utc();
+    serde_json::to_vec(&ticket_bridge::ticket::render(&f, cfg, now)).map_err(|e| e.to_string())
+}
+
+/// One fresh notifier per event size, for its peak RSS over one invocation
+/// and the size of the ticket it files (see `scaling`).
+async fn scaling_phase(
+    s: &Services,
+    notifier: &Runtime,
+    seq: &mut Seq,
+) -> Result<Vec<scaling::Point>, String> {
+    let cfg = render_config()?;
+    let mut out = Vec::new();
+    for (name, bytes) in scaling::SIZES {
+        let value = scaling::sized_event(bytes);
+        let case = case_body(&value, &cfg).map_err(|e| format!("{name} event: {e}"))?;
+        let event = Event {
+            name: name.to_owned(),
+            value,
+            case: case.into(),
+        };
+        let raw = seq.next(&event);
+        let event_bytes = raw.len();
+        let mut inst = notifier
+            .launch(&s.logs, &format!("size-{name}"), Some(raw))
+            .await?;
+        inst.first(Duration::from_secs(120)).await?;
+        let peak = inst.child.peak_rss_kb();
+        let usage = inst
+            .child
+            .stop(Duration::ZERO)
+            .ok_or("could not reap a scaling process")?;
+        out.push(scaling::Point {
+            name,
+            event_bytes,
+            ticket_bytes: event.case.len(),
+            peak_rss_kb: peak.unwrap_or(usage.max_rss_kb),
+        });
     }
     Ok(out)
 }
@@ -326,17 +423,19 @@ fn load_events(root: &Path) -> Result<Vec<Event>, String> {
 async fn cold_phase(
     o: &Opts,
     s: &Services,
-    runtimes: &[Runtime; 2],
+    runtimes: &[Runtime],
     events: &[Event],
     seq: &mut Seq,
-) -> Result<[Cold; 2], String> {
+) -> Result<Vec<Cold>, String> {
     let event = events
         .iter()
         .find(|e| e.name == COLD_EVENT)
         .ok_or("no cold-start event")?;
-    let mut cold = [Cold::default(), Cold::default()];
+    let mut cold: Vec<Cold> = runtimes.iter().map(|_| Cold::default()).collect();
+    let n = runtimes.len();
     for round in 0..o.cold {
-        for i in [round % 2, 1 - round % 2] {
+        // Each round starts with a different runtime.
+        for i in (0..n).map(|k| (round + k) % n) {
             let rt = &runtimes[i];
             let (reads0, fetches0) = (s.secret_reads(), s.token_fetches());
             s.sm_proxy.trace_start();
@@ -345,6 +444,7 @@ async fn cold_phase(
                 .launch(&s.logs, &format!("cold-{round}"), Some(seq.next(event)))
                 .await?;
             let out = inst.first(Duration::from_secs(120)).await?;
+            let peak = inst.child.peak_rss_kb();
             let usage = inst
                 .child
                 .stop(Duration::ZERO)
@@ -367,7 +467,7 @@ async fn cold_phase(
                 inst.api.first_next().unwrap_or(out.started) - inst.spawned
             ));
             c.cpu_ms.push(usage.cpu.as_secs_f64() * 1e3);
-            c.rss_kb.push(usage.max_rss_kb);
+            c.rss_kb.push(peak.unwrap_or(usage.max_rss_kb));
             c.secret_reads.push(s.secret_reads() - reads0);
             c.token_fetches.push(s.token_fetches() - fetches0);
         }
@@ -380,10 +480,10 @@ async fn cold_phase(
 async fn warm_phase(
     o: &Opts,
     s: &Services,
-    runtimes: &[Runtime; 2],
+    runtimes: &[Runtime],
     events: &[Event],
     seq: &mut Seq,
-) -> Result<([Warm; 2], Vec<f64>, Duration), String> {
+) -> Result<(Vec<Warm>, Vec<f64>, Duration), String> {
     let timeout = Duration::from_secs(30);
     let mut insts = Vec::new();
     for rt in runtimes {
@@ -402,7 +502,9 @@ async fn warm_phase(
         base.call(&events[k % events.len()]).await?;
     }
 
-    let mut warm = [Warm::default(), Warm::default()];
+    let mut warm: Vec<Warm> = runtimes.iter().map(|_| Warm::default()).collect();
+    // One slot per runtime plus mock-api's baseline, rotating.
+    let slots = runtimes.len() + 1;
     let cpu0: Vec<Duration> = insts
         .iter()
         .map(|i| i.child.live().map(|l| l.cpu).unwrap_or_default())
@@ -413,9 +515,9 @@ async fn warm_phase(
     let mut n = 0;
     for round in 0..rounds {
         let size = o.block.min(o.warm - round * o.block);
-        for slot in 0..3 {
-            let who = (round + slot) % 3;
-            if who == 2 {
+        for slot in 0..slots {
+            let who = (round + slot) % slots;
+            if who == runtimes.len() {
                 for k in 0..size {
                     let e = &events[(n + k) % events.len()];
                     baseline.push(base.call(e).await?);
@@ -436,14 +538,14 @@ async fn warm_phase(
     }
     let span = phase_start.elapsed();
     for (i, inst) in insts.iter_mut().enumerate() {
+        let peak = inst.child.peak_rss_kb();
         let usage = inst
             .child
             .stop(Duration::ZERO)
             .ok_or("could not reap a warm process")?;
         warm[i].cpu_ms_per_invocation =
             usage.cpu.saturating_sub(cpu0[i]).as_secs_f64() * 1e3 / o.warm as f64;
-        warm[i].peak_rss_kb = usage.max_rss_kb;
-        warm[i].kind = Some(inst.kind);
+        warm[i].peak_rss_kb = peak.unwrap_or(usage.max_rss_kb);
     }
     Ok((warm, baseline, span))
 }
@@ -510,13 +612,4 @@ impl<'a> Baseline<'a> {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
-}
-
-impl Kind {
-    fn index(self) -> usize {
-        match self {
-            Kind::Rust => 0,
-            Kind::Python => 1,
-        }
-    }
 }

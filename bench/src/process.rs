@@ -1,7 +1,8 @@
 //! Child processes the harness owns: each in its own process group, so that
 //! stopping `cargo lambda watch` also stops the functions it spawned, and
-//! reaped with `wait4(2)`, whose rusage gives the exact CPU time and peak
-//! RSS of a process that has ended (all its threads, µs resolution).
+//! reaped with `wait4(2)`, whose rusage gives the exact CPU time of a
+//! process that has ended (all its threads, µs resolution). Peak RSS comes
+//! from `/proc/PID/status` just before the stop (see `peak_rss_kb`).
 
 use std::fs::File;
 use std::os::unix::process::CommandExt;
@@ -76,6 +77,20 @@ impl Child {
         Some(Live {
             cpu: Duration::from_millis(ticks * 10),
         })
+    }
+
+    /// The process's peak RSS so far (`VmHWM`), while it runs. This, not
+    /// `wait4`'s `ru_maxrss`, is a function's own peak: the child is spawned
+    /// with vfork semantics (posix_spawn), and Linux carries the high-water
+    /// mark of the address space it leaves at `exec` — the harness's — into
+    /// `ru_maxrss`, so a function smaller than the harness would report the
+    /// harness's size.
+    pub fn peak_rss_kb(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
     }
 
     /// Stops the whole group (SIGTERM, then SIGKILL after `grace`) and

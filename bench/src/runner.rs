@@ -16,6 +16,9 @@ use crate::services::{REGION, Services};
 pub enum Kind {
     Rust,
     Python,
+    Node,
+    /// The bare `lambda_runtime` echo binary: no ticket, the lower bound.
+    Floor,
 }
 
 impl Kind {
@@ -23,6 +26,23 @@ impl Kind {
         match self {
             Kind::Rust => "rust",
             Kind::Python => "python",
+            Kind::Node => "node",
+            Kind::Floor => "floor",
+        }
+    }
+
+    /// Whether it files tickets (every runtime but the floor).
+    pub fn tickets(self) -> bool {
+        self != Kind::Floor
+    }
+
+    /// The heading of its column in the tables.
+    pub fn column(self) -> &'static str {
+        match self {
+            Kind::Rust => "rust notifier",
+            Kind::Python => "python peer",
+            Kind::Node => "node peer",
+            Kind::Floor => "floor (echo)",
         }
     }
 }
@@ -67,6 +87,44 @@ impl Runtime {
                 .to_vec(),
             cwd: package.to_owned(),
             env,
+        }
+    }
+
+    /// The Node.js peer under the minimal Runtime API loop in
+    /// `peers/node/runtime.mjs` (aws-lambda-ric needs a native build; see
+    /// bench/README.md).
+    pub fn node(node: &Path, package: &Path, runtime_js: &Path, s: &Services) -> Self {
+        let mut env = common_env(s, "node-peer");
+        env.extend([
+            ("LAMBDA_TASK_ROOT".to_owned(), package.display().to_string()),
+            ("_HANDLER".to_owned(), "handler.handler".to_owned()),
+            // What the managed nodejs22.x runtime sets.
+            (
+                "NODE_PATH".to_owned(),
+                package.join("node_modules").display().to_string(),
+            ),
+            (
+                "AWS_EXECUTION_ENV".to_owned(),
+                "AWS_Lambda_nodejs22.x".to_owned(),
+            ),
+        ]);
+        Runtime {
+            kind: Kind::Node,
+            program: node.to_owned(),
+            args: vec![runtime_js.display().to_string()],
+            cwd: package.to_owned(),
+            env,
+        }
+    }
+
+    /// The bare `lambda_runtime` echo binary, in the same environment.
+    pub fn floor(binary: &Path, s: &Services) -> Self {
+        Runtime {
+            kind: Kind::Floor,
+            program: binary.to_owned(),
+            args: Vec::new(),
+            cwd: s.logs.clone(),
+            env: common_env(s, "floor"),
         }
     }
 
@@ -184,6 +242,8 @@ impl Instance {
             }
         };
         match &outcome.result {
+            // The floor echoes its event: any answer is the right one.
+            Ok(_) if !self.kind.tickets() => Ok(outcome),
             Ok(body) => {
                 let v: Value = serde_json::from_slice(body)
                     .map_err(|_| self.fail("answered with something that is not JSON"))?;

@@ -1,6 +1,7 @@
 //! The world both runtimes run against: moto (Secrets Manager) seeded with
 //! an EventBridge OAuth connection, mock-auth and mock-api under
-//! `cargo lambda watch --release`, and counting proxies in front of Secrets
+//! `cargo lambda watch` (`--release` when the harness is a release build),
+//! and counting proxies in front of Secrets
 //! Manager and the token endpoint. Everything on loopback, stopped on drop.
 
 use std::net::TcpStream;
@@ -16,6 +17,8 @@ pub const CLIENT_ID: &str = "bench-client";
 /// What the proxies count as a Secrets Manager read and a token fetch.
 pub const SECRET_READ: &str = "secretsmanager.GetSecretValue";
 pub const TOKEN_FETCH: &str = "POST /lambda-url/mock-auth/token";
+/// Whether this harness is a release build (`make bench`).
+pub const RELEASE: bool = !cfg!(debug_assertions);
 const SIGNING_KEY: &str = "bench-signing-key-not-a-secret";
 
 pub struct Services {
@@ -97,14 +100,11 @@ impl Services {
             Command::new("cargo")
                 .current_dir(root)
                 .env("CARGO_TERM_COLOR", "never")
-                .args([
-                    "lambda",
-                    "watch",
-                    "--release",
-                    "--ignore-changes",
-                    "-A",
-                    "127.0.0.1",
-                ])
+                .args(["lambda", "watch"])
+                // The mocks in the harness's own profile: a debug harness
+                // (bench-smoke) must not trigger a release build.
+                .args(RELEASE.then_some("--release"))
+                .args(["--ignore-changes", "-A", "127.0.0.1"])
                 .args(["-P", &watch_port.to_string(), "--env-file"])
                 .arg(&env_file),
             &logs.join("watch.log"),

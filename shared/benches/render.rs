@@ -3,13 +3,17 @@
 //! `events/` and for a 300 KB cause (the worst case the body cap exists for).
 //!
 //! Network time dominates a real invocation; these numbers show how much of
-//! the rest is ours, and guard the 1 ms budget for rendering a huge cause.
-//! `make bench` reads the results from `target/criterion/` into its table.
+//! the rest is ours. `render/X` against `parse/X` (serde_json parsing the
+//! same event into a `Value`, the least any handler does with it) is the
+//! yardstick the targets use, and `render-scaling` / `parse-scaling` over
+//! events of 1 KB to 6 MB (Lambda's payload limit) show the growth is
+//! linear at worst. `make bench` reads the results from
+//! `target/criterion/` into its table and results.json.
 
 use std::hint::black_box;
 use std::path::PathBuf;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use serde_json::{Value, json};
 use ticket_bridge::RenderConfig;
 use ticket_bridge::intake::ErrorPath;
@@ -18,7 +22,7 @@ use ticket_bridge::ticket::render;
 use time::OffsetDateTime;
 
 /// Shapes the notifier turns into a ticket. `catch-payload-path` needs
-/// `ERROR_PATH`, so it gets its own path below.
+/// `ERROR_PATH`, so it gets its own config below.
 fn event_files() -> Vec<(String, Value)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events");
     let mut out = Vec::new();
@@ -73,6 +77,58 @@ fn huge_cause_event() -> Value {
     })
 }
 
+/// A Catch payload of about `target` bytes whose Lambda cause is a long
+/// message and stack trace. The same generator as bench/src/scaling.rs
+/// (keep them in step), which measures peak RSS and ticket size at the same
+/// sizes.
+fn sized_event(target: usize) -> Value {
+    let build = |units: usize| {
+        let trace: Vec<String> = (0..units)
+            .map(|i| {
+                format!(
+                    "    at com.example.pipeline.stage{i}.Handler.process(Handler.java:{i}) <\"&'>"
+                )
+            })
+            .collect();
+        let cause = json!({
+            "errorType": "java.lang.IllegalStateException",
+            "errorMessage": "upstream said: <error code=\"E42\"> & more ".repeat(units),
+            "stackTrace": trace,
+            "requestId": "3e0a1c9b-8f5d-4c63-9d51-2b7f0e6a1d44",
+        })
+        .to_string();
+        json!({
+            "orderId": "A-1042",
+            "customer": {"email": "ann@example.com", "apiKey": "sk_live_do_not_leak"},
+            "error": {"Error": "java.lang.IllegalStateException", "Cause": cause},
+            "execution": "arn:aws:states:eu-west-1:123456789012:execution:order-pipeline:7f3c2a1e-demo",
+            "stateMachine": "order-pipeline",
+            "startTime": "2026-11-21T09:58:12.345Z",
+            "failedState": "ChargeCard"
+        })
+    };
+    let len = |v: &Value| v.to_string().len();
+    let (base, one) = (len(&build(0)), len(&build(1)));
+    // Lines grow with their number's digits: shrink until it fits.
+    let mut units = target.saturating_sub(base) / (one - base).max(1);
+    loop {
+        let v = build(units);
+        let n = len(&v);
+        if n <= target || units == 0 {
+            return v;
+        }
+        units = units * target.saturating_sub(base) / (n - base);
+    }
+}
+
+/// The scaling sizes: 1 KB to Lambda's 6 MB payload limit (10³ bytes).
+const SIZES: [(&str, usize); 4] = [
+    ("1KB", 1_000),
+    ("64KB", 64_000),
+    ("1MB", 1_000_000),
+    ("6MB", 6_000_000),
+];
+
 fn config() -> RenderConfig {
     let lookup = |k: &str| match k {
         "FROM_PERSON_EMAIL" => Some("oncall@example.com".to_owned()),
@@ -120,10 +176,66 @@ fn benches(c: &mut Criterion) {
     let Ok(Intake::Failure(failure)) = intake(&huge, None) else {
         panic!("the 300 KB event must be a failure");
     };
+    let catch = event_files()
+        .into_iter()
+        .find(|(n, _)| n == "catch-lambda")
+        .map(|(_, v)| v)
+        .expect("events/catch-lambda.json");
+    let Ok(Intake::Failure(catch_failure)) = intake(&catch, None) else {
+        panic!("catch-lambda must be a failure");
+    };
+    let catch_raw = catch.to_string();
     let mut group = c.benchmark_group("render");
     group.bench_function("cause-300KB", |b| {
         b.iter(|| render(black_box(&failure), &plain, now))
     });
+    group.bench_function("catch-lambda", |b| {
+        b.iter(|| render(black_box(&catch_failure), &plain, now))
+    });
+    group.finish();
+
+    // The yardstick: serde_json parsing the same raw event into a Value.
+    let mut group = c.benchmark_group("parse");
+    for (name, raw) in [("cause-300KB", &huge_raw), ("catch-lambda", &catch_raw)] {
+        group.bench_function(name, |b| {
+            b.iter(|| serde_json::from_str::<Value>(black_box(raw)).map(|v| v.is_object()))
+        });
+    }
+    group.finish();
+
+    // Growth with the event's size, 1 KB to 6 MB: render (decode + escape +
+    // cap, from the intake's failure, as `render/...`) and parse.
+    let sized: Vec<(&str, String, Box<ticket_bridge::intake::Failure>)> = SIZES
+        .iter()
+        .map(|&(name, bytes)| {
+            let v = sized_event(bytes);
+            let raw = v.to_string();
+            assert!(
+                raw.len() <= bytes && raw.len() * 10 >= bytes * 9,
+                "{name} event is {} bytes",
+                raw.len()
+            );
+            let Ok(Intake::Failure(f)) = intake(&v, None) else {
+                panic!("the {name} event must be a failure");
+            };
+            (name, raw, f)
+        })
+        .collect();
+    let mut group = c.benchmark_group("render-scaling");
+    group.sample_size(10);
+    for (name, _, f) in &sized {
+        group.bench_with_input(BenchmarkId::from_parameter(name), f, |b, f| {
+            b.iter(|| render(black_box(f), &plain, now))
+        });
+    }
+    group.finish();
+    let mut group = c.benchmark_group("parse-scaling");
+    group.sample_size(10);
+    for (name, raw, _) in &sized {
+        group.bench_with_input(BenchmarkId::from_parameter(name), raw, |b, raw| {
+            b.iter(|| serde_json::from_str::<Value>(black_box(raw)).map(|v| v.is_object()))
+        });
+    }
     group.finish();
 }
 
