@@ -644,13 +644,28 @@ impl Decoded {
                 let inner = innermost
                     .cause
                     .lead(innermost.error.as_deref(), innermost.status.as_deref());
-                let who = child
+                let what = match &inner.detail {
+                    Some(d) if inner.reason == inner.error => {
+                        clip(&format!("{}: {d}", inner.reason))
+                    }
+                    _ => inner.reason,
+                };
+                // Named after the machine that actually failed; the body
+                // shows the whole chain.
+                let who = innermost
                     .state_machine_arn
                     .as_deref()
                     .and_then(last_segment)
-                    .or_else(|| child.name.clone())
+                    .or_else(|| {
+                        let arn = innermost.execution_arn.as_deref()?;
+                        arn.split(':')
+                            .nth(6)
+                            .filter(|m| !m.is_empty())
+                            .map(str::to_owned)
+                    })
+                    .or_else(|| innermost.name.clone())
                     .unwrap_or_else(|| "child".to_owned());
-                Some(format!("{} (child execution of {who})", inner.reason))
+                Some(format!("{what} (child execution of {who})"))
             }
             Decoded::PutEvents { failed, .. } => {
                 let first = failed.first()?;
@@ -1176,7 +1191,7 @@ mod tests {
         let d = decode(Some("States.TaskFailed"), Some(&two));
         assert_eq!(
             d.lead(Some("States.TaskFailed"), None).reason,
-            "KeyError (child execution of e)"
+            "KeyError: 'sku' (child execution of inner)"
         );
         assert_eq!(d.request_id(), Some("rid-7"));
     }

@@ -240,7 +240,7 @@ fn is_state_failure(kind: &str) -> bool {
 /// never exited.
 fn locate(events: &[HistoryEvent]) -> Option<Found> {
     let mut newest_first: Vec<&HistoryEvent> = events.iter().collect();
-    newest_first.sort_by(|a, b| b.id.cmp(&a.id));
+    newest_first.sort_by_key(|e| std::cmp::Reverse(e.id));
     let terminal = newest_first
         .iter()
         .find(|e| e.kind.starts_with("Execution") && e.kind != "ExecutionStarted");
@@ -670,7 +670,8 @@ mod tests {
             },
             failed(3, "ExecutionFailed", "AnError", "An error occurred!"),
         ];
-        let cases: Vec<(&str, Vec<HistoryEvent>, Option<&str>, Option<&str>)> = vec![
+        type Case<'a> = (&'a str, Vec<HistoryEvent>, Option<&'a str>, Option<&'a str>);
+        let cases: Vec<Case> = vec![
             ("timed out", timed_out, Some("Wait for approval"), None),
             ("aborted", aborted, Some("B"), None),
             ("fail state", fail_state, Some("A State"), Some("AnError")),

@@ -590,9 +590,14 @@ fn resource_links(out: &mut Vec<(String, String)>, decoded: &Decoded, context: O
             }
         }
         Decoded::Execution(child) => {
+            let machine = child
+                .state_machine_arn
+                .as_deref()
+                .and_then(|a| a.rsplit(':').next())
+                .unwrap_or("child");
             push(
                 child.execution_arn.as_deref().and_then(links::execution),
-                "Child execution in the AWS console",
+                &format!("Child execution ({machine}) in the AWS console"),
             );
             resource_links(out, &child.cause, context);
         }

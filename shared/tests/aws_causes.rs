@@ -110,7 +110,7 @@ const CASES: &[(&str, &str, &[&str])] = &[
     ),
     (
         "nested-two-levels-lambda.json",
-        "KeyError (child execution of enrich-order)",
+        "KeyError: 'sku' (child execution of price-items)",
         &[
             "enrich-order: States.TaskFailed → price-items: KeyError",
             "sku = item[&#39;sku&#39;]",
