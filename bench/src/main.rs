@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use serde_json::Value;
 use ticket_bridge::RenderConfig;
-use ticket_bridge::event::{Intake, intake};
+use ticket_bridge::intake::{Intake, intake};
 
 use report::{Cold, Report, Warm};
 use runner::{Kind, Runtime};

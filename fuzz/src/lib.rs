@@ -11,8 +11,8 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 use ticket_bridge::cause::{self, Decoded};
-use ticket_bridge::config::ErrorPath;
-use ticket_bridge::event::{self, Intake};
+use ticket_bridge::intake::ErrorPath;
+use ticket_bridge::intake::{self, Intake};
 use ticket_bridge::redact::{MASK, Redactor};
 use ticket_bridge::ticket::{self, BODY_MAX, CaseBody, SUBJECT_MAX};
 use ticket_bridge::{Failure, RenderConfig};
@@ -31,7 +31,7 @@ pub fn intake(data: &[u8]) {
     };
     let path = ErrorPath::parse("$.Payload.error").expect("a valid path");
     for error_path in [None, Some(&path)] {
-        match event::intake(&event, error_path) {
+        match intake::intake(&event, error_path) {
             Ok(Intake::Failure(f)) => check_failure(&f),
             Ok(Intake::Skipped { .. }) => {}
             Err(reason) => assert!(!reason.is_empty(), "an empty InvalidFailureEvent reason"),
@@ -95,7 +95,7 @@ pub fn render(data: &[u8]) {
         return;
     };
     let cfg = config();
-    let Ok(Intake::Failure(failure)) = event::intake(&event, cfg.error_path.as_ref()) else {
+    let Ok(Intake::Failure(failure)) = intake::intake(&event, None) else {
         return;
     };
     let case = ticket::render(&failure, cfg, now());
@@ -137,8 +137,8 @@ pub fn now() -> OffsetDateTime {
 /// What intake promises about any failure it returns.
 pub fn check_failure(f: &Failure) {
     match f.origin {
-        event::Origin::Catch => assert!(f.error.is_some(), "a Catch failure without Error"),
-        event::Origin::EventBridge => assert!(
+        intake::Origin::Catch => assert!(f.error.is_some(), "a Catch failure without Error"),
+        intake::Origin::EventBridge => assert!(
             matches!(
                 f.status.as_deref(),
                 Some("FAILED" | "TIMED_OUT" | "ABORTED")

@@ -3,7 +3,8 @@
 //   auth=oauth|apikey      oauth (default): mock-auth + mock-api and an OAuth connection;
 //                          apikey: an API-key connection to a real Outseta account
 //   outsetaDomain=...      apikey only, e.g. acme.outseta.com
-//   outsetaSecretName=...  apikey only, secret holding "Outseta <key>:<secret>"
+//   outsetaSecretName=...  apikey only, secret holding "<api key>:<secret key>"
+//   connectionKmsKeyArn=... customer managed key for the connection's secret (default: AWS owned key)
 //   fromPersonEmail=... | fromPersonUid=...   who tickets are filed as
 //   arch=arm64|x86_64      Lambda architecture (default arm64)
 //   alarmEmail=...         subscribe this address to the alarm topic (alarms and undelivered tickets)

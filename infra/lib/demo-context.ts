@@ -6,7 +6,9 @@ export function demoStackPropsFromContext(get: (key: string) => unknown): { stac
   const str = (key: string): string | undefined => {
     const value = get(key);
     if (value === undefined || value === null || value === '') return undefined;
-    return String(value);
+    // `-c key=value` gives strings; cdk.json may give numbers or booleans. Nothing else is a flag value.
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);
+    throw new Error(`-c ${key} must be a string, number or boolean, got ${JSON.stringify(value)}`);
   };
 
   const authKind = str('auth') ?? 'oauth';
@@ -17,7 +19,7 @@ export function demoStackPropsFromContext(get: (key: string) => unknown): { stac
     const outsetaDomain = str('outsetaDomain');
     const apiKeySecretName = str('outsetaSecretName');
     if (!outsetaDomain || !apiKeySecretName) {
-      throw new Error('-c auth=apikey needs -c outsetaDomain=<you>.outseta.com and -c outsetaSecretName=<secret holding "Outseta <key>:<secret>">');
+      throw new Error('-c auth=apikey needs -c outsetaDomain=<you>.outseta.com and -c outsetaSecretName=<secret holding "<api key>:<secret key>">');
     }
     if (!/^[a-z0-9.-]+$/i.test(outsetaDomain)) {
       throw new Error(`-c outsetaDomain must be a host name like acme.outseta.com, got "${outsetaDomain}"`);
@@ -48,8 +50,13 @@ export function demoStackPropsFromContext(get: (key: string) => unknown): { stac
   else if (/^[1-9][0-9]*$/.test(reservedRaw)) reservedConcurrency = Number(reservedRaw);
   else throw new Error(`-c reservedConcurrency must be a positive integer or "none", got "${reservedRaw}"`);
 
+  const connectionKeyArn = str('connectionKmsKeyArn');
+  if (connectionKeyArn !== undefined && !/^arn:[^:]+:kms:[^:]+:\d{12}:key\/[\w-]+$/.test(connectionKeyArn)) {
+    throw new Error(`-c connectionKmsKeyArn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), got "${connectionKeyArn}"`);
+  }
+
   return {
     stackName: str('stackName') ?? 'TicketBridgeDemo',
-    props: { auth, fromPerson, architecture, alarmEmail: str('alarmEmail'), reservedConcurrency },
+    props: { auth, fromPerson, architecture, alarmEmail: str('alarmEmail'), reservedConcurrency, connectionKeyArn },
   };
 }

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CfnOutput, Duration, SecretValue, Stack, StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -9,7 +10,9 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { RustFunction } from 'cargo-lambda-cdk';
 import { Construct } from 'constructs';
+import { cfnConnectionOf } from './connection-parameters';
 import { FailureTicketBridge, FromPerson } from './failure-ticket-bridge';
+import { OutsetaConnection, OutsetaCredentials } from './outseta-connection';
 import { ScopedHttpInvoke, ScopedHttpInvokeProps, stateMachineArnFromName } from './scoped-http-invoke';
 
 /** How the demo authenticates: against the mock pair, or a real Outseta account. */
@@ -19,7 +22,7 @@ export type DemoAuth =
       readonly kind: 'apikey';
       /** e.g. `acme.outseta.com` */
       readonly outsetaDomain: string;
-      /** Secrets Manager secret whose value is the whole header value, `Outseta <key>:<secret>`. */
+      /** Secrets Manager secret whose value is `<api key>:<secret key>` (no `Outseta ` scheme). */
       readonly apiKeySecretName: string;
     };
 
@@ -33,6 +36,13 @@ export interface DemoStackProps extends StackProps {
   readonly reservedConcurrency?: number | null;
   /** Workspace manifest of the Rust functions. @default the repository's Cargo.toml */
   readonly manifestPath?: string;
+  /**
+   * ARN of a customer managed key for the connection's secret (tagged
+   * `EventBridgeApiDestinations=true`, see infra/README.md); the notifier and the
+   * state machine get `kms:Decrypt` on it for that secret.
+   * @default EventBridge's AWS owned key
+   */
+  readonly connectionKeyArn?: string;
 }
 
 /** Client id the mock token endpoint accepts; an identifier, not a secret. */
@@ -54,12 +64,13 @@ export class DemoStack extends Stack {
     super(scope, id, props);
     const architecture = props.architecture ?? lambda.Architecture.ARM_64;
     const manifestPath = props.manifestPath ?? path.join(__dirname, '..', '..', '..', 'Cargo.toml');
+    const connectionKey = props.connectionKeyArn ? kms.Key.fromKeyArn(this, 'ConnectionKey', props.connectionKeyArn) : undefined;
 
     let connection: events.IConnection;
     let apiCall: Pick<ScopedHttpInvokeProps, 'method' | 'endpoint' | 'requestBody'>;
     let ticketApiUrl: string;
     if (props.auth.kind === 'oauth') {
-      const mocks = this.mockPair(architecture, manifestPath);
+      const mocks = this.mockPair(architecture, manifestPath, connectionKey);
       connection = mocks.connection;
       // mock-api echoes what it receives at this endpoint.
       apiCall = {
@@ -70,10 +81,11 @@ export class DemoStack extends Stack {
       ticketApiUrl = `${mocks.apiUrl}api/v1/support/cases`;
     } else {
       const base = `https://${props.auth.outsetaDomain}/api/v1`;
-      connection = new events.Connection(this, 'OutsetaConnection', {
+      connection = new OutsetaConnection(this, 'OutsetaConnection', {
         description: 'Outseta API key; the value lives in Secrets Manager only',
         // A dynamic reference: CloudFormation resolves it at deploy time.
-        authorization: events.Authorization.apiKey('Authorization', SecretValue.secretsManager(props.auth.apiKeySecretName)),
+        credentials: OutsetaCredentials.fromKeySecret(SecretValue.secretsManager(props.auth.apiKeySecretName)),
+        kmsKey: connectionKey,
       });
       // A read, so running the demo creates no case of its own.
       apiCall = { method: 'GET', endpoint: `${base}/support/cases` };
@@ -142,7 +154,7 @@ export class DemoStack extends Stack {
   }
 
   /** The mock token endpoint and API behind Function URLs, and an OAuth connection against them. */
-  private mockPair(architecture: lambda.Architecture, manifestPath: string) {
+  private mockPair(architecture: lambda.Architecture, manifestPath: string, connectionKey?: kms.IKey) {
     const clientSecret = new secretsmanager.Secret(this, 'MockClientSecret', {
       description: 'Client secret of the demo OAuth client (mock-auth)',
       generateSecretString: { passwordLength: 40, excludePunctuation: true },
@@ -192,6 +204,7 @@ export class DemoStack extends Stack {
         bodyParameters: { grant_type: events.HttpParameter.fromString('client_credentials') },
       }),
     });
+    if (connectionKey) cfnConnectionOf(connection)!.kmsKeyIdentifier = connectionKey.keyArn;
 
     new CfnOutput(this, 'MockAuthUrl', { value: authUrl.url });
     new CfnOutput(this, 'MockApiUrl', { value: apiUrl.url });

@@ -1,11 +1,12 @@
 import * as path from 'node:path';
-import { Duration, Names, RemovalPolicy } from 'aws-cdk-lib';
+import { Arn, ArnFormat, Duration, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -16,6 +17,9 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { RustFunction } from 'cargo-lambda-cdk';
 import { Construct } from 'constructs';
+import { connectionKeyArn, connectionSecretDecryptStatement } from './connection-key';
+import { cfnConnectionOf, validateConnectionParameters } from './connection-parameters';
+import { OutsetaConnection, OutsetaCredentials } from './outseta-connection';
 
 /** Who the ticket is filed as in Outseta: an existing person, by Uid or by email. */
 export type FromPerson = { readonly uid: string } | { readonly email: string };
@@ -36,12 +40,20 @@ export const WATCHED_STATUSES = ['FAILED', 'TIMED_OUT', 'ABORTED'] as const;
 export type WatchedStatus = (typeof WATCHED_STATUSES)[number];
 
 /**
- * The item actions the notifier's dedupe store uses on its table: a conditional
- * claim (PutItem), a consistent read of a claim (GetItem), completing a claim
- * (UpdateItem) and releasing one after a failed delivery (DeleteItem). No
- * Scan, Query or batch actions: the notifier only ever touches one key.
+ * The item actions the notifier's dedupe store calls on its table, exactly
+ * (shared/src: `put_item`, `get_item`, `delete_item`): a conditional claim and
+ * completing it (PutItem), a consistent read of a claim (GetItem) and releasing
+ * one after a failed delivery (DeleteItem). No UpdateItem, Scan, Query or batch
+ * actions. `test/iam-from-rust.test.ts` derives the called operations from the
+ * Rust sources and fails when this list and the code disagree.
  */
-export const IDEMPOTENCY_TABLE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] as const;
+export const IDEMPOTENCY_TABLE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:DeleteItem'] as const;
+
+/**
+ * What the notifier may do on the executions of a watched state machine:
+ * read the history, to find the failed state of an EventBridge event.
+ */
+export const WATCHED_EXECUTION_ACTIONS = ['states:GetExecutionHistory'] as const;
 
 /**
  * What counts as "the same failure" for the notifier's dedupe (`DEDUPE_SCOPE`):
@@ -104,12 +116,35 @@ export interface FailureTicketBridgeProps {
 
   /**
    * An existing EventBridge connection holding the ticket API's credentials.
-   * Exactly one of `connection` and `authorization` must be given.
+   * Exactly one of `connection`, `outseta` and `authorization` must be given.
+   * @default a new connection from `outseta` or `authorization`
    */
   readonly connection?: events.IConnection;
 
-  /** Create a new connection with this authorization instead of passing one. */
+  /**
+   * Create a new {@link OutsetaConnection} with these credentials: the recipe
+   * that works for Outseta's `Authorization: Outseta <key>:<secret>`.
+   * @default no new Outseta connection
+   */
+  readonly outseta?: OutsetaCredentials;
+
+  /**
+   * Create a new connection with this authorization. Not for Outseta's API
+   * key: EventBridge refuses the `:` in it; use `outseta`.
+   * @default no new connection of this kind
+   */
   readonly authorization?: events.Authorization;
+
+  /**
+   * The customer managed KMS key of the connection's secret. For a new
+   * connection it is set as the connection's key; for an existing one it only
+   * says which key to grant on. The notifier gets `kms:Decrypt` on it, scoped to
+   * the connection's secret (see infra/README.md).
+   * @default the connection's own key when it was defined in this app with one
+   * (`OutsetaConnection.kmsKey`, or a key ARN in `KmsKeyIdentifier`); otherwise
+   * EventBridge's AWS owned key, which needs no grant
+   */
+  readonly connectionKey?: kms.IKey;
 
   /** @default lambda.Architecture.ARM_64 (cheaper per ms; the notifier is I/O bound) */
   readonly architecture?: lambda.Architecture;
@@ -215,6 +250,8 @@ export class FailureTicketBridge extends Construct {
   readonly notifier: lambda.Function;
   /** The connection whose secret the notifier reads. */
   readonly connection: events.IConnection;
+  /** ARN of the customer managed key of the connection's secret; `undefined` for the AWS owned key. */
+  readonly connectionKeyArn?: string;
   /** Events the notifier could not process after all retries. */
   readonly deadLetterQueue: sqs.Queue;
   /** Receives the alarms. */
@@ -230,15 +267,31 @@ export class FailureTicketBridge extends Construct {
   constructor(scope: Construct, id: string, props: FailureTicketBridgeProps) {
     super(scope, id);
 
-    if ((props.connection === undefined) === (props.authorization === undefined)) {
-      throw new Error('FailureTicketBridge: pass exactly one of `connection` (existing) and `authorization` (new connection)');
+    const sources = [props.connection, props.outseta, props.authorization].filter((value) => value !== undefined);
+    if (sources.length !== 1) {
+      throw new Error('FailureTicketBridge: pass exactly one of `connection` (existing), `outseta` and `authorization` (new connection)');
     }
-    this.connection =
-      props.connection ??
-      new events.Connection(this, 'Connection', {
+    if (props.connection) {
+      this.connection = props.connection;
+    } else if (props.outseta) {
+      this.connection = new OutsetaConnection(this, 'Connection', {
+        credentials: props.outseta,
+        description: 'Outseta credentials of the ticket API, read by the failure notifier',
+        kmsKey: props.connectionKey,
+      });
+    } else {
+      const connection = new events.Connection(this, 'Connection', {
         authorization: props.authorization!,
         description: 'Credentials of the ticket API, read by the failure notifier',
       });
+      if (props.connectionKey) {
+        cfnConnectionOf(connection)!.kmsKeyIdentifier = props.connectionKey.keyArn;
+      }
+      this.connection = connection;
+    }
+    // A literal the EventBridge API would refuse fails synthesis, naming the field.
+    validateConnectionParameters(this.connection);
+    this.connectionKeyArn = connectionKeyArn(this.connection, props.connectionKey);
 
     this.logGroup = new logs.LogGroup(this, 'NotifierLogs', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
@@ -310,6 +363,10 @@ export class FailureTicketBridge extends Construct {
         resources: [this.connection.connectionSecretArn],
       }),
     );
+    // ... and, with a customer managed key, decrypted with that key for that secret only.
+    if (this.connectionKeyArn) {
+      this.notifier.addToRolePolicy(connectionSecretDecryptStatement(this, this.connection, this.connectionKeyArn));
+    }
 
     // Written out rather than `table.grantReadWriteData`, which adds Scan, Query,
     // the batch actions, ConditionCheckItem and DescribeTable.
@@ -366,6 +423,30 @@ export class FailureTicketBridge extends Construct {
   }
 
   /**
+   * Lets `grantee` decrypt the connection's secret when it has a customer
+   * managed key (the same scoped `kms:Decrypt` the notifier gets), e.g. the
+   * role of a state machine whose own HTTP tasks use this connection.
+   * `ScopedHttpInvoke` does this by itself. Returns whether anything was granted.
+   */
+  grantConnectionKeyDecrypt(grantee: iam.IGrantable): boolean {
+    if (!this.connectionKeyArn) return false;
+    grantee.grantPrincipal.addToPrincipalPolicy(connectionSecretDecryptStatement(this, this.connection, this.connectionKeyArn));
+    return true;
+  }
+
+  private watchedExecutions?: iam.Policy;
+
+  /**
+   * The notifier's permissions on watched executions, in a policy of its own:
+   * the function does not depend on it, so it can name machines that invoke the
+   * notifier without a dependency cycle.
+   */
+  private watchedExecutionsPolicy(): iam.Policy {
+    this.watchedExecutions ??= new iam.Policy(this, 'WatchedExecutions', { roles: [this.notifier.role!] });
+    return this.watchedExecutions;
+  }
+
+  /**
    * The dedupe table: on demand (a handful of writes per failure, nothing
    * between failures), keyed by the notifier's `id` hash, with expired claims
    * removed by DynamoDB's TTL on `expiration`.
@@ -403,6 +484,8 @@ export class FailureTicketBridge extends Construct {
         stateMachine: sfn.JsonPath.stringAt('$$.StateMachine.Name'),
         failedState: failedStateName,
         startTime: sfn.JsonPath.stringAt('$$.Execution.StartTime'),
+        // A redriven execution keeps its ARN: the count tells its failures apart (dedupe key).
+        redriveCount: sfn.JsonPath.numberAt('$$.Execution.RedriveCount'),
         input: sfn.JsonPath.entirePayload,
       }),
       payloadResponseOnly: true,
@@ -460,8 +543,24 @@ export class FailureTicketBridge extends Construct {
    * Reports executions of `stateMachine` that end FAILED, TIMED_OUT or ABORTED,
    * except those whose catch chain already filed a ticket. The notifier is
    * invoked asynchronously; events it cannot process end in the dead-letter queue.
+   * It may read the history of this machine's executions (to name the failed
+   * state), and of no other machine's.
+   *
+   * Standard workflows only: EventBridge receives execution status change
+   * events from Standard workflows, not from Express ones, so an Express
+   * machine defined in this app is refused; use {@link catchFailures} there.
    */
   watch(stateMachine: sfn.IStateMachine, statuses: readonly WatchedStatus[] = WATCHED_STATUSES): events.Rule {
+    if (isExpress(stateMachine)) {
+      throw new Error(
+        `FailureTicketBridge.watch: ${stateMachine.node.path} is an Express state machine. EventBridge gets ` +
+          '"Step Functions Execution Status Change" events from Standard workflows only, so the rule would never fire. ' +
+          'Use catchFailures() on its tasks instead (the Catch path works in Express workflows).',
+      );
+    }
+    this.watchedExecutionsPolicy().addStatements(
+      new iam.PolicyStatement({ actions: [...WATCHED_EXECUTION_ACTIONS], resources: [executionArnsOf(stateMachine)] }),
+    );
     const rule = new events.Rule(this, `Watch${Names.nodeUniqueId(stateMachine.node)}`, {
       description: `Files a ticket when ${stateMachine.node.path} fails without a caught ticket`,
       eventPattern: {
@@ -487,6 +586,31 @@ export class FailureTicketBridge extends Construct {
     );
     return rule;
   }
+}
+
+/** Whether `stateMachine` is defined in this app as an Express workflow. */
+function isExpress(stateMachine: sfn.IStateMachine): boolean {
+  if (stateMachine instanceof sfn.StateMachine) return stateMachine.stateMachineType === sfn.StateMachineType.EXPRESS;
+  const resource = stateMachine.node.defaultChild;
+  return resource instanceof sfn.CfnStateMachine && resource.stateMachineType === sfn.StateMachineType.EXPRESS;
+}
+
+/**
+ * `arn:<partition>:states:<region>:<account>:execution:<machine name>:*`: every
+ * execution of the machine, and nothing of any other machine (execution ARNs
+ * are the machine's name, a colon, then the execution's name).
+ */
+export function executionArnsOf(stateMachine: sfn.IStateMachine): string {
+  if (stateMachine instanceof sfn.StateMachine) {
+    return Stack.of(stateMachine).formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: `${stateMachine.stateMachineName}:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+  }
+  const parts = Arn.split(stateMachine.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME);
+  return Arn.format({ ...parts, resource: 'execution', resourceName: `${parts.resourceName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
 }
 
 /** State names of the catch path for `failedStateName` (ASL state names are at most 80 characters). */

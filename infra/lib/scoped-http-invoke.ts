@@ -1,12 +1,21 @@
 import { ArnFormat, Aws, Duration, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { connectionKeyArn, connectionSecretDecryptStatement } from './connection-key';
 
 export interface ScopedHttpInvokeProps {
   /** The connection that authenticates the call. */
   readonly connection: events.IConnection;
+  /**
+   * The customer managed KMS key of the connection's secret, for a connection
+   * imported by ARN (the key of one defined in this app is found by itself).
+   * The state machine then gets `kms:Decrypt` on it for that secret only.
+   * @default the connection's own key if it has one, else none (AWS owned key)
+   */
+  readonly connectionKey?: kms.IKey;
   /** HTTP method, upper case. Also the `states:HTTPMethod` condition. */
   readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS';
   /** Full URL of the endpoint, without query string. */
@@ -43,6 +52,12 @@ export class ScopedHttpInvoke extends sfn.CustomState {
 
   /** The state's name is its construct id. */
   constructor(scope: Construct, id: string, props: ScopedHttpInvokeProps) {
+    // Step Functions refuses the definition ("The 'Headers' field contains unsupported
+    // values: [authorization]"): credentials belong in the connection.
+    const authorization = Object.keys(props.headers ?? {}).find((name) => name.replace(/\.\$$/, '').toLowerCase() === 'authorization');
+    if (authorization) {
+      throw new Error(`ScopedHttpInvoke ${id}: an HTTP task cannot set the "${authorization}" header; put the credential in the connection (for Outseta: OutsetaConnection)`);
+    }
     super(scope, id, {
       stateJson: {
         Type: 'Task',
@@ -67,6 +82,7 @@ export class ScopedHttpInvoke extends sfn.CustomState {
   /** What a state machine with ARN `stateMachineArn` needs to run this task. */
   policyStatements(stateMachineArn: string): iam.PolicyStatement[] {
     const { connection } = this.props;
+    const keyArn = connectionKeyArn(connection, this.props.connectionKey);
     return [
       new iam.PolicyStatement({
         actions: ['states:InvokeHTTPEndpoint'],
@@ -84,6 +100,7 @@ export class ScopedHttpInvoke extends sfn.CustomState {
         actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
         resources: [connection.connectionSecretArn],
       }),
+      ...(keyArn ? [connectionSecretDecryptStatement(this, connection, keyArn)] : []),
     ];
   }
 

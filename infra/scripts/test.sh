@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every offline check of infra/, from a fresh checkout: installs its own tools,
-# compiles, synthesizes the demo stack in both auth modes (Rust bundling
+# compiles, lints, synthesizes the demo stack in both auth modes (Rust bundling
 # skipped: no cargo build, no Docker, no AWS credentials), then runs the node
-# tests, cfn-lint and asl-validator. Exits non-zero on the first failure.
+# tests (against AWS API models from a pinned botocore), cfn-lint and
+# asl-validator. Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,14 @@ npm ci --loglevel=error
 step "tsc"
 rm -rf dist
 npx tsc -p .
+
+step "eslint"
+npx eslint --max-warnings 0 .
+
+step "AWS API models (botocore from PyPI, pinned in scripts/fetch-api-models.sh)"
+BOTOCORE_DIR=$(scripts/fetch-api-models.sh)
+export BOTOCORE_DIR
+echo "$BOTOCORE_DIR"
 
 step "cdk synth (OAuth demo, and API-key demo)"
 rm -rf cdk.out cdk.out.apikey dist/asl

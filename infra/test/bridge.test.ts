@@ -9,7 +9,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
-import { FailureTicketBridge, FailureTicketBridgeProps, IDEMPOTENCY_TABLE_ACTIONS, TICKET_FILED_CAUSE_PREFIX } from '../lib';
+import { FailureTicketBridge, FailureTicketBridgeProps, IDEMPOTENCY_TABLE_ACTIONS, OutsetaCredentials, TICKET_FILED_CAUSE_PREFIX } from '../lib';
 import {
   allStatements,
   asList,
@@ -29,7 +29,7 @@ function bridgeStack(props: Partial<FailureTicketBridgeProps> = {}) {
   const bridge = new FailureTicketBridge(stack, 'Bridge', {
     ticketApiUrl: TICKET_URL,
     fromPerson: { uid: 'dQGxEz94' },
-    ...(props.connection ? {} : { authorization: events.Authorization.apiKey('Authorization', SecretValue.secretsManager('outseta-key')) }),
+    ...(props.connection || props.authorization ? {} : { outseta: OutsetaCredentials.fromKeySecret(SecretValue.secretsManager('outseta-key')) }),
     ...props,
   });
   return { stack, bridge };
@@ -185,11 +185,13 @@ describe('FailureTicketBridge: the notifier', () => {
 
   test('rejects inconsistent settings', () => {
     const base = { ticketApiUrl: TICKET_URL, fromPerson: { uid: 'u' } };
-    const auth = events.Authorization.apiKey('Authorization', SecretValue.secretsManager('k'));
+    const auth = events.Authorization.apiKey('x-api-key', SecretValue.secretsManager('k'));
+    const outseta = OutsetaCredentials.fromKeySecret(SecretValue.secretsManager('k'));
     assert.throws(() => new FailureTicketBridge(new Stack(offlineApp()), 'B', base), /exactly one of `connection`/);
     const stack = new Stack(offlineApp());
     const connection = new events.Connection(stack, 'C', { authorization: auth });
     assert.throws(() => new FailureTicketBridge(stack, 'B', { ...base, connection, authorization: auth }), /exactly one/);
+    assert.throws(() => new FailureTicketBridge(new Stack(offlineApp()), 'B2', { ...base, outseta, authorization: auth }), /exactly one/);
     assert.throws(() => new FailureTicketBridge(new Stack(offlineApp()), 'B', { ...base, authorization: auth, fromPerson: { email: '' } }), /fromPerson/);
     assert.throws(() => new FailureTicketBridge(new Stack(offlineApp()), 'B', { ...base, authorization: auth, caseSource: 9 }), /1 to 5/);
   });
@@ -239,14 +241,14 @@ describe('FailureTicketBridge: one ticket per failure (idempotency table)', () =
     assert.equal('IDEMPOTENCY_TTL_SECONDS' in defaults, false);
   });
 
-  test('lets the notifier Put, Get, Update and Delete items of that table, and nothing else in DynamoDB', () => {
+  test('lets the notifier Put, Get and Delete items of that table, and nothing else in DynamoDB', () => {
     const { json } = templateOf(bridgeStack().stack);
     const [tableId] = onlyResourceOfType(json, 'AWS::DynamoDB::Table');
     const statements = notifierStatements(json, 'dynamodb');
     assert.equal(statements.length, 1);
     const [statement] = statements;
     assert.equal(statement.Effect, 'Allow');
-    assert.deepEqual(asList<string>(statement.Action).sort(), ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    assert.deepEqual(asList<string>(statement.Action).sort(), ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem']);
     assert.deepEqual([...IDEMPOTENCY_TABLE_ACTIONS].sort(), asList<string>(statement.Action).sort());
     assert.equal(statement.Condition, undefined);
     // The table's own ARN: not "*", not its indexes or streams.
@@ -265,7 +267,7 @@ describe('FailureTicketBridge: one ticket per failure (idempotency table)', () =
     new FailureTicketBridge(stack, 'Bridge', {
       ticketApiUrl: TICKET_URL,
       fromPerson: { uid: 'u' },
-      authorization: events.Authorization.apiKey('Authorization', SecretValue.secretsManager('k')),
+      outseta: OutsetaCredentials.fromKeySecret(SecretValue.secretsManager('k')),
       idempotency: { table },
     });
     const { template, json } = templateOf(stack);
@@ -283,7 +285,7 @@ describe('FailureTicketBridge: one ticket per failure (idempotency table)', () =
     new FailureTicketBridge(stack, 'Bridge', {
       ticketApiUrl: TICKET_URL,
       fromPerson: { uid: 'u' },
-      authorization: events.Authorization.apiKey('Authorization', SecretValue.secretsManager('k')),
+      outseta: OutsetaCredentials.fromKeySecret(SecretValue.secretsManager('k')),
       idempotency: { table },
     });
     const { json } = templateOf(stack);
@@ -320,7 +322,7 @@ describe('FailureTicketBridge: one ticket per failure (idempotency table)', () =
         new FailureTicketBridge(stack, 'Bridge', {
           ticketApiUrl: TICKET_URL,
           fromPerson: { uid: 'u' },
-          authorization: events.Authorization.apiKey('Authorization', SecretValue.secretsManager('k')),
+          outseta: OutsetaCredentials.fromKeySecret(SecretValue.secretsManager('k')),
           idempotency: { table, removalPolicy: RemovalPolicy.RETAIN },
         }),
       /existing `table`/,
@@ -355,7 +357,7 @@ describe('FailureTicketBridge: undelivered tickets (SNS fallback)', () => {
     new FailureTicketBridge(stack, 'Bridge', {
       ticketApiUrl: TICKET_URL,
       fromPerson: { uid: 'u' },
-      authorization: events.Authorization.apiKey('Authorization', SecretValue.secretsManager('k')),
+      outseta: OutsetaCredentials.fromKeySecret(SecretValue.secretsManager('k')),
       fallbackTopic: ownTopic,
     });
     const { json } = templateOf(stack);
@@ -375,7 +377,7 @@ describe('FailureTicketBridge: undelivered tickets (SNS fallback)', () => {
     new FailureTicketBridge(stack, 'Bridge', {
       ticketApiUrl: TICKET_URL,
       fromPerson: { uid: 'u' },
-      authorization: events.Authorization.apiKey('Authorization', SecretValue.secretsManager('k')),
+      outseta: OutsetaCredentials.fromKeySecret(SecretValue.secretsManager('k')),
       fallbackTopic: topic,
     });
     const { json } = templateOf(stack);
@@ -410,6 +412,8 @@ describe('FailureTicketBridge.catchFailures', () => {
         'stateMachine.$': '$$.StateMachine.Name',
         failedState: failed,
         'startTime.$': '$$.Execution.StartTime',
+        // Part of the notifier's dedupe key: a redriven execution keeps its ARN.
+        'redriveCount.$': '$$.Execution.RedriveCount',
         'input.$': '$',
       });
       assert.equal(notify.ResultPath, '$.ticket');

@@ -239,7 +239,7 @@ describe('demo stack (OAuth against the mock pair)', () => {
     const dynamo = holdersOf('dynamodb:');
     assert.equal(dynamo.length, 1);
     assert.ok(json.Resources[dynamo[0].holder].Properties!.Roles.some((r: any) => r.Ref === notifierRole), `${notifierId}'s role`);
-    assert.deepEqual(asList<string>(dynamo[0].statement.Action).sort(), ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    assert.deepEqual(asList<string>(dynamo[0].statement.Action).sort(), ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem']);
     assert.equal(cfn.resolve(json, dynamo[0].statement.Resource), cfn.resolve(json, { 'Fn::GetAtt': [tableId, 'Arn'] }));
     const publish = holdersOf('sns:');
     assert.deepEqual(
@@ -259,14 +259,25 @@ describe('demo stack (OAuth against the mock pair)', () => {
 describe('demo stack (API key against a real Outseta account)', () => {
   const { json, template } = apikey;
 
-  test('creates no mocks and reads the API key from Secrets Manager at deploy time', () => {
+  test('creates no mocks and reads the API key from Secrets Manager at deploy time, by the Outseta recipe', () => {
     template.resourceCountIs('AWS::Lambda::Url', 0);
     template.resourceCountIs('AWS::SecretsManager::Secret', 0);
     const [, connection] = onlyResourceOfType(json, 'AWS::Events::Connection');
     assert.equal(connection.Properties!.AuthorizationType, 'API_KEY');
+    // The API key part is a colon-free placeholder: EventBridge refuses ":" there.
     assert.deepEqual(connection.Properties!.AuthParameters.ApiKeyAuthParameters, {
-      ApiKeyName: 'Authorization',
-      ApiKeyValue: '{{resolve:secretsmanager:ticket-bridge/outseta-auth:SecretString:::}}',
+      ApiKeyName: 'X-Outseta-Connection',
+      ApiKeyValue: 'header-parameter',
+    });
+    // The credential: a secret header parameter, "Outseta " + the secret's "<key>:<secret>".
+    assert.deepEqual(connection.Properties!.AuthParameters.InvocationHttpParameters, {
+      HeaderParameters: [
+        {
+          Key: 'Authorization',
+          Value: 'Outseta {{resolve:secretsmanager:ticket-bridge/outseta-auth:SecretString:::}}',
+          IsValueSecret: true,
+        },
+      ],
     });
   });
 
@@ -304,7 +315,7 @@ describe('least privilege across every synthesized template', () => {
           if (coversSensitive(action) && statement.Effect === 'Allow') {
             assert.ok(resources.length > 0, `${holder}: ${action} without a resource`);
             for (const resource of resources) {
-              assert.ok(typeof resource !== 'string' || !resource.includes('*'), `${holder}: ${action} on ${resource}`);
+              assert.ok(typeof resource !== 'string' || !resource.includes('*'), `${holder}: ${action} on ${JSON.stringify(resource)}`);
             }
           }
         }
@@ -352,6 +363,8 @@ describe('demo context flags', () => {
     assert.throws(() => read({ arch: 'arm' }), /arm64 or x86_64/);
     assert.throws(() => read({ reservedConcurrency: '0' }), /positive integer/);
     assert.throws(() => read({ fromPersonUid: 'a', fromPersonEmail: 'b@example.com' }), /only one/);
+    assert.throws(() => read({ connectionKmsKeyArn: 'alias/mine' }), /KMS key ARN/);
+    assert.throws(() => demoStackPropsFromContext((key) => (key === 'auth' ? { kind: 'oauth' } : undefined)), /-c auth must be a string/);
   });
 });
 

@@ -12,12 +12,13 @@ use std::path::PathBuf;
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::{Value, json};
 use ticket_bridge::RenderConfig;
-use ticket_bridge::event::{Intake, intake};
+use ticket_bridge::intake::ErrorPath;
+use ticket_bridge::intake::{Intake, intake};
 use ticket_bridge::ticket::render;
 use time::OffsetDateTime;
 
 /// Shapes the notifier turns into a ticket. `catch-payload-path` needs
-/// `ERROR_PATH`, so it gets its own config below.
+/// `ERROR_PATH`, so it gets its own path below.
 fn event_files() -> Vec<(String, Value)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events");
     let mut out = Vec::new();
@@ -72,11 +73,10 @@ fn huge_cause_event() -> Value {
     })
 }
 
-fn config(error_path: Option<&str>) -> RenderConfig {
+fn config() -> RenderConfig {
     let lookup = |k: &str| match k {
         "FROM_PERSON_EMAIL" => Some("oncall@example.com".to_owned()),
         "AWS_REGION" => Some("eu-west-1".to_owned()),
-        "ERROR_PATH" => error_path.map(str::to_owned),
         _ => None,
     };
     RenderConfig::from_lookup(&lookup).expect("bench config is valid")
@@ -84,9 +84,9 @@ fn config(error_path: Option<&str>) -> RenderConfig {
 
 /// From the raw bytes Lambda hands the runtime to the case body, as the
 /// handler does it.
-fn pipeline(raw: &str, cfg: &RenderConfig, now: OffsetDateTime) -> usize {
+fn pipeline(raw: &str, cfg: &RenderConfig, path: Option<&ErrorPath>, now: OffsetDateTime) -> usize {
     let event: Value = serde_json::from_str(raw).expect("bench event is JSON");
-    match intake(&event, cfg.error_path.as_ref()) {
+    match intake(&event, path) {
         Ok(Intake::Failure(f)) => render(&f, cfg, now).body.len(),
         Ok(Intake::Skipped { status }) => status.len(),
         Err(reason) => reason.len(),
@@ -95,23 +95,23 @@ fn pipeline(raw: &str, cfg: &RenderConfig, now: OffsetDateTime) -> usize {
 
 fn benches(c: &mut Criterion) {
     let now = OffsetDateTime::now_utc();
-    let plain = config(None);
-    let with_path = config(Some("$.Payload.error"));
+    let plain = config();
+    let payload_path = ErrorPath::parse("$.Payload.error").ok();
 
     let mut group = c.benchmark_group("pipeline");
     for (name, event) in event_files() {
-        let cfg = if name == "catch-payload-path" {
-            &with_path
-        } else {
-            &plain
-        };
+        let path = payload_path
+            .as_ref()
+            .filter(|_| name == "catch-payload-path");
         let raw = event.to_string();
-        group.bench_function(&name, |b| b.iter(|| pipeline(black_box(&raw), cfg, now)));
+        group.bench_function(&name, |b| {
+            b.iter(|| pipeline(black_box(&raw), &plain, path, now))
+        });
     }
     let huge = huge_cause_event();
     let huge_raw = huge.to_string();
     group.bench_function("cause-300KB", |b| {
-        b.iter(|| pipeline(black_box(&huge_raw), &plain, now))
+        b.iter(|| pipeline(black_box(&huge_raw), &plain, None, now))
     });
     group.finish();
 

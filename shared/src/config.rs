@@ -1,94 +1,31 @@
 //! Environment → typed configuration, validated once at cold start so a bad
 //! deployment fails on its first invocation with the variable's name, not
 //! halfway through delivering a ticket.
+//!
+//! This is the outermost layer: it reads raw variables and builds the
+//! settings types the domain modules define (`ticket::RenderConfig`,
+//! `delivery::DeliverySettings`, `intake::ErrorPath`, `dedupe::Scope`).
+//! Nothing imports it back, and nothing else reads the environment.
 
 use std::time::Duration;
 
-use url::Url;
-
 use crate::dedupe::Scope;
+use crate::delivery::DeliverySettings;
+pub use crate::error::ConfigError;
+use crate::http::endpoint_url;
+use crate::intake::ErrorPath;
 use crate::redact::Redactor;
-use crate::ticket::FromPerson;
-
-/// A variable that is missing or malformed. Never echoes the value: some
-/// variables are URLs that may carry credentials in their query.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{var}: {reason}")]
-pub struct ConfigError {
-    pub var: &'static str,
-    pub reason: String,
-}
-
-impl ConfigError {
-    fn new(var: &'static str, reason: impl Into<String>) -> Self {
-        ConfigError {
-            var,
-            reason: reason.into(),
-        }
-    }
-}
-
-/// A dotted JSON path such as `$.Payload.error`, where a Catch put the error.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ErrorPath(Vec<String>);
-
-impl ErrorPath {
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let rest = raw
-            .trim()
-            .strip_prefix('$')
-            .ok_or_else(|| format!("`{raw}` must start with `$`"))?;
-        if rest.is_empty() {
-            return Ok(ErrorPath(Vec::new()));
-        }
-        let rest = rest
-            .strip_prefix('.')
-            .ok_or_else(|| format!("`{raw}` must look like `$.a.b`"))?;
-        let parts: Vec<String> = rest.split('.').map(str::to_owned).collect();
-        if parts.iter().any(|p| p.is_empty()) {
-            return Err(format!("`{raw}` has an empty segment"));
-        }
-        Ok(ErrorPath(parts))
-    }
-
-    pub fn segments(&self) -> &[String] {
-        &self.0
-    }
-}
-
-impl std::fmt::Display for ErrorPath {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("$")?;
-        for p in &self.0 {
-            write!(f, ".{p}")?;
-        }
-        Ok(())
-    }
-}
-
-/// What rendering needs: enough for `notifier render`, which must work with
-/// an empty environment.
-#[derive(Debug, Clone)]
-pub struct RenderConfig {
-    pub from_person: FromPerson,
-    pub source: u8,
-    pub error_path: Option<ErrorPath>,
-    pub subject_prefix: String,
-    /// Fallback for the console link when the event carries no ARN region.
-    pub region: Option<String>,
-    pub redactor: Redactor,
-}
+use crate::ticket::{FromPerson, RenderConfig};
 
 /// Everything the Lambda needs, on top of rendering.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub render: RenderConfig,
-    pub ticket_api_url: Url,
+    /// Where intake looks for the caught error (`ERROR_PATH`).
+    pub error_path: Option<ErrorPath>,
+    pub delivery: DeliverySettings,
     pub connection_secret_id: String,
-    pub send_auto_responder: bool,
     pub secret_cache_ttl: Duration,
-    pub max_attempts: u32,
-    pub attempt_timeout: Duration,
     pub deadline_margin: Duration,
     /// Used when the invocation carries no deadline (direct calls, tests).
     pub default_budget: Duration,
@@ -99,6 +36,9 @@ pub struct Config {
     pub idempotency_ttl: Duration,
     /// SNS topic that receives tickets that could not be delivered.
     pub fallback_topic_arn: Option<String>,
+    /// The most one log line may take (`LOG_EVENT_MAX_BYTES`); the event and
+    /// ticket fields are cut, visibly, to fit.
+    pub log_max_bytes: usize,
 }
 
 const PLACEHOLDER_EMAIL: &str = "set-FROM_PERSON_EMAIL-or-FROM_PERSON_UID@example.invalid";
@@ -117,15 +57,11 @@ impl RenderConfig {
                 .filter(|n| (1..=5).contains(n))
                 .ok_or_else(|| ConfigError::new("CASE_SOURCE", "must be an integer from 1 to 5"))?,
         };
-        let error_path = non_empty(get, "ERROR_PATH")
-            .map(|p| ErrorPath::parse(&p).map_err(|e| ConfigError::new("ERROR_PATH", e)))
-            .transpose()?;
         let extra = non_empty(get, "REDACT_KEYS").unwrap_or_default();
         let redactor = Redactor::new(extra.split(',').map(str::trim));
         Ok(RenderConfig {
             from_person,
             source,
-            error_path,
             subject_prefix: get("SUBJECT_PREFIX").unwrap_or_else(|| "[Step Functions]".to_owned()),
             region: non_empty(get, "AWS_REGION").or_else(|| non_empty(get, "AWS_DEFAULT_REGION")),
             redactor,
@@ -148,18 +84,20 @@ impl Config {
             ));
         }
         let raw_url = required(get, "TICKET_API_URL")?;
-        let ticket_api_url =
-            endpoint_url(&raw_url).map_err(|e| ConfigError::new("TICKET_API_URL", e))?;
+        let url = endpoint_url(&raw_url).map_err(|e| ConfigError::new("TICKET_API_URL", e))?;
         Ok(Config {
             render,
-            ticket_api_url,
+            error_path: error_path(get)?,
+            delivery: DeliverySettings {
+                url,
+                send_auto_responder: boolean(get, "SEND_AUTO_RESPONDER", false)?,
+                max_attempts: number(get, "MAX_ATTEMPTS", 5)?.clamp(1, 20) as u32,
+                attempt_timeout: Duration::from_millis(
+                    number(get, "ATTEMPT_TIMEOUT_MS", 10_000)?.max(100),
+                ),
+            },
             connection_secret_id: required(get, "CONNECTION_SECRET_ID")?,
-            send_auto_responder: boolean(get, "SEND_AUTO_RESPONDER", false)?,
             secret_cache_ttl: Duration::from_secs(number(get, "SECRET_CACHE_TTL_SECONDS", 300)?),
-            max_attempts: number(get, "MAX_ATTEMPTS", 5)?.clamp(1, 20) as u32,
-            attempt_timeout: Duration::from_millis(
-                number(get, "ATTEMPT_TIMEOUT_MS", 10_000)?.max(100),
-            ),
             deadline_margin: Duration::from_millis(number(get, "DEADLINE_MARGIN_MS", 500)?),
             default_budget: Duration::from_millis(
                 number(get, "DEFAULT_BUDGET_MS", 25_000)?.max(100),
@@ -174,6 +112,8 @@ impl Config {
             idempotency_ttl: Duration::from_secs(
                 number(get, "IDEMPOTENCY_TTL_SECONDS", 86_400)?.max(1),
             ),
+            log_max_bytes: number(get, "LOG_EVENT_MAX_BYTES", 64 * 1024)?.clamp(8 * 1024, 1 << 20)
+                as usize,
             fallback_topic_arn: match non_empty(get, "FALLBACK_TOPIC_ARN") {
                 Some(arn) if !arn.starts_with("arn:") => {
                     return Err(ConfigError::new(
@@ -187,26 +127,11 @@ impl Config {
     }
 }
 
-/// Parses an endpoint and refuses cleartext HTTP except to this machine:
-/// tickets and tokens must not cross a network unencrypted, but local
-/// emulators and tests speak plain HTTP on loopback.
-pub fn endpoint_url(raw: &str) -> Result<Url, String> {
-    let url = Url::parse(raw.trim()).map_err(|e| format!("not a valid URL ({e})"))?;
-    match url.scheme() {
-        "https" => Ok(url),
-        "http" if is_loopback(&url) => Ok(url),
-        "http" => Err("plain http is only allowed to loopback hosts; use https".to_owned()),
-        other => Err(format!("unsupported scheme `{other}`; use https")),
-    }
-}
-
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
+/// `ERROR_PATH`, which intake needs on every path (the CLI included).
+pub fn error_path(get: &impl Fn(&str) -> Option<String>) -> Result<Option<ErrorPath>, ConfigError> {
+    non_empty(get, "ERROR_PATH")
+        .map(|p| ErrorPath::parse(&p).map_err(|e| ConfigError::new("ERROR_PATH", e)))
+        .transpose()
 }
 
 fn from_person(get: &impl Fn(&str) -> Option<String>) -> Result<Option<FromPerson>, ConfigError> {
@@ -288,7 +213,7 @@ mod tests {
     fn good_environment_gives_defaults() {
         let c = Config::from_lookup(&env(GOOD)).unwrap();
         assert_eq!(c.render.source, 1);
-        assert!(!c.send_auto_responder);
+        assert!(!c.delivery.send_auto_responder);
         assert_eq!(c.secret_cache_ttl, Duration::from_secs(300));
         assert_eq!(
             c.render.from_person,
@@ -324,26 +249,6 @@ mod tests {
         assert_eq!(err.var, "TICKET_API_URL");
         let err = Config::from_lookup(&env(&GOOD[..2])).unwrap_err();
         assert_eq!(err.var, "FROM_PERSON_UID");
-    }
-
-    #[test]
-    fn plain_http_only_to_loopback() {
-        assert!(endpoint_url("http://127.0.0.1:9000/x").is_ok());
-        assert!(endpoint_url("http://localhost/x").is_ok());
-        assert!(endpoint_url("http://[::1]:80/").is_ok());
-        assert!(endpoint_url("http://10.0.0.1/").is_err());
-        assert!(endpoint_url("ftp://localhost/").is_err());
-    }
-
-    #[test]
-    fn error_path_parses_dotted_paths() {
-        assert_eq!(
-            ErrorPath::parse("$.Payload.error").unwrap().segments(),
-            ["Payload", "error"]
-        );
-        assert!(ErrorPath::parse("$").unwrap().segments().is_empty());
-        assert!(ErrorPath::parse("$..a").is_err());
-        assert_eq!(ErrorPath::parse("$.a.b").unwrap().to_string(), "$.a.b");
     }
 
     #[test]

@@ -12,22 +12,21 @@
 //!   as long as the deadline allows. Then `TicketDeliveryFailed`.
 //! - Any other 4xx: `TicketRejected` with the API's own message.
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use rand::Rng;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
 use serde_json::Value;
 use url::Url;
 
-use crate::config::{Config, endpoint_url};
-use crate::connection::{Auth, Connection, HttpParameters, OAuthClient, Secret, TokenMethod};
+use crate::connection::{Auth, Connection, HttpParameters, Secret};
 use crate::error::NotifierError;
-use crate::redact::Redactor;
+use crate::http::{display_endpoint, headers, insert_header, pairs, transport_problem};
+use crate::oauth::TokenCache;
+use crate::redact::{Gate, Redactor};
 use crate::secrets::{SecretCache, SecretSource};
 use crate::ticket::CaseBody;
 
@@ -46,6 +45,16 @@ pub struct Attempts {
     pub secret_refreshes: u32,
 }
 
+/// How delivery behaves; `config` builds it from the environment.
+#[derive(Debug, Clone)]
+pub struct DeliverySettings {
+    /// The cases endpoint, `POST`ed with `?sendAutoResponder=`.
+    pub url: Url,
+    pub send_auto_responder: bool,
+    pub max_attempts: u32,
+    pub attempt_timeout: Duration,
+}
+
 /// The HTTP side of the notifier; built once per container.
 pub struct TicketClient {
     http: reqwest::Client,
@@ -54,10 +63,12 @@ pub struct TicketClient {
     max_attempts: u32,
     attempt_timeout: Duration,
     tokens: TokenCache,
+    /// Learns each credential this client sends (tokens, Basic values).
+    gate: Gate,
 }
 
 impl TicketClient {
-    pub fn new(config: &Config) -> Result<Self, NotifierError> {
+    pub fn new(config: &DeliverySettings, gate: Gate) -> Result<Self, NotifierError> {
         let http = reqwest::Client::builder()
             // A redirected POST silently becomes a GET: better to fail loudly.
             .redirect(reqwest::redirect::Policy::none())
@@ -72,17 +83,18 @@ impl TicketClient {
             })?;
         Ok(TicketClient {
             http,
-            url: config.ticket_api_url.clone(),
+            url: config.url.clone(),
             send_auto_responder: config.send_auto_responder,
             max_attempts: config.max_attempts,
             attempt_timeout: config.attempt_timeout,
             tokens: TokenCache::default(),
+            gate,
         })
     }
 
     /// Access tokens fetched since this client was built (for benchmarks).
     pub fn token_fetches(&self) -> u64 {
-        self.tokens.fetches.load(Ordering::Relaxed)
+        self.tokens.fetches()
     }
 
     /// POSTs the case until it is accepted, refused, or time runs out.
@@ -93,7 +105,6 @@ impl TicketClient {
         secrets: &SecretCache<S>,
         mut conn: std::sync::Arc<Connection>,
         deadline: Instant,
-        redactor: &Redactor,
         stats: &mut Attempts,
     ) -> Result<String, NotifierError> {
         let mut refreshed = false;
@@ -107,10 +118,12 @@ impl TicketClient {
                 )));
             }
             let auth = self.auth_header(&conn, deadline, stats).await?;
-            let redactor = match &auth {
-                Some((_, v)) => redactor.with_known_secrets([v.expose()]),
-                None => redactor.clone(),
-            };
+            if let Some((_, v)) = &auth {
+                // The whole header value, and the credential after its scheme.
+                let bare = v.expose().split_once(' ').map_or("", |(_, rest)| rest);
+                self.gate.learn([v.expose(), bare]);
+            }
+            let redactor = self.gate.redactor();
             stats.api_calls += 1;
             let request = self.request(case, &conn, auth)?;
             let outcome = self
@@ -176,21 +189,23 @@ impl TicketClient {
                     None
                 }
             };
-            if stats.api_calls >= self.max_attempts {
-                return Err(NotifierError::TicketDeliveryFailed(format!(
-                    "gave up after {} attempts; last problem: {last_problem}",
-                    stats.api_calls
-                )));
+            let left = deadline.saturating_duration_since(Instant::now());
+            let jitter = rand::rng().random_range(0.0..=1.0);
+            match next_step(
+                stats.api_calls,
+                self.max_attempts,
+                retry_after,
+                left,
+                jitter,
+            ) {
+                Step::Wait(wait) => tokio::time::sleep(wait).await,
+                Step::Stop(why) => {
+                    return Err(NotifierError::TicketDeliveryFailed(format!(
+                        "{last_problem} after {} attempt(s), and {why}",
+                        stats.api_calls
+                    )));
+                }
             }
-            let wait = backoff(stats.api_calls).max(retry_after.unwrap_or_default());
-            if Instant::now() + wait + MIN_ATTEMPT > deadline {
-                return Err(NotifierError::TicketDeliveryFailed(format!(
-                    "{last_problem} after {} attempt(s), and the next retry (in {} ms) would not fit the time left",
-                    stats.api_calls,
-                    wait.as_millis()
-                )));
-            }
-            tokio::time::sleep(wait).await;
         }
     }
 
@@ -213,10 +228,11 @@ impl TicketClient {
                 let timeout = self
                     .attempt_timeout
                     .min(deadline.saturating_duration_since(Instant::now()));
-                let token = self
-                    .tokens
-                    .bearer(&self.http, client, timeout, stats)
-                    .await?;
+                let (token, fetched) = self.tokens.bearer(&self.http, client, timeout).await?;
+                // Before anything can echo it: the gate masks it from now on,
+                // and keeps masking it after it is replaced.
+                self.gate.learn([token.expose()]);
+                stats.token_fetches += u32::from(fetched);
                 (
                     "Authorization".to_owned(),
                     Secret::new(format!("Bearer {}", token.expose())),
@@ -275,14 +291,43 @@ fn classify(status: StatusCode) -> Class {
     }
 }
 
-/// Full jitter: a random wait up to the exponential ceiling, so a burst of
-/// failed notifiers does not retry in lockstep.
-fn backoff(attempt: u32) -> Duration {
+/// What to do after a retryable failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    Wait(Duration),
+    /// Why there is no next attempt, as the end of a sentence.
+    Stop(String),
+}
+
+/// The retry decision, pure so it can be tested as a table: after `attempt`
+/// attempts, wait the full-jitter backoff (`jitter` in 0..=1 picks a point
+/// up to the exponential ceiling, so a burst of failed notifiers does not
+/// retry in lockstep), but at least the server's `Retry-After`, and only if
+/// the wait plus a useful attempt still fit in `left`.
+pub fn next_step(
+    attempt: u32,
+    max_attempts: u32,
+    retry_after: Option<Duration>,
+    left: Duration,
+    jitter: f64,
+) -> Step {
+    if attempt >= max_attempts {
+        return Step::Stop(format!("the attempt limit ({max_attempts}) is reached"));
+    }
     let ceiling = BASE_BACKOFF
         .saturating_mul(1 << attempt.min(16))
         .min(MAX_BACKOFF);
-    let ms = rand::rng().random_range(0..=ceiling.as_millis() as u64);
-    Duration::from_millis(ms)
+    let wait = ceiling
+        .mul_f64(jitter.clamp(0.0, 1.0))
+        .max(retry_after.unwrap_or_default());
+    if wait + MIN_ATTEMPT > left {
+        return Step::Stop(format!(
+            "the next retry (in {} ms) would not fit the time left ({} ms)",
+            wait.as_millis(),
+            left.as_millis()
+        ));
+    }
+    Step::Wait(wait)
 }
 
 /// `Retry-After` as seconds or as an HTTP date.
@@ -376,66 +421,8 @@ fn api_message(body: &str, redactor: &Redactor) -> String {
     out
 }
 
-/// Transport errors without the URL: it may carry secret query parameters.
-fn transport_problem(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "connection failed"
-    } else if e.is_body() || e.is_decode() {
-        "connection broke while reading the response"
-    } else if e.is_request() {
-        "request failed (connection reset?)"
-    } else {
-        "HTTP error"
-    };
-    kind.to_owned()
-}
-
 fn build_error(_: reqwest::Error) -> NotifierError {
     NotifierError::TicketDeliveryFailed("could not build the ticket request".to_owned())
-}
-
-/// Scheme, host and path: enough to identify an endpoint, never its query.
-fn display_endpoint(url: &Url) -> String {
-    let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
-    format!(
-        "{}://{}{port}{}",
-        url.scheme(),
-        url.host_str().unwrap_or("?"),
-        url.path()
-    )
-}
-
-fn pairs(params: &[crate::connection::Param]) -> Vec<(&str, &str)> {
-    params
-        .iter()
-        .map(|p| (p.key.as_str(), p.value.expose()))
-        .collect()
-}
-
-fn headers(params: &HttpParameters) -> Result<HeaderMap, NotifierError> {
-    let mut map = HeaderMap::new();
-    for p in &params.headers {
-        insert_header(&mut map, &p.key, p.value.expose())?;
-    }
-    Ok(map)
-}
-
-fn insert_header(map: &mut HeaderMap, name: &str, value: &str) -> Result<(), NotifierError> {
-    let n = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-        NotifierError::ConnectionSecret(format!(
-            "header name `{name}` in the connection is not valid"
-        ))
-    })?;
-    let mut v = HeaderValue::from_str(value).map_err(|_| {
-        NotifierError::ConnectionSecret(format!(
-            "the value of header `{name}` in the connection is not valid"
-        ))
-    })?;
-    v.set_sensitive(true);
-    map.insert(n, v);
-    Ok(())
 }
 
 /// EventBridge merges `body_parameters` into a JSON body as extra keys.
@@ -448,159 +435,50 @@ fn apply_body_params(body: &mut Value, params: &HttpParameters) {
     }
 }
 
-/// The OAuth access token of a warm container, reused until shortly before
-/// it expires so most invocations make no token call at all.
-#[derive(Default)]
-struct TokenCache {
-    entry: Mutex<Option<CachedToken>>,
-    fetches: AtomicU64,
-}
-
-/// Keyed by everything that obtained it: a connection whose endpoint or
-/// client credentials changed must not keep using the old client's token.
-struct CachedToken {
-    endpoint: String,
-    client_id: String,
-    client_secret: Secret,
-    token: Secret,
-    refresh_at: Instant,
-}
-
-impl TokenCache {
-    fn invalidate(&self) {
-        if let Ok(mut e) = self.entry.lock() {
-            *e = None;
-        }
-    }
-
-    async fn bearer(
-        &self,
-        http: &reqwest::Client,
-        client: &OAuthClient,
-        timeout: Duration,
-        stats: &mut Attempts,
-    ) -> Result<Secret, NotifierError> {
-        if let Ok(guard) = self.entry.lock()
-            && let Some(c) = guard.as_ref()
-        {
-            let same = c.endpoint == client.authorization_endpoint
-                && c.client_id == client.client_id
-                && c.client_secret == client.client_secret;
-            if same && Instant::now() < c.refresh_at {
-                return Ok(c.token.clone());
-            }
-        }
-        stats.token_fetches += 1;
-        self.fetches.fetch_add(1, Ordering::Relaxed);
-        let (token, lifetime) = fetch_token(http, client, timeout).await?;
-        // Refresh a little early: a token that expires in flight costs a 401.
-        let margin = (lifetime / 10).clamp(Duration::from_secs(1), Duration::from_secs(60));
-        if let Ok(mut guard) = self.entry.lock() {
-            *guard = Some(CachedToken {
-                endpoint: client.authorization_endpoint.clone(),
-                client_id: client.client_id.clone(),
-                client_secret: client.client_secret.clone(),
-                token: token.clone(),
-                refresh_at: Instant::now() + lifetime.saturating_sub(margin),
-            });
-        }
-        Ok(token)
-    }
-}
-
-/// The client-credentials grant as EventBridge performs it: client id and
-/// secret as HTTP Basic, `grant_type=client_credentials`, plus the
-/// connection's `oauth_http_parameters`.
-async fn fetch_token(
-    http: &reqwest::Client,
-    client: &OAuthClient,
-    timeout: Duration,
-) -> Result<(Secret, Duration), NotifierError> {
-    let url = endpoint_url(&client.authorization_endpoint).map_err(|e| {
-        NotifierError::ConnectionSecret(format!(
-            "the connection's authorization_endpoint is unusable: {e}"
-        ))
-    })?;
-    let shown = display_endpoint(&url);
-    let fail = |what: String| NotifierError::Auth(format!("token endpoint {shown} {what}"));
-    let extra = &client.oauth_http_parameters;
-    let mut form: Vec<(&str, &str)> = vec![("grant_type", "client_credentials")];
-    form.extend(pairs(&extra.body));
-    let method = match client.http_method {
-        TokenMethod::Get => Method::GET,
-        TokenMethod::Post => Method::POST,
-        TokenMethod::Put => Method::PUT,
-    };
-    let mut req = http
-        .request(method.clone(), url)
-        .timeout(timeout)
-        .headers(headers(extra)?)
-        .basic_auth(&client.client_id, Some(client.client_secret.expose()))
-        .query(&pairs(&extra.query));
-    req = if method == Method::GET {
-        req.query(&form)
-    } else {
-        req.form(&form)
-    };
-    let resp = req
-        .send()
-        .await
-        .map_err(|e| fail(format!("unreachable: {}", transport_problem(&e))))?;
-    let status = resp.status();
-    let body = resp
-        .text()
-        .await
-        .map_err(|e| fail(format!("response unreadable: {}", transport_problem(&e))))?;
-    let json: Option<Value> = serde_json::from_str(&body).ok();
-    if !status.is_success() {
-        let oauth_error = json
-            .as_ref()
-            .and_then(|v| v.get("error"))
-            .and_then(Value::as_str);
-        let what = match (status.as_u16(), oauth_error) {
-            (400 | 401, Some("invalid_client")) | (401, _) => "rejected the client credentials",
-            (400, _) => "refused the token request",
-            (500..=599, _) => "failed",
-            _ => "refused the token request",
-        };
-        let code = oauth_error
-            .map(|e| format!(": {}", e.chars().take(100).collect::<String>()))
-            .unwrap_or_default();
-        return Err(fail(format!("{what} (HTTP {}{code})", status.as_u16())));
-    }
-    let json = json.ok_or_else(|| {
-        fail(format!(
-            "answered HTTP {} with a body that is not JSON",
-            status.as_u16()
-        ))
-    })?;
-    let token = json
-        .get("access_token")
-        .and_then(Value::as_str)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| fail("answered without an access_token".to_owned()))?;
-    let expires_in = match json.get("expires_in") {
-        Some(Value::Number(n)) => n.as_u64(),
-        Some(Value::String(s)) => s.parse().ok(),
-        _ => None,
-    }
-    // No expiry given: assume a short life rather than caching forever.
-    .unwrap_or(300);
-    Ok((Secret::new(token), Duration::from_secs(expires_in)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use reqwest::header::HeaderValue;
 
     #[test]
-    fn backoff_stays_under_the_exponential_ceiling() {
-        for attempt in 1..10 {
-            let ceiling = BASE_BACKOFF.saturating_mul(1 << attempt).min(MAX_BACKOFF);
-            for _ in 0..50 {
-                assert!(backoff(attempt) <= ceiling);
+    fn retry_decisions() {
+        let ms = Duration::from_millis;
+        let s = Duration::from_secs;
+        // (attempt, max, Retry-After, time left, jitter) -> wait, or stop
+        let cases: &[(u32, u32, Option<Duration>, Duration, f64, Option<Duration>)] = &[
+            (1, 5, None, s(10), 1.0, Some(ms(400))),
+            (1, 5, None, s(10), 0.0, Some(ms(0))),
+            (1, 5, None, s(10), 0.5, Some(ms(200))),
+            (2, 5, None, s(10), 1.0, Some(ms(800))),
+            (10, 20, None, s(60), 1.0, Some(MAX_BACKOFF)),
+            (1, 5, Some(s(3)), s(10), 0.0, Some(s(3))),
+            (1, 5, Some(s(3)), s(10), 1.0, Some(s(3))),
+            (5, 5, None, s(10), 0.0, None),
+            (1, 1, None, s(10), 0.0, None),
+            (1, 5, Some(s(9)), s(9), 0.0, None),
+            (1, 5, None, ms(40), 0.0, None),
+            (1, 5, None, ms(449), 1.0, None),
+            (1, 5, None, ms(450), 1.0, Some(ms(400))),
+            (40, 50, None, s(60), 2.0, Some(MAX_BACKOFF)),
+        ];
+        for &(attempt, max, after, left, jitter, want) in cases {
+            let got = next_step(attempt, max, after, left, jitter);
+            match want {
+                Some(w) => assert_eq!(
+                    got,
+                    Step::Wait(w),
+                    "{attempt} {max} {after:?} {left:?} {jitter}"
+                ),
+                None => assert!(
+                    matches!(got, Step::Stop(_)),
+                    "{attempt} {max} {after:?} {left:?}: {got:?}"
+                ),
             }
         }
+        let Step::Stop(why) = next_step(5, 5, None, s(1), 0.0) else {
+            panic!()
+        };
+        assert_eq!(why, "the attempt limit (5) is reached");
     }
 
     #[test]

@@ -2,8 +2,6 @@
 //! can act on. Their `error_type` names are a contract: state machines match
 //! on them in `Retry`/`Catch`, so they never change once published.
 
-use crate::config::ConfigError;
-
 /// Why an invocation did not produce a ticket.
 ///
 /// Messages name what went wrong (the field, the secret id, the endpoint),
@@ -60,5 +58,23 @@ impl NotifierError {
     /// Appends `; note` to the message.
     pub fn with_note(self, note: &str) -> Self {
         self.map_message(|m| format!("{m}; {note}"))
+    }
+}
+
+/// A variable that is missing or malformed. Never echoes the value: some
+/// variables are URLs that may carry credentials in their query.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{var}: {reason}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub reason: String,
+}
+
+impl ConfigError {
+    pub(crate) fn new(var: &'static str, reason: impl Into<String>) -> Self {
+        ConfigError {
+            var,
+            reason: reason.into(),
+        }
     }
 }

@@ -20,7 +20,7 @@ use aws_sdk_sfn::error::{ProvideErrorMetadata, SdkError};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::event::{Failure, Input, Origin};
+use crate::intake::{Failure, Input, Origin};
 use crate::links::Arn;
 
 /// One history event, reduced to what enrichment reads. Adapters fill it
@@ -556,7 +556,7 @@ fn describe<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Intake, intake};
+    use crate::intake::{Intake, intake};
     use serde_json::json;
 
     const ARN: &str = "arn:aws:states:eu-west-1:123456789012:execution:orders:run-42";

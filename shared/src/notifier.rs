@@ -1,29 +1,39 @@
 //! One invocation, start to finish: intake → dedupe → render → credentials →
 //! delivery, with exactly one structured log line saying how it ended.
 //!
-//! When delivery fails, that log line carries the whole rendered (redacted)
-//! ticket and event, the ticket goes to the fallback topic if one is set, and
-//! the error goes back to the caller typed, so Step Functions' Retry/Catch or
-//! a dead-letter queue keeps the failure: nothing is lost silently.
+//! Every exit that files no ticket goes through [`Notifier::not_filed`]: the
+//! connection secret is read first (from the cache) so the gate knows its
+//! values, then the error, the ticket and the event are sealed by the gate
+//! (redacted, each cut to its share of `LOG_EVENT_MAX_BYTES`) into that one
+//! line, the ticket goes to the fallback topic if one is set, and the error
+//! goes back to the caller typed, so Step Functions' Retry/Catch or a
+//! dead-letter queue keeps the failure: nothing is lost silently, and no
+//! secret leaves through any of it.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::config::{Config, RenderConfig};
-use crate::dedupe::{self, Claim, Store};
+use crate::config::Config;
+use crate::dedupe::{self, Claim, ClaimStore, Memory};
 use crate::delivery::{Attempts, TicketClient};
 use crate::error::NotifierError;
-use crate::event::{Intake, intake};
-use crate::fallback::Fallback;
-use crate::redact::Redactor;
+use crate::fallback::{self, Publisher};
+use crate::intake::{Intake, intake};
+use crate::redact::{Gate, Redacted};
 use crate::secrets::{SecretCache, SecretSource};
-use crate::ticket::{CaseBody, render};
+use crate::ticket::{CaseBody, RenderConfig, render};
 
 /// How often a duplicate checks whether the first invocation has finished.
 const IN_PROGRESS_POLL: Duration = Duration::from_millis(200);
+/// What a log line's fixed fields (error, counters, message) may take; the
+/// rest of `LOG_EVENT_MAX_BYTES` is shared by the ticket and the event.
+const LOG_FIXED: usize = 6 * 1024;
+/// Error messages leave the process (Step Functions' `Cause`, logs) cut to this.
+const ERROR_MAX: usize = 4 * 1024;
 
 /// What an invocation returns to its caller (the state machine's next state).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -48,43 +58,61 @@ pub enum Outcome {
 /// Everything a warm container keeps between invocations.
 pub struct Notifier<S> {
     config: Config,
+    gate: Gate,
     secrets: SecretCache<S>,
     client: TicketClient,
-    store: Store,
-    fallback: Option<Fallback>,
+    store: Arc<dyn ClaimStore>,
+    fallback: Option<Arc<dyn Publisher>>,
+}
+
+/// How an invocation that files nothing ended, for its log line.
+struct NotFiled<'a> {
+    outcome: &'static str,
+    event: &'a Value,
+    case: Option<&'a CaseBody>,
+    stats: Attempts,
+    started: Instant,
 }
 
 impl<S: SecretSource> Notifier<S> {
     /// A notifier with the per-container dedupe guard and no fallback topic.
     pub fn new(config: Config, source: S) -> Result<Self, NotifierError> {
-        let client = TicketClient::new(&config)?;
+        let gate = Gate::new(config.render.redactor.clone());
+        let client = TicketClient::new(&config.delivery, gate.clone())?;
         let secrets = SecretCache::new(
             source,
             config.connection_secret_id.clone(),
             config.secret_cache_ttl,
+            gate.clone(),
         );
         Ok(Notifier {
             config,
+            gate,
             secrets,
             client,
-            store: Store::memory(),
+            store: Arc::new(Memory::new()),
             fallback: None,
         })
     }
 
     /// Dedupe across containers (DynamoDB) instead of per container.
-    pub fn with_store(mut self, store: Store) -> Self {
+    pub fn with_store(mut self, store: Arc<dyn ClaimStore>) -> Self {
         self.store = store;
         self
     }
 
-    pub fn with_fallback(mut self, fallback: Fallback) -> Self {
+    pub fn with_fallback(mut self, fallback: Arc<dyn Publisher>) -> Self {
         self.fallback = Some(fallback);
         self
     }
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The process's redaction gate (the Lambda edge seals through it too).
+    pub fn gate(&self) -> &Gate {
+        &self.gate
     }
 
     /// Token fetches since cold start (benchmarks count them).
@@ -100,11 +128,17 @@ impl<S: SecretSource> Notifier<S> {
         deadline: Option<SystemTime>,
     ) -> Result<Outcome, NotifierError> {
         let started = Instant::now();
-        let redactor = &self.config.render.redactor;
-        let failure = match intake(&event, self.config.render.error_path.as_ref()) {
+        let mut ending = NotFiled {
+            outcome: "invalid_event",
+            event: &event,
+            case: None,
+            stats: Attempts::default(),
+            started,
+        };
+        let failure = match intake(&event, self.config.error_path.as_ref()) {
             Ok(Intake::Failure(f)) => f,
             Ok(Intake::Skipped { status }) => {
-                tracing::info!(outcome = "skipped", status = %status, "execution status is not a failure; no ticket");
+                tracing::info!(outcome = "skipped", status = %self.gate.seal(&status, 200), "execution status is not a failure; no ticket");
                 return Ok(Outcome::Skipped {
                     skipped: true,
                     status,
@@ -112,14 +146,7 @@ impl<S: SecretSource> Notifier<S> {
             }
             Err(reason) => {
                 let err = NotifierError::InvalidFailureEvent(reason);
-                tracing::error!(
-                    outcome = "invalid_event",
-                    error_type = err.error_type(),
-                    error = %err,
-                    event = %redactor.json(&event),
-                    "event is not a Step Functions failure; no ticket"
-                );
-                return Err(err);
+                return Err(self.not_filed(err, ending).await);
             }
         };
         let (end, end_wall) = self.budget_end(deadline);
@@ -145,21 +172,14 @@ impl<S: SecretSource> Notifier<S> {
                 });
             }
             Ok(Claim::InProgress) => {
-                let case = render(&failure, &self.config.render, reported);
+                let case = self.render(&failure, reported);
                 let err = NotifierError::TicketDeliveryFailed(
                     "another invocation is still delivering this failure's ticket; retry later to get its result"
                         .to_owned(),
                 );
-                self.log_failure(
-                    &err,
-                    &Attempts::default(),
-                    started,
-                    &case,
-                    &event,
-                    redactor,
-                    "in_progress_elsewhere",
-                );
-                return Err(err);
+                ending.outcome = "in_progress_elsewhere";
+                ending.case = Some(&case);
+                return Err(self.not_filed(err, ending).await);
             }
             Ok(Claim::New) => true,
             Err(e) => {
@@ -168,24 +188,16 @@ impl<S: SecretSource> Notifier<S> {
             }
         };
 
-        // The connection first, so the ticket is rendered knowing its secret
-        // values: they are masked in the raw text, before escaping and the
-        // size caps, wherever the event might echo them.
+        // The connection first: reading it teaches the gate its secret
+        // values, so the ticket is rendered masking them in the raw text,
+        // before escaping and the size caps, wherever the event echoes them.
         let conn = self.secrets.get().await;
-        let known = match &conn {
-            Ok(c) => redactor.with_known_secrets(c.secret_values()),
-            Err(_) => redactor.clone(),
-        };
-        let render_cfg = RenderConfig {
-            redactor: known.clone(),
-            ..self.config.render.clone()
-        };
-        let case = render(&failure, &render_cfg, reported);
+        let case = self.render(&failure, reported);
         let mut stats = Attempts::default();
         let result = match conn {
             Ok(conn) => {
                 self.client
-                    .deliver(&case, &self.secrets, conn, end, &known, &mut stats)
+                    .deliver(&case, &self.secrets, conn, end, &mut stats)
                     .await
             }
             Err(e) => Err(NotifierError::ConnectionSecret(e.to_string())),
@@ -205,7 +217,7 @@ impl<S: SecretSource> Notifier<S> {
                 }
                 tracing::info!(
                     outcome = "delivered",
-                    case_uid = %case_uid,
+                    case_uid = %self.gate.seal(&case_uid, 200),
                     attempts = stats.api_calls,
                     token_fetches = stats.token_fetches,
                     secret_refreshes = stats.secret_refreshes,
@@ -224,16 +236,35 @@ impl<S: SecretSource> Notifier<S> {
                 if claimed && let Err(e) = self.store.release(&key).await {
                     tracing::warn!(error = %e, "could not release the dedupe claim; a retry waits until it lapses");
                 }
-                let err = scrubbed(err, &known);
-                let (err, fallback) = self.fall_back(&case, err).await;
-                self.log_failure(&err, &stats, started, &case, &event, &known, fallback);
-                Err(err)
+                ending.outcome = "not_delivered";
+                ending.case = Some(&case);
+                ending.stats = stats;
+                Err(self.not_filed(err, ending).await)
             }
         }
     }
 
+    /// An event that is not even JSON (the Lambda edge could not parse it):
+    /// logged sealed and cut like every other, never raw.
+    pub async fn reject_unusable(&self, raw: &str, err: NotifierError) -> NotifierError {
+        let redaction = self.know_secrets().await;
+        let err = self.scrub(err);
+        let event = self.gate.seal(raw, self.event_budget(0));
+        log_rejected(&err, raw.len(), &event, redaction);
+        err
+    }
+
+    fn render(&self, failure: &crate::Failure, reported: OffsetDateTime) -> CaseBody {
+        let cfg = RenderConfig {
+            redactor: self.gate.redactor(),
+            ..self.config.render.clone()
+        };
+        render(failure, &cfg, reported)
+    }
+
     /// Claims the failure, and when another invocation holds it, waits
-    /// (inside the budget) for its result rather than failing at once.
+    /// (inside the budget) for its result rather than failing at once. A
+    /// holder whose deadline passes without a result is taken over.
     async fn claim(
         &self,
         key: &str,
@@ -245,7 +276,8 @@ impl<S: SecretSource> Notifier<S> {
         while claim == Claim::InProgress && Instant::now() + IN_PROGRESS_POLL < end {
             tokio::time::sleep(IN_PROGRESS_POLL).await;
             claim = match self.store.existing(key).await? {
-                // The holder released it (its delivery failed): try ourselves.
+                // Released (its delivery failed) or lapsed (its holder died):
+                // try ourselves; the conditional write decides who wins.
                 Claim::New => self.store.claim(key, end_wall, expires).await?,
                 other => other,
             };
@@ -253,52 +285,90 @@ impl<S: SecretSource> Notifier<S> {
         Ok(claim)
     }
 
-    /// Publishes an undelivered ticket to the fallback topic and says in the
-    /// error whether that worked.
-    async fn fall_back(
-        &self,
-        case: &CaseBody,
-        err: NotifierError,
-    ) -> (NotifierError, &'static str) {
-        let Some(fallback) = &self.fallback else {
-            return (err, "none");
-        };
-        let (note, outcome) = match fallback.publish(case, &err).await {
-            Ok(_) => (
-                "the ticket was published to the fallback topic".to_owned(),
-                "published",
-            ),
-            Err(why) => (
-                format!("publishing to the fallback topic failed too: {why}"),
-                "failed",
-            ),
-        };
-        (err.with_note(&note), outcome)
+    /// Reads the connection (normally from the cache) so the gate knows its
+    /// values before anything is logged; says how complete the masking is.
+    async fn know_secrets(&self) -> &'static str {
+        match self.secrets.get().await {
+            Ok(_) => "connection values and key rules",
+            Err(_) => {
+                "key rules and values learnt earlier only: the connection secret could not be read"
+            }
+        }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn log_failure(
-        &self,
-        err: &NotifierError,
-        stats: &Attempts,
-        started: Instant,
-        case: &CaseBody,
-        event: &Value,
-        known: &Redactor,
-        fallback: &str,
-    ) {
-        tracing::error!(
-            outcome = "not_delivered",
-            error_type = err.error_type(),
-            error = %known.text(&err.to_string()),
-            attempts = stats.api_calls,
-            token_fetches = stats.token_fetches,
-            fallback,
-            duration_ms = started.elapsed().as_millis() as u64,
-            ticket = %ticket_json(case),
-            event = %known.json(event),
-            "ticket NOT delivered; the ticket and event are in this line"
+    /// The gate's last word on an error leaving the process: masked, cut.
+    fn scrub(&self, err: NotifierError) -> NotifierError {
+        err.map_message(|m| {
+            let masked = self.gate.text(m);
+            match masked.len() > ERROR_MAX {
+                true => format!(
+                    "{} [truncated: {} more bytes]",
+                    &masked[..masked.floor_char_boundary(ERROR_MAX)],
+                    masked.len() - masked.floor_char_boundary(ERROR_MAX)
+                ),
+                false => masked,
+            }
+        })
+    }
+
+    /// The one exit for invocations that file nothing: publish to the
+    /// fallback when there is a ticket, log one sealed line, return the
+    /// error scrubbed.
+    async fn not_filed(&self, err: NotifierError, end: NotFiled<'_>) -> NotifierError {
+        let redaction = self.know_secrets().await;
+        let mut err = self.scrub(err);
+        let mut fallback_outcome = "none";
+        if let (Some(case), Some(publisher), "not_delivered") =
+            (end.case, &self.fallback, end.outcome)
+        {
+            let (subject, message) = fallback::message(&self.gate, case, &err);
+            let (note, outcome) = match publisher.publish(&subject, &message).await {
+                Ok(_) => (
+                    "the ticket was published to the fallback topic".to_owned(),
+                    "published",
+                ),
+                Err(why) => (
+                    format!("publishing to the fallback topic failed too: {why}"),
+                    "failed",
+                ),
+            };
+            err = self.scrub(err.with_note(&note));
+            fallback_outcome = outcome;
+        }
+        let ticket = end.case.map(|c| {
+            let json = serde_json::to_string(c).unwrap_or_else(|_| format!("{c:?}"));
+            self.gate.seal(&json, self.ticket_budget())
+        });
+        let event = self.gate.seal_json(
+            end.event,
+            self.event_budget(ticket.as_ref().map_or(0, Redacted::len)),
         );
+        let error = self.gate.seal(&err.to_string(), ERROR_MAX);
+        tracing::error!(
+            outcome = end.outcome,
+            error_type = err.error_type(),
+            error = %error,
+            attempts = end.stats.api_calls,
+            token_fetches = end.stats.token_fetches,
+            fallback = fallback_outcome,
+            duration_ms = end.started.elapsed().as_millis() as u64,
+            redaction,
+            ticket = %ticket.as_ref().map_or("", Redacted::as_str),
+            event = %event,
+            "ticket NOT filed; the ticket and the event are in this line"
+        );
+        err
+    }
+
+    fn ticket_budget(&self) -> usize {
+        self.config.log_max_bytes.saturating_sub(LOG_FIXED) / 2
+    }
+
+    fn event_budget(&self, ticket: usize) -> usize {
+        self.config
+            .log_max_bytes
+            .saturating_sub(LOG_FIXED)
+            .saturating_sub(ticket)
     }
 
     /// When work must stop: as a monotonic instant for timing, and as wall
@@ -314,6 +384,19 @@ impl<S: SecretSource> Notifier<S> {
     }
 }
 
+/// The log line of an event that could not be parsed at all.
+pub fn log_rejected(err: &NotifierError, bytes: usize, event: &Redacted, redaction: &str) {
+    tracing::error!(
+        outcome = "invalid_event",
+        error_type = err.error_type(),
+        error = %err,
+        event_bytes = bytes,
+        redaction,
+        event = %event,
+        "event is not a Step Functions failure; no ticket"
+    );
+}
+
 impl Notifier<crate::secrets::SecretsManager> {
     /// The production wiring: Secrets Manager for the connection, DynamoDB
     /// dedupe when `IDEMPOTENCY_TABLE` is set, SNS when `FALLBACK_TOPIC_ARN`
@@ -324,22 +407,17 @@ impl Notifier<crate::secrets::SecretsManager> {
         let secrets = crate::secrets::SecretsManager::new(aws_sdk_secretsmanager::Client::new(sdk));
         let mut notifier = Notifier::new(config, secrets)?;
         if let Some(table) = table {
-            notifier =
-                notifier.with_store(Store::dynamo(aws_sdk_dynamodb::Client::new(sdk), table));
+            notifier = notifier.with_store(Arc::new(dedupe::DynamoDb::new(
+                aws_sdk_dynamodb::Client::new(sdk),
+                table,
+            )));
         }
         if let Some(topic) = topic {
-            notifier = notifier.with_fallback(Fallback::new(aws_sdk_sns::Client::new(sdk), topic));
+            notifier = notifier.with_fallback(Arc::new(fallback::Sns::new(
+                aws_sdk_sns::Client::new(sdk),
+                topic,
+            )));
         }
         Ok(notifier)
     }
-}
-
-fn ticket_json(case: &CaseBody) -> String {
-    serde_json::to_string(case).unwrap_or_else(|_| format!("{case:?}"))
-}
-
-/// The error's message goes into Step Functions' `Cause`: mask anything we
-/// know to be secret one last time.
-fn scrubbed(err: NotifierError, r: &Redactor) -> NotifierError {
-    err.map_message(|m| r.text(m))
 }

@@ -8,6 +8,14 @@
 //!    credentials inside free text (a Cause is often prose with JSON in it);
 //! 3. the exact secret values we hold (connection secret, OAuth token), so a
 //!    pipeline that echoes our own key back still cannot leak it.
+//!
+//! The [`Gate`] is the one way out: it learns every secret the process reads
+//! (the secret cache and the token cache feed it the moment they get one) and
+//! seals text into [`Redacted`], the only type log lines and the fallback
+//! accept. It also cuts what it seals to a size, visibly.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, RwLock};
 
 use serde_json::{Map, Value};
 
@@ -34,6 +42,131 @@ const SCHEMES: &[&str] = &["bearer", "basic", "outseta"];
 /// Secret values shorter than this are not scrubbed verbatim: masking every
 /// `"1"` in a ticket would destroy it and protect nothing.
 const MIN_KNOWN_SECRET_LEN: usize = 4;
+
+/// Secret values the gate keeps at most: the connection's, plus the current
+/// and earlier tokens (a token revoked a minute ago is still a credential).
+const KNOWN_MAX: usize = 64;
+
+/// Text that went through the [`Gate`]: redacted and cut to size. It can
+/// only be built there, so a log field or a fallback message of this type
+/// cannot carry a secret by accident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redacted(String);
+
+impl Redacted {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Display for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The process-wide redaction gate. Cloning shares it: what one part learns,
+/// every part masks.
+#[derive(Debug, Clone)]
+pub struct Gate {
+    base: Redactor,
+    known: Arc<RwLock<VecDeque<String>>>,
+}
+
+impl Gate {
+    /// `base` holds the key rules (`REDACT_KEYS`); it knows no values yet.
+    pub fn new(base: Redactor) -> Self {
+        Gate {
+            base,
+            known: Arc::new(RwLock::new(VecDeque::new())),
+        }
+    }
+
+    /// Remembers secret values to mask wherever they appear from now on.
+    pub fn learn<'a>(&self, values: impl IntoIterator<Item = &'a str>) {
+        let Ok(mut known) = self.known.write() else {
+            return;
+        };
+        for v in values {
+            if v.len() < MIN_KNOWN_SECRET_LEN || known.iter().any(|k| k == v) {
+                continue;
+            }
+            if known.len() >= KNOWN_MAX {
+                known.pop_front();
+            }
+            known.push_back(v.to_owned());
+        }
+    }
+
+    /// How many secret values the gate masks (the log line says it).
+    pub fn known(&self) -> usize {
+        self.known.read().map_or(0, |k| k.len())
+    }
+
+    /// The key rules plus every value learnt so far.
+    pub fn redactor(&self) -> Redactor {
+        match self.known.read() {
+            Ok(known) => self
+                .base
+                .with_known_secrets(known.iter().map(String::as_str)),
+            Err(_) => self.base.clone(),
+        }
+    }
+
+    /// Redacts text and cuts it so that, written as a JSON string, it takes
+    /// at most `max` bytes, saying how much was left out.
+    pub fn seal(&self, text: &str, max: usize) -> Redacted {
+        Redacted(cut_for_json(&self.redactor().text(text), max))
+    }
+
+    /// [`Gate::seal`] for JSON: redacted by key and value first, then cut.
+    pub fn seal_json(&self, value: &Value, max: usize) -> Redacted {
+        let text = self.redactor().json(value).to_string();
+        Redacted(cut_for_json(&text, max))
+    }
+
+    /// Redacts without cutting, for text with a bound of its own (an error
+    /// message the caller must see whole).
+    pub fn text(&self, text: &str) -> String {
+        self.redactor().text(text)
+    }
+}
+
+/// The bytes `c` takes inside a JSON string (log lines are JSON).
+fn json_len(c: char) -> usize {
+    match c {
+        '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
+        c if (c as u32) < 0x20 => 6,
+        c => c.len_utf8(),
+    }
+}
+
+/// Cuts `s` so its JSON-escaped form plus the truncation note fits `max`.
+fn cut_for_json(s: &str, max: usize) -> String {
+    let mut used = 0;
+    let mut end = s.len();
+    let total: usize = s.chars().map(json_len).sum();
+    if total <= max {
+        return s.to_owned();
+    }
+    // Room for the note; its number has at most 20 digits.
+    let budget = max.saturating_sub(48);
+    for (i, c) in s.char_indices() {
+        let n = json_len(c);
+        if used + n > budget {
+            end = i;
+            break;
+        }
+        used += n;
+    }
+    format!("{} [truncated: {} more bytes]", &s[..end], s.len() - end)
+}
 
 #[derive(Debug, Clone)]
 pub struct Redactor {
@@ -369,6 +502,42 @@ mod tests {
         );
         let out = r.json(&json!({"note": "CanaryValue"}));
         assert_eq!(out["note"], MASK);
+    }
+
+    #[test]
+    fn the_gate_masks_what_it_learnt_and_cuts_visibly() {
+        let gate = Gate::new(Redactor::default());
+        let copy = gate.clone();
+        assert_eq!(
+            gate.seal("echo CanaryValue", 100).as_str(),
+            "echo CanaryValue"
+        );
+        copy.learn(["CanaryValue", "ab"]);
+        assert_eq!(
+            gate.seal("echo CanaryValue", 100).as_str(),
+            "echo [REDACTED]"
+        );
+        assert_eq!(gate.known(), 1);
+        let long = "x".repeat(1000);
+        let sealed = gate.seal(&long, 200);
+        assert!(
+            sealed.as_str().ends_with("[truncated: 848 more bytes]"),
+            "{sealed}"
+        );
+        assert!(serde_json::to_string(sealed.as_str()).unwrap().len() <= 200 + 2);
+        // Escapes count: a line of quotes doubles when written as JSON.
+        let quotes = "\"".repeat(1000);
+        let sealed = gate.seal(&quotes, 300);
+        assert!(serde_json::to_string(sealed.as_str()).unwrap().len() <= 300 + 2);
+        let v = serde_json::json!({"password": "p", "note": "CanaryValue"});
+        assert_eq!(
+            gate.seal_json(&v, 1000).as_str(),
+            r#"{"note":"[REDACTED]","password":"[REDACTED]"}"#
+        );
+        for i in 0..(KNOWN_MAX + 5) {
+            gate.learn([format!("token-{i:04}").as_str()]);
+        }
+        assert_eq!(gate.known(), KNOWN_MAX);
     }
 
     #[test]

@@ -12,6 +12,7 @@ use aws_sdk_secretsmanager::error::SdkError;
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
 
 use crate::connection::Connection;
+use crate::redact::Gate;
 
 /// Why a secret could not be read. The message names the secret id and the
 /// reason; the secret's value never enters it.
@@ -80,15 +81,21 @@ fn describe(e: &SdkError<GetSecretValueError>) -> String {
             };
             format!("{what} ({code}, HTTP {})", se.raw().status().as_u16())
         }
-        SdkError::TimeoutError(_) => "Secrets Manager did not answer in time".to_owned(),
-        SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout() => {
-            "Secrets Manager endpoint unreachable (connection failed)".to_owned()
-        }
-        SdkError::DispatchFailure(_) => "could not send the request to Secrets Manager".to_owned(),
-        SdkError::ResponseError(_) => {
-            "Secrets Manager sent a response that could not be read".to_owned()
-        }
-        _ => "could not build the Secrets Manager request".to_owned(),
+        other => crate::sdk::describe_sdk_error("Secrets Manager", other),
+    }
+}
+
+/// An in-memory source: a fixed secret string, or a fixed error. For tests
+/// and for running the notifier without AWS.
+#[derive(Debug, Clone)]
+pub struct StaticSecret(pub Result<String, String>);
+
+impl SecretSource for StaticSecret {
+    async fn secret_string(&self, id: &str) -> Result<String, SecretError> {
+        self.0.clone().map_err(|reason| SecretError {
+            id: id.to_owned(),
+            reason,
+        })
     }
 }
 
@@ -98,15 +105,19 @@ pub struct SecretCache<S> {
     source: S,
     id: String,
     ttl: Duration,
+    gate: Gate,
     entry: Mutex<Option<(Instant, Arc<Connection>)>>,
 }
 
 impl<S: SecretSource> SecretCache<S> {
-    pub fn new(source: S, id: impl Into<String>, ttl: Duration) -> Self {
+    /// `gate` learns every value of every connection read, before anything
+    /// else sees the connection.
+    pub fn new(source: S, id: impl Into<String>, ttl: Duration, gate: Gate) -> Self {
         SecretCache {
             source,
             id: id.into(),
             ttl,
+            gate,
             entry: Mutex::new(None),
         }
     }
@@ -132,6 +143,7 @@ impl<S: SecretSource> SecretCache<S> {
             id: self.id.clone(),
             reason,
         })?);
+        self.gate.learn(conn.secret_values());
         if let Ok(mut entry) = self.entry.lock() {
             *entry = Some((Instant::now(), conn.clone()));
         }
@@ -162,7 +174,12 @@ mod tests {
             reads: AtomicUsize::new(0),
             value: r#"{"username":"u","password":"p"}"#,
         };
-        let cache = SecretCache::new(src, "id", Duration::from_secs(300));
+        let cache = SecretCache::new(
+            src,
+            "id",
+            Duration::from_secs(300),
+            Gate::new(Default::default()),
+        );
         cache.get().await.unwrap();
         cache.get().await.unwrap();
         assert_eq!(cache.source.reads.load(Ordering::SeqCst), 1);
@@ -175,6 +192,7 @@ mod tests {
             },
             "id",
             Duration::ZERO,
+            Gate::new(Default::default()),
         );
         expired.get().await.unwrap();
         expired.get().await.unwrap();
@@ -190,6 +208,7 @@ mod tests {
             },
             "events!connection/x",
             Duration::ZERO,
+            Gate::new(Default::default()),
         );
         let err = cache.get().await.unwrap_err().to_string();
         assert!(

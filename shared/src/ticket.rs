@@ -11,10 +11,9 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::cause::{self, Decoded};
-use crate::config::RenderConfig;
-use crate::event::{Failure, Input};
 use crate::history::Enrichment;
 use crate::html::Html;
+use crate::intake::{Failure, Input};
 use crate::links::{self, Console};
 use crate::redact::Redactor;
 
@@ -60,6 +59,18 @@ fn shown_row(h: &mut Html, r: &Redactor, label: &str, value: &str, cap: usize) {
 fn subject_piece(r: &Redactor, s: &str) -> String {
     let cut = s.floor_char_boundary(SUBJECT_MAX * 4 + CLIP_MARGIN);
     r.text(&s[..cut])
+}
+
+/// What rendering needs: enough for `notifier render`, which must work with
+/// an empty environment.
+#[derive(Debug, Clone)]
+pub struct RenderConfig {
+    pub from_person: FromPerson,
+    pub source: u8,
+    pub subject_prefix: String,
+    /// Fallback for the console link when the event carries no ARN region.
+    pub region: Option<String>,
+    pub redactor: Redactor,
 }
 
 /// Outseta's `FromPerson`: an existing person by `Uid`, or by `Email`.
@@ -721,7 +732,7 @@ fn truncate_chars(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Intake, intake};
+    use crate::intake::{Intake, intake};
     use serde_json::json;
 
     fn cfg() -> RenderConfig {

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use serde_json::{Value, json};
-use ticket_bridge::event::{Intake, intake};
+use ticket_bridge::intake::{Intake, intake};
 use ticket_bridge::ticket;
 
 #[path = "../../fuzz/src/lib.rs"]

@@ -12,8 +12,8 @@ use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_sdk_sfn::config::{Credentials, Region};
 use serde_json::{Value, json};
-use ticket_bridge::event::{Failure, Intake, intake};
 use ticket_bridge::history::{HistoryLimits, MemoryHistory, SfnHistory, enrich, events_from_json};
+use ticket_bridge::intake::{Failure, Intake, intake};
 use wiremock::matchers::{header, method};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

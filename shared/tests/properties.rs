@@ -18,7 +18,7 @@
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 use ticket_bridge::RenderConfig;
-use ticket_bridge::event::{Intake, intake};
+use ticket_bridge::intake::{Intake, intake};
 use ticket_bridge::ticket::{CaseBody, SUBJECT_MAX, render};
 
 #[path = "../../fuzz/src/lib.rs"]
@@ -370,7 +370,7 @@ fn build_event(
 }
 
 fn render_ok(event: &Value) -> CaseBody {
-    match intake(event, config().error_path.as_ref()) {
+    match intake(event, None) {
         Ok(Intake::Failure(f)) => render(&f, config(), harness::now()),
         other => panic!("every generated event is a failure, got {other:?} for {event}"),
     }
@@ -674,7 +674,7 @@ fn a_hand_built_10_000_level_event_is_taken_in_and_redacted_given_drop_s_stack()
         let Ok(Intake::Failure(f)) = intake(&event, None) else {
             panic!("a failure")
         };
-        let Some(ticket_bridge::event::Input::Json(input)) = &f.input else {
+        let Some(ticket_bridge::intake::Input::Json(input)) = &f.input else {
             panic!("JSON input")
         };
         let out = config().redactor.json(input);
@@ -763,7 +763,7 @@ fn a_short_known_secret_is_masked_within_the_caps() {
 }
 
 fn render_known(event: &serde_json::Value, secret: &str) -> ticket_bridge::CaseBody {
-    let Ok(Intake::Failure(failure)) = ticket_bridge::event::intake(event, None) else {
+    let Ok(Intake::Failure(failure)) = ticket_bridge::intake::intake(event, None) else {
         panic!("not a failure: {event}");
     };
     let mut cfg = config().clone();

@@ -8,7 +8,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
 use serde_json::value::RawValue;
-use ticket_bridge::event::Intake;
+use ticket_bridge::intake::Intake;
+use ticket_bridge::notifier::log_rejected;
+use ticket_bridge::redact::{Gate, Redactor};
 use ticket_bridge::secrets::SecretSource;
 use ticket_bridge::{Notifier, NotifierError, RenderConfig};
 
@@ -60,13 +62,11 @@ pub async fn handler<S: SecretSource>(
     })
 }
 
-/// How much of an unparseable event the log line keeps (scrubbed as text).
-const RAW_LOG_MAX: usize = 64 * 1024;
-
 /// The Lambda entry point. The runtime hands over the raw JSON so that
 /// events serde cannot turn into a `Value` (nesting deeper than its
 /// recursion limit) still end as a typed `InvalidFailureEvent` with the
-/// event in the log, instead of the runtime's own untyped error.
+/// event in the log (sealed by the redaction gate and cut), instead of the
+/// runtime's own untyped error.
 pub async fn handler_raw<S: SecretSource>(
     notifier: &Result<Notifier<S>, NotifierError>,
     event: LambdaEvent<Box<RawValue>>,
@@ -76,27 +76,31 @@ pub async fn handler_raw<S: SecretSource>(
         Ok(value) => handler(notifier, LambdaEvent::new(value, context)).await,
         Err(e) => {
             let err = NotifierError::InvalidFailureEvent(format!("event is not usable JSON: {e}"));
-            let redactor = notifier
-                .as_ref()
-                .map(|n| n.config().render.redactor.clone())
-                .unwrap_or_default();
             let raw = payload.get();
-            let mut cut = raw.len().min(RAW_LOG_MAX);
-            while !raw.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            tracing::error!(
-                outcome = "invalid_event",
-                error_type = err.error_type(),
-                error = %err,
-                event_bytes = raw.len(),
-                event = %redactor.text(&raw[..cut]),
-                "event is not a Step Functions failure; no ticket"
-            );
+            let err = match notifier {
+                Ok(n) => n.reject_unusable(raw, err).await,
+                Err(_) => {
+                    // No configuration, so no connection to learn from: the
+                    // default key rules mask what they can, and the line says so.
+                    let gate = Gate::new(Redactor::default());
+                    let event = gate.seal(raw, UNCONFIGURED_LOG_MAX);
+                    log_rejected(
+                        &err,
+                        raw.len(),
+                        &event,
+                        "default key rules only: the function is misconfigured",
+                    );
+                    err
+                }
+            };
             Err(HandlerError(err))
         }
     }
 }
+
+/// What the log keeps of an unusable event when configuration failed (and
+/// with it `LOG_EVENT_MAX_BYTES`).
+const UNCONFIGURED_LOG_MAX: usize = 32 * 1024;
 
 /// `notifier render [--html] FILE|-`: the exact case body the Lambda would
 /// POST, rendered from the same configuration and code, with no network and
@@ -126,7 +130,9 @@ pub fn render_cli(
     let event: Value =
         serde_json::from_str(&raw).map_err(|e| format!("{path} is not valid JSON: {e}"))?;
     let config = RenderConfig::from_lookup(env).map_err(|e| format!("configuration error: {e}"))?;
-    let json = match ticket_bridge::event::intake(&event, config.error_path.as_ref()) {
+    let error_path =
+        ticket_bridge::config::error_path(env).map_err(|e| format!("configuration error: {e}"))?;
+    let json = match ticket_bridge::intake::intake(&event, error_path.as_ref()) {
         Ok(Intake::Failure(f)) => {
             let now = time::OffsetDateTime::from(SystemTime::now());
             let case = ticket_bridge::ticket::render(&f, &config, now);
@@ -142,7 +148,11 @@ pub fn render_cli(
             }
             serde_json::to_string_pretty(&serde_json::json!({"skipped": true, "status": status}))
         }
-        Err(reason) => return Err(format!("invalid failure event: {reason}")),
+        // The CLI holds no secrets: its gate has the key rules only.
+        Err(reason) => {
+            let gate = Gate::new(config.redactor.clone());
+            return Err(format!("invalid failure event: {}", gate.text(&reason)));
+        }
     };
     json.map_err(|e| format!("could not serialise the case: {e}"))
 }

@@ -58,7 +58,7 @@ async fn api_key_connection_posts_the_exact_case() {
     // The exact body `notifier render` prints is what goes over the wire.
     let rendered = n.as_ref().unwrap();
     let ev = event("catch-lambda.json");
-    let intake = ticket_bridge::event::intake(&ev, None).unwrap();
+    let intake = ticket_bridge::intake::intake(&ev, None).unwrap();
     let ticket_bridge::Intake::Failure(f) = intake else {
         panic!()
     };
@@ -263,7 +263,8 @@ async fn max_attempts_bounds_retries() {
         .unwrap_err();
     assert_eq!(err.error_type, "TicketDeliveryFailed");
     assert!(
-        err.error_message.contains("gave up after 2 attempts"),
+        err.error_message
+            .contains("after 2 attempt(s), and the attempt limit (2) is reached"),
         "{}",
         err.error_message
     );

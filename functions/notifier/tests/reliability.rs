@@ -177,7 +177,7 @@ async fn a_crashed_claim_lapses_and_a_live_one_is_waited_for() {
     let n = notifier(&secret(), &url, &[("IDEMPOTENCY_TABLE", &table)]).await;
     let key = {
         let ev = failure_of("crashed");
-        let ticket_bridge::Intake::Failure(f) = ticket_bridge::event::intake(&ev, None).unwrap()
+        let ticket_bridge::Intake::Failure(f) = ticket_bridge::intake::intake(&ev, None).unwrap()
         else {
             panic!()
         };

@@ -16,6 +16,7 @@
 //   EXPECT_FAIL_STATE     Fail state the run must end in (default: the one reached after
 //                         the failing step's catch chain filed its ticket)
 //   RETRY_INTERVAL_MS     every Retry waits this long instead of its IntervalSeconds (default 100)
+//   REDRIVE_COUNT         $$.Execution.RedriveCount of the run (default 0, as for an execution never redriven)
 //
 // Prints one JSON line: {status, error, cause, stateName, input, visited, ticket}.
 // Exit 0 when the execution failed in the expected Fail state; 1 otherwise; 2 on bad setup.
@@ -154,7 +155,7 @@ export function demoStepState(template, definition) {
  * Runs one execution. Returns {status, error, cause, stateName, visited, outputs}
  * where stateName is the state the execution ended in.
  */
-export async function runExecution({ machine, handlers, input, retryIntervalMs = 100 }) {
+export async function runExecution({ machine, handlers, input, retryIntervalMs = 100, redriveCount = 0 }) {
   const { StateMachine } = await import('aws-local-stepfunctions');
   const sm = new StateMachine(machine.definition);
   const retryIntervalOverrides = {};
@@ -169,6 +170,8 @@ export async function runExecution({ machine, handlers, input, retryIntervalMs =
       Name: executionName,
       Input: input,
       StartTime: startTime,
+      // Step Functions sets it on every execution: 0 until the execution is redriven.
+      RedriveCount: redriveCount,
       RoleArn: `arn:aws:iam::${cfn.FAKE.account}:role/local`,
     },
     StateMachine: { Id: machine.arn, Name: machine.name },
@@ -235,7 +238,10 @@ export async function main(env = process.env) {
   const expected = env.EXPECT_FAIL_STATE ?? expectedFailState(machine.definition, demoStepState(template, machine.definition));
   const retryIntervalMs = env.RETRY_INTERVAL_MS !== undefined ? Number(env.RETRY_INTERVAL_MS) : 100;
 
-  const run = await runExecution({ machine, handlers, input, retryIntervalMs });
+  const redriveCount = env.REDRIVE_COUNT !== undefined ? Number(env.REDRIVE_COUNT) : 0;
+  if (!Number.isInteger(redriveCount) || redriveCount < 0) throw new Error(`REDRIVE_COUNT must be a whole number, got ${env.REDRIVE_COUNT}`);
+
+  const run = await runExecution({ machine, handlers, input, retryIntervalMs, redriveCount });
   const ticketState = Object.keys(run.outputs).find((name) => machine.definition.States[name]?.Next === run.stateName);
   const report = {
     status: run.status,

@@ -116,6 +116,7 @@ describe('local run of the synthesized demo state machine', () => {
     assert.equal(payload.stateMachine, 'TicketBridgeDemo-demo');
     assert.match(payload.execution, /^arn:aws:states:us-east-1:123456789012:execution:TicketBridgeDemo-demo:local-/);
     assert.ok(!Number.isNaN(Date.parse(payload.startTime)), payload.startTime);
+    assert.equal(payload.redriveCount, 0, 'the dedupe key includes the redrive count');
     assert.equal(payload.error.Error, 'DemoStepFailed');
     const cause = JSON.parse(payload.error.Cause);
     assert.equal(cause.errorType, 'DemoStepFailed');
@@ -170,6 +171,14 @@ describe('local run of the synthesized demo state machine', () => {
     assert.equal(ok, true, JSON.stringify(report));
     assert.equal(stub.notifierCalls.length, 2);
     assert.deepEqual(report.ticket, { caseUid: 'case-2' });
+  });
+
+  test('a redriven execution passes its redrive count to the notifier', async () => {
+    const { report, ok } = await main({ ...env, REDRIVE_COUNT: '2' });
+
+    assert.equal(ok, true, JSON.stringify(report));
+    assert.equal(stub.notifierCalls.length, 1);
+    assert.equal(stub.notifierCalls[0].payload.redriveCount, 2);
   });
 
   test('without "fail" the execution succeeds and files nothing', async () => {

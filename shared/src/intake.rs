@@ -10,8 +10,6 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::config::ErrorPath;
-
 const STATUS_CHANGE: &str = "Step Functions Execution Status Change";
 
 /// The Cause our own Fail state sets after the Catch path filed a ticket
@@ -27,7 +25,46 @@ const CONTEXT_KEYS: &[&str] = &[
     "failedState",
     "startTime",
     "input",
+    "redriveCount",
 ];
+
+/// A dotted JSON path such as `$.Payload.error`, where a Catch put the error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorPath(Vec<String>);
+
+impl ErrorPath {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let rest = raw
+            .trim()
+            .strip_prefix('$')
+            .ok_or_else(|| format!("`{raw}` must start with `$`"))?;
+        if rest.is_empty() {
+            return Ok(ErrorPath(Vec::new()));
+        }
+        let rest = rest
+            .strip_prefix('.')
+            .ok_or_else(|| format!("`{raw}` must look like `$.a.b`"))?;
+        let parts: Vec<String> = rest.split('.').map(str::to_owned).collect();
+        if parts.iter().any(|p| p.is_empty()) {
+            return Err(format!("`{raw}` has an empty segment"));
+        }
+        Ok(ErrorPath(parts))
+    }
+
+    pub fn segments(&self) -> &[String] {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for ErrorPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("$")?;
+        for p in &self.0 {
+            write!(f, ".{p}")?;
+        }
+        Ok(())
+    }
+}
 
 /// What intake made of an event.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,6 +115,10 @@ pub struct Failure {
     pub start_time: Option<OffsetDateTime>,
     pub stop_time: Option<OffsetDateTime>,
     pub input: Option<Input>,
+    /// How often the execution was redriven (`$$.Execution.RedriveCount`,
+    /// `detail.redriveCount`): a redriven execution keeps its ARN, so this
+    /// is what tells its new failure from the old one.
+    pub redrive_count: u32,
 }
 
 /// Recognises `event`; `Err` names what was missing, for `InvalidFailureEvent`.
@@ -171,6 +212,7 @@ fn catch_payload(
             .and_then(|s| OffsetDateTime::parse(&s, &Rfc3339).ok()),
         stop_time: None,
         input,
+        redrive_count: redrive_count(root, "redriveCount")?,
     })))
 }
 
@@ -242,7 +284,21 @@ fn status_change(root: &Map<String, Value>) -> Result<Intake, String> {
         start_time: millis(detail.get("startDate")),
         stop_time: millis(detail.get("stopDate")),
         input,
+        redrive_count: redrive_count(detail, "detail.redriveCount")?,
     })))
+}
+
+/// A redrive count: absent is 0; Step Functions sends a number, a
+/// hand-written Parameters block may send a string.
+fn redrive_count(obj: &Map<String, Value>, name: &str) -> Result<u32, String> {
+    let key = name.rsplit('.').next().unwrap_or(name);
+    let count = match obj.get(key) {
+        None | Some(Value::Null) => return Ok(0),
+        Some(Value::Number(n)) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+        Some(Value::String(s)) => s.trim().parse().ok(),
+        Some(_) => None,
+    };
+    count.ok_or_else(|| format!("{name} must be a non-negative integer"))
 }
 
 fn parse_input_string(s: &str) -> Input {
@@ -322,6 +378,49 @@ fn keys(obj: &Map<String, Value>) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn redrive_count_from_either_path() {
+        let catch = |v: Value| match intake(&v, None) {
+            Ok(Intake::Failure(f)) => Ok(f.redrive_count),
+            Ok(other) => panic!("{other:?}"),
+            Err(e) => Err(e),
+        };
+        assert_eq!(catch(json!({"error": {"Error": "E"}})), Ok(0));
+        assert_eq!(
+            catch(json!({"error": {"Error": "E"}, "redriveCount": 2})),
+            Ok(2)
+        );
+        assert_eq!(
+            catch(json!({"error": {"Error": "E"}, "redriveCount": "3"})),
+            Ok(3)
+        );
+        let err = catch(json!({"error": {"Error": "E"}, "redriveCount": -1})).unwrap_err();
+        assert_eq!(err, "redriveCount must be a non-negative integer");
+        let eb = json!({"detail-type": "Step Functions Execution Status Change",
+                        "detail": {"status": "FAILED", "error": "E", "redriveCount": 1,
+                                   "executionArn": "arn:aws:states:us-east-1:1:execution:m:e"}});
+        assert_eq!(catch(eb), Ok(1));
+        // The context key is not part of the input the ticket shows.
+        let Ok(Intake::Failure(f)) = intake(
+            &json!({"error": {"Error": "E"}, "redriveCount": 1, "a": 1}),
+            None,
+        ) else {
+            panic!()
+        };
+        assert_eq!(f.input, Some(Input::Json(json!({"a": 1}))));
+    }
+
+    #[test]
+    fn error_path_parses_dotted_paths() {
+        assert_eq!(
+            ErrorPath::parse("$.Payload.error").unwrap().segments(),
+            ["Payload", "error"]
+        );
+        assert!(ErrorPath::parse("$").unwrap().segments().is_empty());
+        assert!(ErrorPath::parse("$..a").is_err());
+        assert_eq!(ErrorPath::parse("$.a.b").unwrap().to_string(), "$.a.b");
+    }
 
     const ARN: &str = "arn:aws:states:eu-west-1:123456789012:execution:orders:run-42";
 

@@ -1,0 +1,199 @@
+//! The DynamoDB adapter: claims that span every container, in the layout
+//! Powertools' idempotency utility uses (`id`, `status`, `expiration` as the
+//! table's TTL attribute, `in_progress_expiration` in milliseconds).
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::{Claim, ClaimStore, StoreError};
+use crate::BoxFuture;
+use crate::sdk::describe_sdk_error;
+
+const PK: &str = "id";
+const STATUS: &str = "status";
+const EXPIRATION: &str = "expiration";
+const IN_PROGRESS_EXPIRY: &str = "in_progress_expiration";
+const CASE_UID: &str = "case_uid";
+const SUBJECT: &str = "subject";
+const IN_PROGRESS: &str = "INPROGRESS";
+const COMPLETED: &str = "COMPLETED";
+
+pub struct DynamoDb {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl DynamoDb {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        DynamoDb {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+fn failed<E, R>(e: &aws_sdk_dynamodb::error::SdkError<E, R>) -> StoreError
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    StoreError(describe_sdk_error("DynamoDB", e))
+}
+
+impl ClaimStore for DynamoDb {
+    fn describe(&self) -> &'static str {
+        "dynamodb"
+    }
+
+    fn claim<'a>(
+        &'a self,
+        key: &'a str,
+        in_progress_until: SystemTime,
+        expires: SystemTime,
+    ) -> BoxFuture<'a, Result<Claim, StoreError>> {
+        Box::pin(async move {
+            let now = SystemTime::now();
+            // New, expired, or in progress past its holder's deadline: ours.
+            let put = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .item(PK, s(key))
+                .item(STATUS, s(IN_PROGRESS))
+                .item(EXPIRATION, n(secs(expires)))
+                .item(IN_PROGRESS_EXPIRY, n(millis(in_progress_until)))
+                .condition_expression(
+                    "attribute_not_exists(#id) OR #exp < :now OR (#st = :inprogress AND #ipe < :now_ms)",
+                )
+                .expression_attribute_names("#id", PK)
+                .expression_attribute_names("#exp", EXPIRATION)
+                .expression_attribute_names("#st", STATUS)
+                .expression_attribute_names("#ipe", IN_PROGRESS_EXPIRY)
+                .expression_attribute_values(":now", n(secs(now)))
+                .expression_attribute_values(":now_ms", n(millis(now)))
+                .expression_attribute_values(":inprogress", s(IN_PROGRESS))
+                .send()
+                .await;
+            match put {
+                Ok(_) => Ok(Claim::New),
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+                {
+                    // Someone holds it. If it lapsed between the write and
+                    // this read, say so honestly as in progress: the caller
+                    // polls and takes it over on its next look.
+                    match self.existing(key).await? {
+                        Claim::New => Ok(Claim::InProgress),
+                        other => Ok(other),
+                    }
+                }
+                Err(e) => Err(failed(&e)),
+            }
+        })
+    }
+
+    fn existing<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Claim, StoreError>> {
+        Box::pin(async move {
+            let out = self
+                .client
+                .get_item()
+                .table_name(&self.table)
+                .key(PK, s(key))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|e| failed(&e))?;
+            let Some(item) = out.item else {
+                return Ok(Claim::New);
+            };
+            let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+            let number = |k: &str| {
+                item.get(k)
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|v| v.parse::<u128>().ok())
+            };
+            let now = SystemTime::now();
+            if number(EXPIRATION).is_some_and(|exp| exp < secs(now)) {
+                return Ok(Claim::New);
+            }
+            Ok(match (text(STATUS).as_deref(), text(CASE_UID)) {
+                (Some(COMPLETED), Some(case_uid)) => Claim::Done {
+                    case_uid,
+                    subject: text(SUBJECT).unwrap_or_default(),
+                },
+                // The holder's deadline passed without a result: it crashed
+                // or was cut off. Free to take over.
+                (Some(IN_PROGRESS), _)
+                    if number(IN_PROGRESS_EXPIRY).is_some_and(|ipe| ipe < millis(now)) =>
+                {
+                    Claim::New
+                }
+                _ => Claim::InProgress,
+            })
+        })
+    }
+
+    fn complete<'a>(
+        &'a self,
+        key: &'a str,
+        case_uid: &'a str,
+        subject: &'a str,
+        expires: SystemTime,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .item(PK, s(key))
+                .item(STATUS, s(COMPLETED))
+                .item(EXPIRATION, n(secs(expires)))
+                .item(CASE_UID, s(case_uid))
+                .item(SUBJECT, s(subject))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| failed(&e))
+        })
+    }
+
+    fn release<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .key(PK, s(key))
+                .condition_expression("#st = :inprogress")
+                .expression_attribute_names("#st", STATUS)
+                .expression_attribute_values(":inprogress", s(IN_PROGRESS))
+                .send()
+                .await
+                .map(|_| ())
+                .or_else(|e| match e.as_service_error() {
+                    Some(se) if se.is_conditional_check_failed_exception() => Ok(()),
+                    _ => Err(failed(&e)),
+                })
+        })
+    }
+}
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.to_owned())
+}
+
+fn n(v: u128) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn secs(t: SystemTime) -> u128 {
+    t.duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_secs()
+        .into()
+}
+
+fn millis(t: SystemTime) -> u128 {
+    t.duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_millis()
+}

@@ -1,0 +1,139 @@
+//! The per-container adapter: without a table, a warm container still stops
+//! repeats that land on it. Also the store of the notifier's unit tests.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+use std::time::SystemTime;
+
+use super::{Claim, ClaimStore, StoreError};
+use crate::BoxFuture;
+
+/// Failures the per-container guard remembers at most.
+pub(super) const MEMORY_MAX: usize = 1024;
+
+#[derive(Debug, Clone)]
+struct Record {
+    done: Option<(String, String)>,
+    in_progress_until: SystemTime,
+    expires: SystemTime,
+}
+
+#[derive(Default)]
+pub struct Memory {
+    records: Mutex<HashMap<String, Record>>,
+}
+
+impl Memory {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, HashMap<String, Record>>, StoreError> {
+        self.records
+            .lock()
+            .map_err(|_| StoreError("memory guard poisoned".into()))
+    }
+
+    /// Records held now (tests check the bound).
+    pub fn len(&self) -> usize {
+        self.lock().map_or(0, |m| m.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn holds(&self, key: &str) -> bool {
+        self.lock().is_ok_and(|m| m.contains_key(key))
+    }
+
+    fn state(r: Option<&Record>, now: SystemTime) -> Claim {
+        match r {
+            Some(Record {
+                done: Some((case_uid, subject)),
+                ..
+            }) => Claim::Done {
+                case_uid: case_uid.clone(),
+                subject: subject.clone(),
+            },
+            Some(r) if r.in_progress_until > now => Claim::InProgress,
+            // Absent, or its holder's deadline passed: free to claim.
+            _ => Claim::New,
+        }
+    }
+}
+
+impl ClaimStore for Memory {
+    fn describe(&self) -> &'static str {
+        "memory"
+    }
+
+    fn claim<'a>(
+        &'a self,
+        key: &'a str,
+        in_progress_until: SystemTime,
+        expires: SystemTime,
+    ) -> BoxFuture<'a, Result<Claim, StoreError>> {
+        Box::pin(async move {
+            let now = SystemTime::now();
+            let mut map = self.lock()?;
+            map.retain(|_, r| r.expires > now);
+            // A warm container only needs recent failures; past the cap,
+            // forget the oldest rather than grow without bound.
+            while map.len() >= MEMORY_MAX {
+                let oldest = map
+                    .iter()
+                    .min_by_key(|(_, r)| r.expires)
+                    .map(|(k, _)| k.clone());
+                match oldest {
+                    Some(k) => map.remove(&k),
+                    None => break,
+                };
+            }
+            match Self::state(map.get(key), now) {
+                Claim::New => {}
+                other => return Ok(other),
+            }
+            map.insert(
+                key.to_owned(),
+                Record {
+                    done: None,
+                    in_progress_until,
+                    expires,
+                },
+            );
+            Ok(Claim::New)
+        })
+    }
+
+    fn existing<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Claim, StoreError>> {
+        Box::pin(async move { Ok(Self::state(self.lock()?.get(key), SystemTime::now())) })
+    }
+
+    fn complete<'a>(
+        &'a self,
+        key: &'a str,
+        case_uid: &'a str,
+        subject: &'a str,
+        expires: SystemTime,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.lock()?.insert(
+                key.to_owned(),
+                Record {
+                    done: Some((case_uid.to_owned(), subject.to_owned())),
+                    in_progress_until: SystemTime::now(),
+                    expires,
+                },
+            );
+            Ok(())
+        })
+    }
+
+    fn release<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.lock()?.remove(key);
+            Ok(())
+        })
+    }
+}

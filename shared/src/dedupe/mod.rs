@@ -1,0 +1,250 @@
+//! One ticket per failure. Step Functions retries, Lambda's async retries and
+//! EventBridge redelivery can all run the notifier twice for one failure;
+//! this module decides whether an invocation is the first.
+//!
+//! Powertools-style records: an invocation *claims* the failure's key with a
+//! conditional write (in progress, until its own deadline), then *completes*
+//! it with the case `Uid`, or *releases* it when delivery failed so a retry
+//! can try again. A crashed invocation's claim lapses at its deadline, so the
+//! failure is not lost. With a DynamoDB table the guard spans every
+//! container; without one, a per-container memory still stops repeats that
+//! land on the same warm instance.
+//!
+//! A claim whose holder's deadline has passed (the holder crashed or was cut
+//! off mid-delivery) is taken over at once by the next copy that looks, with
+//! the same conditional write, inside that copy's own budget.
+//!
+//! The store is a port ([`ClaimStore`]) with a DynamoDB and an in-memory
+//! adapter, so the notifier is tested without AWS.
+//!
+//! A broken store never blocks a ticket: a possible duplicate is better than
+//! a lost failure, so store errors are logged and delivery goes ahead.
+
+use std::time::SystemTime;
+
+use sha2::{Digest, Sha256};
+
+use crate::BoxFuture;
+use crate::intake::Failure;
+
+mod dynamodb;
+mod memory;
+
+pub use dynamodb::DynamoDb;
+pub use memory::Memory;
+
+/// What identifies "the same failure".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// One ticket per execution, whatever failed in it.
+    Execution,
+    /// One per failed state of an execution.
+    State,
+    /// One per error name of an execution (the default).
+    Error,
+}
+
+impl Scope {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "execution" => Some(Scope::Execution),
+            "state" => Some(Scope::State),
+            "error" => Some(Scope::Error),
+            _ => None,
+        }
+    }
+}
+
+/// The dedupe key: a SHA-256 of the identifying fields, so no event content
+/// is stored in the table and the key length is fixed. Failures without an
+/// execution ARN (bare errors) are identified by their error, cause and input.
+/// A redriven execution keeps its ARN, so the redrive count is part of it:
+/// a failure after a redrive is a new failure.
+pub fn key(f: &Failure, scope: Scope) -> String {
+    let mut h = Sha256::new();
+    match &f.execution_arn {
+        Some(arn) => {
+            h.update(b"execution\0");
+            h.update(arn.as_bytes());
+            if f.redrive_count > 0 {
+                h.update(b"\0redrive\0");
+                h.update(f.redrive_count.to_string().as_bytes());
+            }
+            match scope {
+                Scope::Execution => {}
+                Scope::State => {
+                    h.update(b"\0state\0");
+                    h.update(f.failed_state.as_deref().unwrap_or("").as_bytes());
+                }
+                Scope::Error => {
+                    h.update(b"\0error\0");
+                    h.update(
+                        f.error
+                            .as_deref()
+                            .or(f.status.as_deref())
+                            .unwrap_or("")
+                            .as_bytes(),
+                    );
+                }
+            }
+        }
+        None => {
+            h.update(b"content\0");
+            h.update(f.error.as_deref().unwrap_or("").as_bytes());
+            h.update(b"\0");
+            h.update(f.cause.as_deref().unwrap_or("").as_bytes());
+            h.update(b"\0");
+            h.update(format!("{:?}", f.input).as_bytes());
+        }
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What a claim found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// Ours: deliver, then complete or release.
+    New,
+    /// Delivered before; the first invocation's result.
+    Done { case_uid: String, subject: String },
+    /// Another invocation holds it and has not finished.
+    InProgress,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("dedupe store: {0}")]
+pub struct StoreError(pub String);
+
+/// Where claims live: a port, so the notifier is tested without AWS.
+pub trait ClaimStore: Send + Sync {
+    /// For the log line: `dynamodb` or `memory`.
+    fn describe(&self) -> &'static str;
+
+    /// Claims `key` until `in_progress_until`; a completed record lives until
+    /// `expires`. A lapsed in-progress claim is taken over.
+    fn claim<'a>(
+        &'a self,
+        key: &'a str,
+        in_progress_until: SystemTime,
+        expires: SystemTime,
+    ) -> BoxFuture<'a, Result<Claim, StoreError>>;
+
+    /// The state of a key someone else claimed (consistent read). A claim
+    /// whose holder's deadline has passed reads as [`Claim::New`], so the
+    /// caller claims it.
+    fn existing<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Claim, StoreError>>;
+
+    fn complete<'a>(
+        &'a self,
+        key: &'a str,
+        case_uid: &'a str,
+        subject: &'a str,
+        expires: SystemTime,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// Gives a claim back after a failed delivery, so a retry is not
+    /// mistaken for a duplicate.
+    fn release<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::intake::{Intake, intake};
+    use serde_json::json;
+    use std::time::Duration;
+
+    fn failure(v: serde_json::Value) -> Failure {
+        match intake(&v, None).unwrap() {
+            Intake::Failure(f) => *f,
+            Intake::Skipped { .. } => panic!("skipped"),
+        }
+    }
+
+    const ARN: &str = "arn:aws:states:eu-west-1:1:execution:m:e1";
+
+    #[test]
+    fn scopes_decide_what_counts_as_the_same_failure() {
+        let a = failure(json!({"error": {"Error": "A"}, "execution": ARN, "failedState": "S1"}));
+        let b = failure(json!({"error": {"Error": "B"}, "execution": ARN, "failedState": "S1"}));
+        let c = failure(json!({"error": {"Error": "A"}, "execution": ARN, "failedState": "S2"}));
+        assert_eq!(key(&a, Scope::Execution), key(&b, Scope::Execution));
+        assert_ne!(key(&a, Scope::Error), key(&b, Scope::Error));
+        assert_eq!(key(&a, Scope::Error), key(&c, Scope::Error));
+        assert_eq!(key(&a, Scope::State), key(&b, Scope::State));
+        assert_ne!(key(&a, Scope::State), key(&c, Scope::State));
+        assert_eq!(key(&a, Scope::Error).len(), 64);
+        let bare1 = failure(json!({"Error": "X", "Cause": "1"}));
+        let bare2 = failure(json!({"Error": "X", "Cause": "2"}));
+        assert_ne!(key(&bare1, Scope::Error), key(&bare2, Scope::Error));
+        assert_eq!(Scope::parse(" State "), Some(Scope::State));
+        assert_eq!(Scope::parse("run"), None);
+    }
+
+    #[test]
+    fn a_redrive_is_a_new_failure() {
+        let at = |n: u32| {
+            let mut f =
+                failure(json!({"error": {"Error": "A"}, "execution": ARN, "failedState": "S1"}));
+            f.redrive_count = n;
+            f
+        };
+        for scope in [Scope::Execution, Scope::State, Scope::Error] {
+            assert_ne!(key(&at(0), scope), key(&at(1), scope));
+            assert_eq!(key(&at(1), scope), key(&at(1), scope));
+            assert_ne!(key(&at(1), scope), key(&at(2), scope));
+        }
+    }
+
+    #[tokio::test]
+    async fn memory_guard_claims_completes_releases_and_expires() {
+        let store = Memory::new();
+        let later = SystemTime::now() + Duration::from_secs(60);
+        assert_eq!(store.claim("k", later, later).await.unwrap(), Claim::New);
+        assert_eq!(
+            store.claim("k", later, later).await.unwrap(),
+            Claim::InProgress
+        );
+        assert_eq!(store.existing("k").await.unwrap(), Claim::InProgress);
+        store.release("k").await.unwrap();
+        assert_eq!(store.existing("k").await.unwrap(), Claim::New);
+        assert_eq!(store.claim("k", later, later).await.unwrap(), Claim::New);
+        store.complete("k", "U1", "S", later).await.unwrap();
+        let done = Claim::Done {
+            case_uid: "U1".into(),
+            subject: "S".into(),
+        };
+        assert_eq!(store.claim("k", later, later).await.unwrap(), done);
+        assert_eq!(store.existing("k").await.unwrap(), done);
+    }
+
+    #[tokio::test]
+    async fn a_lapsed_claim_reads_as_free_and_is_taken_over() {
+        let store = Memory::new();
+        let later = SystemTime::now() + Duration::from_secs(60);
+        let past = SystemTime::now() - Duration::from_millis(1);
+        // The holder's deadline passed without complete or release.
+        assert_eq!(
+            store.claim("crashed", past, later).await.unwrap(),
+            Claim::New
+        );
+        assert_eq!(store.existing("crashed").await.unwrap(), Claim::New);
+        assert_eq!(
+            store.claim("crashed", later, later).await.unwrap(),
+            Claim::New
+        );
+        assert_eq!(store.existing("crashed").await.unwrap(), Claim::InProgress);
+    }
+
+    #[tokio::test]
+    async fn memory_guard_is_bounded() {
+        let store = Memory::new();
+        let now = SystemTime::now();
+        for i in 0..(memory::MEMORY_MAX as u64 + 10) {
+            let exp = now + Duration::from_secs(60 + i);
+            store.claim(&format!("k{i}"), exp, exp).await.unwrap();
+        }
+        assert_eq!(store.len(), memory::MEMORY_MAX);
+        assert!(!store.holds("k0") && store.holds(&format!("k{}", memory::MEMORY_MAX + 9)));
+    }
+}
