@@ -578,6 +578,18 @@ fn resource_links(out: &mut Vec<(String, String)>, decoded: &Decoded, context: O
                     links::glue_run(console, job, id),
                     "Glue job run in the AWS console",
                 );
+                // Glue writes a run's errors to `<log group>/error`, one
+                // stream per run id.
+                if let Some(group) = run.log_group.as_deref() {
+                    push(
+                        links::log_stream(
+                            console,
+                            &format!("{}/error", group.trim_end_matches('/')),
+                            id,
+                        ),
+                        "Glue job run error log",
+                    );
+                }
             }
         }
         Decoded::CodeBuild(b) => {

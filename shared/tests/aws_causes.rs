@@ -91,6 +91,7 @@ const CASES: &[(&str, &str, &[&str])] = &[
         &[
             "gluestudio/home?region=eu-west-1#/job/sales-etl/run/jr_5e9b1f0c",
             ">Execution time (s)</th><td>94<",
+            "#logsV2:log-groups/log-group/$252Faws-glue$252Fjobs$252Ferror/log-events/jr_5e9b1f0c",
         ],
     ),
     (
