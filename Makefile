@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .ONESHELL:
 .SHELLFLAGS := -euo pipefail -c
 
-.PHONY: setup build demo test lint test-rust test-e2e test-infra lambda-build bench bench-smoke fmt
+.PHONY: setup build demo dev test lint test-rust test-e2e test-infra lambda-build bench bench-smoke fmt
 
 setup:
 	scripts/setup.sh
@@ -15,10 +15,19 @@ build: setup
 demo: build
 	python3 scripts/demo.py
 
+# The development loop: moto (a connection and an idempotency table), the env
+# in .run/dev.env, cargo lambda watch with hot reload in the foreground; it
+# prints the invoke command and the URL of the filed cases. Ctrl-C stops all.
+# Options: make dev DEV_ARGS="--port 9100 --auth oauth --env FILE" (--help).
+dev: setup
+	python3 scripts/dev.py $(DEV_ARGS)
+
 fmt:
 	cargo fmt --all
 
-lint:
+lint: setup
+	ruff check
+	ruff format --check
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 

@@ -6,6 +6,7 @@ Usage: zipsize.py OUTDIR NAME=PATH...   A file is zipped as `bootstrap` (what
 with everything in it except bytecode caches and our install stamps.
 Prints {"NAME": {"zip": bytes, "unzipped": bytes}} as JSON.
 """
+
 import json
 import os
 import sys

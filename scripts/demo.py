@@ -2,25 +2,30 @@
 """`make demo`: the whole bridge on this machine, no AWS account.
 
 1. moto plays AWS: its EventBridge CreateConnection writes an OAuth
-   client-credentials connection secret whose token endpoint is mock-auth.
+   client-credentials connection secret whose token endpoint is mock-auth
+   (with `--auth apikey`: an Outseta API-key connection built by the
+   EventBridge-valid recipe, `moto_seed.py outseta`).
 2. `cargo lambda watch` serves the notifier, mock-auth and mock-api.
 3. A Step Functions Catch payload (events/catch-lambda.json) is sent to the
    notifier: it reads the connection, fetches a token, files the case.
 4. The same failure again (a retry) is answered from the dedupe memory.
-5. The cached token is revoked; the next failure gets a 401, a new token and
-   its case anyway.
+5. OAuth only: the cached token is revoked; the next failure gets a 401, a
+   new token and its case anyway.
 6. The cases mock-api holds are listed. Everything started is stopped, also on
    Ctrl-C or error.
 """
+
+import argparse
 import base64
 import json
 import os
 import re
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from localrun import CLIENT_ID, ROOT, Services, field, http  # noqa: E402
+from localrun import CLIENT_ID, ROOT, Services, field, http
+
+# The demo's Outseta API key (mock-api accepts exactly this pair).
+API_KEY, API_SECRET = "demo-key", "demo-secret-" + os.urandom(6).hex()
 
 
 def say(msg=""):
@@ -38,57 +43,109 @@ def text_of(html, limit=400):
     return flat[:limit] + ("…" if len(flat) > limit else "")
 
 
+def list_cases(svc, auth):
+    if auth == "apikey":
+        header = f"Outseta {API_KEY}:{API_SECRET}"
+    else:
+        basic = base64.b64encode(f"{CLIENT_ID}:{svc.client_secret}".encode()).decode()
+        _, _, tok = http(
+            "POST",
+            svc.token_url(),
+            b"grant_type=client_credentials",
+            {"Authorization": f"Basic {basic}", "Content-Type": "application/x-www-form-urlencoded"},
+        )
+        header = f"Bearer {tok['access_token']}"
+    status, _, cases = http("GET", svc.cases_url(), headers={"Authorization": header})
+    if status != 200:
+        raise SystemExit(f"mock-api did not list the cases (HTTP {status}): {cases}")
+    return cases
+
+
+def refresh_scenario(svc, conn, event):
+    say("\n== 3. refresh: the cached token is revoked at mock-api, then another execution fails")
+    time.sleep(1.1)  # tokens carry whole seconds: the cut-off must be after the cached token's
+    svc.set_invocation_header(conn["secretArn"], "X-Mock-Revoke-Before", str(int(time.time())))
+    second = json.loads(json.dumps(event))
+    if "execution" in second:
+        second["execution"] += "-next-run"
+    else:
+        second["demoRun"] = 2
+    status, _, out2 = svc.invoke("notifier", second)
+    if status != 200:
+        raise SystemExit(f"notifier failed after revocation: {out2}")
+    posts = token_ids(svc, "/api/v1/support/cases", method="POST")
+    tokens = token_ids(svc, "/token", status=200)
+    old, new = field(tokens[0], "token_id"), field(tokens[-1], "token_id")
+    say(f"   POST with cached token {old} -> {field(posts[-2], 'status')} ({field(posts[-2], 'reason')})")
+    say(f"   new token fetched: id {new}")
+    say(
+        f"   POST with token {new} -> {field(posts[-1], 'status')}: "
+        f"case {out2['caseUid']} in {out2['attempts']} attempts"
+    )
+
+
 def main():
-    event_file = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "events/catch-lambda.json")
-    event = json.load(open(event_file))
+    ap = argparse.ArgumentParser(description="The whole bridge locally: moto, cargo lambda watch, tickets.")
+    ap.add_argument("event", nargs="?", default=os.path.join(ROOT, "events/catch-lambda.json"))
+    ap.add_argument(
+        "--auth",
+        choices=("oauth", "apikey"),
+        default="oauth",
+        help="oauth (default: shows a token refresh) or apikey (the EventBridge-valid Outseta recipe)",
+    )
+    args = ap.parse_args()
+    with open(args.event) as f:
+        event = json.load(f)
     with Services() as svc:
         say("== starting moto (local Secrets Manager + EventBridge)")
         svc.start_moto()
         svc.reserve_watch_port()
-        conn = svc.seed("--name", "outseta-demo", "oauth", "--token-url", svc.token_url(),
-                        "--client-id", CLIENT_ID, "--client-secret", svc.client_secret)
+        if args.auth == "apikey":
+            conn = svc.seed("--name", "outseta-demo", "outseta", "--key", API_KEY, "--secret", API_SECRET)
+            extra = {"API_KEY": API_KEY, "API_SECRET": API_SECRET}
+            say("   Outseta API-key connection: key X-Outseta-Connection: header-parameter, and")
+            say("   Authorization: Outseta KEY:SECRET as a secret invocation header (EventBridge allows `:` there)")
+        else:
+            conn = svc.seed(
+                "--name",
+                "outseta-demo",
+                "oauth",
+                "--token-url",
+                svc.token_url(),
+                "--client-id",
+                CLIENT_ID,
+                "--client-secret",
+                svc.client_secret,
+            )
+            extra = {}
         say(f"   connection: {conn['connectionArn']}")
         say(f"   its secret: {conn['secretArn']}")
         say("== starting cargo lambda watch (notifier, mock-auth, mock-api); first run compiles")
-        # TTL 0 so step 4's change to the connection is seen at once.
-        svc.start_watch(conn["secretArn"], {"SECRET_CACHE_TTL_SECONDS": "0"})
+        # TTL 0 so step 3's change to the connection is seen at once.
+        svc.start_watch(conn["secretArn"], {"SECRET_CACHE_TTL_SECONDS": "0", **extra})
         say(f"   serving on 127.0.0.1:{svc.watch_port}; logs in {svc.logdir}")
 
-        say(f"\n== 1. a failure arrives: {os.path.relpath(event_file, ROOT)}")
+        say(f"\n== 1. a failure arrives: {os.path.relpath(args.event, ROOT)}")
         status, _, out = svc.invoke("notifier", event)
         if status != 200:
             raise SystemExit(f"notifier failed: {out}")
-        fetched = token_ids(svc, "/token", status=200)
-        say(f"   token fetched from mock-auth: id {field(fetched[-1], 'token_id')}")
+        if args.auth == "oauth":
+            fetched = token_ids(svc, "/token", status=200)
+            say(f"   token fetched from mock-auth: id {field(fetched[-1], 'token_id')}")
         say(f"   ticket created: Uid {out['caseUid']}  Subject: {out['subject']}")
 
         say("\n== 2. the same failure delivered again (a retry or redelivery)")
         status, _, dup = svc.invoke("notifier", event)
-        say(f"   answered from the dedupe memory: duplicate={dup.get('duplicate')}, case {dup.get('caseUid')}, nothing filed")
+        say(
+            f"   answered from the dedupe memory: duplicate={dup.get('duplicate')}, "
+            f"case {dup.get('caseUid')}, nothing filed"
+        )
 
-        say("\n== 3. refresh: the cached token is revoked at mock-api, then another execution fails")
-        time.sleep(1.1)
-        svc.set_invocation_header(conn["secretArn"], "X-Mock-Revoke-Before", str(int(time.time())))
-        second = json.loads(json.dumps(event))
-        if "execution" in second:
-            second["execution"] += "-next-run"
-        else:
-            second["demoRun"] = 2
-        status, _, out2 = svc.invoke("notifier", second)
-        if status != 200:
-            raise SystemExit(f"notifier failed after revocation: {out2}")
-        posts = token_ids(svc, "/api/v1/support/cases", method="POST")
-        tokens = token_ids(svc, "/token", status=200)
-        old, new = field(tokens[0], "token_id"), field(tokens[-1], "token_id")
-        say(f"   POST with cached token {old} -> {field(posts[-2], 'status')} ({field(posts[-2], 'reason')})")
-        say(f"   new token fetched: id {new}")
-        say(f"   POST with token {new} -> {field(posts[-1], 'status')}: case {out2['caseUid']} in {out2['attempts']} attempts")
+        if args.auth == "oauth":
+            refresh_scenario(svc, conn, event)
 
-        say("\n== 4. cases held by mock-api")
-        basic = base64.b64encode(f"{CLIENT_ID}:{svc.client_secret}".encode()).decode()
-        _, _, tok = http("POST", svc.token_url(), b"grant_type=client_credentials",
-                         {"Authorization": f"Basic {basic}", "Content-Type": "application/x-www-form-urlencoded"})
-        _, _, cases = http("GET", svc.cases_url(), headers={"Authorization": f"Bearer {tok['access_token']}"})
+        say(f"\n== {4 if args.auth == 'oauth' else 3}. cases held by mock-api")
+        cases = list_cases(svc, args.auth)
         for c in cases:
             say(f"   {c['Uid']}  {c['SubmittedDateTime']}  {c['Subject']}")
         say(f"\n   body of {cases[0]['Uid']} (as text): {text_of(cases[0]['Body'])}")

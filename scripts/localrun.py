@@ -1,10 +1,13 @@
-"""Local services for the demo and the end-to-end tests: moto, and the three
-functions under `cargo lambda watch`, on free loopback ports.
+"""Local services for the demo, `make dev` and the end-to-end tests: moto, and
+the three functions under `cargo lambda watch`, on free loopback ports.
 
-`Services` is a context manager that stops everything it started, also on
-Ctrl-C or an exception. Logs go to a directory outside the crates, because a
-file written inside a crate makes `cargo lambda watch` rebuild forever.
+`Services` is a context manager that stops everything it started (each
+process with its whole tree), also on Ctrl-C, SIGTERM or an exception. Logs
+and env files go to a directory outside the crates, because a file written
+inside a crate makes `cargo lambda watch` rebuild forever.
 """
+
+import contextlib
 import json
 import os
 import re
@@ -19,11 +22,11 @@ import urllib.error
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
 
 REGION = "us-east-1"
 CLIENT_ID = "ticket-bridge-demo"
 SIGNING_KEY = "local-signing-key-not-a-secret-in-prod"
+FROM_EMAIL = "oncall@example.com"
 
 
 def free_port():
@@ -32,17 +35,29 @@ def free_port():
         return s.getsockname()[1]
 
 
+def port_open(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def tail(path, chars=2000):
+    if not path or not os.path.exists(path):
+        return ""
+    with open(path, errors="replace") as f:
+        return f.read()[-chars:]
+
+
 def wait_port(port, timeout, what, proc=None, log=None):
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc is not None and proc.poll() is not None:
-            tail = open(log, errors="replace").read()[-2000:] if log else ""
-            raise RuntimeError(f"{what} exited with {proc.returncode} before opening port {port}:\n{tail}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
+            raise RuntimeError(f"{what} exited with {proc.returncode} before opening port {port}:\n{tail(log)}")
+        if port_open(port):
+            return
+        time.sleep(0.1)
     raise RuntimeError(f"{what} did not open port {port} within {timeout}s")
 
 
@@ -66,12 +81,108 @@ def http(method, url, body=None, headers=None, timeout=60):
         return status, hdrs, text
 
 
+def write_env_file(path, env):
+    """A dotenv file for `cargo lambda watch --env-file`. Values are quoted:
+    dotenv parsing rejects bare values holding `=` or `,`."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as f:
+        f.writelines(f"{k}={json.dumps(str(v))}\n" for k, v in env.items())
+
+
+def read_env_file(path):
+    """KEY=VALUE lines (blank lines and # comments skipped, quotes removed)."""
+    out = {}
+    with open(path) as f:
+        for raw in f:
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            key, sep, value = line.removeprefix("export ").partition("=")
+            if not sep:
+                raise ValueError(f"{path}: not KEY=VALUE: {line!r}")
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+                value = json.loads(value) if value[0] == '"' else value[1:-1]
+            out[key.strip()] = value
+    return out
+
+
+# -- process trees (Linux /proc) -------------------------------------------
+def _stat(pid):
+    """(state, ppid, start time) of a live process, or None."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            raw = f.read()
+    except OSError:
+        return None
+    fields = raw[raw.rindex(")") + 2 :].split()
+    return fields[0], int(fields[1]), int(fields[19])
+
+
+def process_tree(pid):
+    """{pid: start time} of pid and all its descendants, as they are now."""
+    children = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            st = _stat(int(name))
+            if st:
+                children.setdefault(st[1], []).append((int(name), st[2]))
+    root = _stat(pid)
+    tree = {pid: root[2]} if root else {}
+    todo = [pid]
+    while todo:
+        for child, started in children.get(todo.pop(), []):
+            if child not in tree:
+                tree[child] = started
+                todo.append(child)
+    return tree
+
+
+def alive(tree):
+    """The processes of a process_tree snapshot still running (zombies and
+    recycled pids do not count)."""
+    out = []
+    for pid, started in tree.items():
+        st = _stat(pid)
+        if st and st[0] != "Z" and st[2] == started:
+            out.append(pid)
+    return out
+
+
+def _signal_all(tree, sig):
+    for pid in alive(tree):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+
+
+def stop_tree(proc, timeout=10):
+    """Stops a process started in its own session, and everything below it,
+    even what moved to another process group (SIGTERM, then SIGKILL)."""
+    tree = process_tree(proc.pid)
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+    _signal_all(tree, signal.SIGTERM)
+    deadline = time.time() + timeout
+    while time.time() < deadline and (proc.poll() is None or alive(tree)):
+        time.sleep(0.05)
+    if proc.poll() is None or alive(tree):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        _signal_all(tree, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=5)
+
+
 class Services:
     def __init__(self, logdir=None):
         self.logdir = logdir or tempfile.mkdtemp(prefix="ticket-bridge-")
+        os.makedirs(self.logdir, exist_ok=True)
         self.procs = []
         self.moto = None
+        self.watch = None
         self.watch_port = None
+        self.watch_log = None
         self.client_secret = "cs-" + os.urandom(9).hex()
 
     # -- lifecycle -------------------------------------------------------
@@ -86,62 +197,88 @@ class Services:
         return False
 
     def _on_signal(self, signum, _frame):
-        self.stop_all()
-        sys.exit(128 + signum)
+        # Unwind to __exit__, which stops everything. Not from here: the main
+        # thread may be inside Popen.wait(), whose lock would keep poll() from
+        # ever seeing a child exit. A second Ctrl-C must not cut the stop short.
+        for s in self._old:
+            signal.signal(s, signal.SIG_IGN)
+        raise SystemExit(128 + signum)
 
-    def _spawn(self, args, log_name, env=None):
-        log = open(os.path.join(self.logdir, log_name), "ab")
-        p = subprocess.Popen(args, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                             env=env, start_new_session=True)
+    def _spawn(self, args, log_name=None, env=None):
+        """Starts a process in its own session. Its output goes to a log file
+        in logdir, or with log_name=None to this process's own stdout."""
+        kw = {"cwd": ROOT, "stdin": subprocess.DEVNULL, "env": env, "start_new_session": True}
+        if log_name is None:
+            p = subprocess.Popen(args, **kw)
+        else:
+            with open(os.path.join(self.logdir, log_name), "ab") as log:
+                p = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, **kw)
         self.procs.append(p)
         return p
 
     def _stop(self, p):
-        if p.poll() is None:
-            try:
-                os.killpg(p.pid, signal.SIGTERM)
-                p.wait(timeout=10)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                try:
-                    os.killpg(p.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+        stop_tree(p)
         if p in self.procs:
             self.procs.remove(p)
 
     def stop_all(self):
-        for p in list(self.procs):
+        for p in reversed(list(self.procs)):
             self._stop(p)
 
     # -- moto --------------------------------------------------------------
-    def start_moto(self):
-        port = free_port()
-        self._spawn(["moto_server", "-H", "127.0.0.1", "-p", str(port)], "moto.log")
-        wait_port(port, 30, "moto_server", self.procs[-1], os.path.join(self.logdir, "moto.log"))
+    def start_moto(self, port=None):
+        port = port or free_port()
+        if port_open(port):
+            raise RuntimeError(f"port {port} is already in use: cannot start moto_server there")
+        p = self._spawn(["moto_server", "-H", "127.0.0.1", "-p", str(port)], "moto.log")
+        wait_port(port, 30, "moto_server", p, os.path.join(self.logdir, "moto.log"))
         self.moto = f"http://127.0.0.1:{port}"
         return self.moto
 
     def seed(self, *args):
-        out = subprocess.run([sys.executable, os.path.join(ROOT, "scripts/moto_seed.py"), "--endpoint", self.moto,
-                              "--region", REGION, *args], capture_output=True, text=True)
+        out = subprocess.run(
+            [
+                sys.executable,
+                os.path.join(ROOT, "scripts/moto_seed.py"),
+                "--endpoint",
+                self.moto,
+                "--region",
+                REGION,
+                *list(args),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if out.returncode != 0:
             raise RuntimeError(out.stderr.strip())
         return json.loads(out.stdout)
 
-    def secrets(self):
+    def client(self, service):
         import boto3
-        return boto3.client("secretsmanager", endpoint_url=self.moto, region_name=REGION,
-                            aws_access_key_id="test", aws_secret_access_key="test")
+
+        return boto3.client(
+            service,
+            endpoint_url=self.moto,
+            region_name=REGION,
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+
+    def secrets(self):
+        return self.client("secretsmanager")
+
+    def secret_json(self, secret_arn):
+        return json.loads(self.secrets().get_secret_value(SecretId=secret_arn)["SecretString"])
 
     def set_invocation_header(self, secret_arn, key, value):
         """Adds or replaces an invocation header in a connection secret, the
         way updating the EventBridge connection would."""
-        sm = self.secrets()
-        secret = json.loads(sm.get_secret_value(SecretId=secret_arn)["SecretString"])
+        secret = self.secret_json(secret_arn)
         params = secret.setdefault("invocation_http_parameters", {}).setdefault("header_parameters", [])
         params[:] = [p for p in params if p.get("key") != key]
         params.append({"key": key, "value": value, "is_value_secret": False})
-        sm.put_secret_value(SecretId=secret_arn, SecretString=json.dumps(secret))
+        self.secrets().put_secret_value(SecretId=secret_arn, SecretString=json.dumps(secret))
 
     # -- cargo lambda watch ------------------------------------------------
     def token_url(self):
@@ -153,18 +290,20 @@ class Services:
     def url(self, function, path):
         return f"http://127.0.0.1:{self.watch_port}/lambda-url/{function}{path}"
 
-    def reserve_watch_port(self):
+    def invoke_url(self, function="notifier"):
+        return f"http://127.0.0.1:{self.watch_port}/2015-03-31/functions/{function}/invocations"
+
+    def reserve_watch_port(self, port=None):
         """Connection secrets name the token URL, so the port comes first."""
-        self.watch_port = self.watch_port or free_port()
+        self.watch_port = self.watch_port or port or free_port()
         return self.watch_port
 
-    def start_watch(self, secret_arn, extra=None):
-        """Serves notifier, mock-auth and mock-api with one environment."""
-        port = self.reserve_watch_port()
+    def watch_env(self, secret_arn, extra=None):
+        """One environment for the notifier, mock-auth and mock-api."""
         env = {
             "TICKET_API_URL": self.cases_url(),
             "CONNECTION_SECRET_ID": secret_arn,
-            "FROM_PERSON_EMAIL": "oncall@example.com",
+            "FROM_PERSON_EMAIL": FROM_EMAIL,
             "AWS_ENDPOINT_URL_SECRETS_MANAGER": self.moto,
             "AWS_ENDPOINT_URL": self.moto,
             "AWS_ACCESS_KEY_ID": "test",
@@ -177,15 +316,31 @@ class Services:
             "RUST_LOG": "info",
         }
         env.update(extra or {})
-        env_file = os.path.join(self.logdir, f"watch-{port}.env")
-        with open(env_file, "w") as f:
-            # Quoted: dotenv parsing rejects bare values holding `=` or `,`.
-            f.writelines(f"{k}={json.dumps(str(v))}\n" for k, v in env.items())
-        self.watch_log = os.path.join(self.logdir, f"watch-{port}-{len(os.listdir(self.logdir))}.log")
-        proc_env = dict(os.environ, CARGO_TERM_COLOR="never", NO_COLOR="1")
-        self.watch = self._spawn(["cargo", "lambda", "watch", "-A", "127.0.0.1", "-P", str(port),
-                                  "--ignore-changes", "--env-file", env_file],
-                                 os.path.basename(self.watch_log), env=proc_env)
+        return env
+
+    def start_watch(self, secret_arn, extra=None, env_file=None, foreground=False, hot_reload=False):
+        """Serves notifier, mock-auth and mock-api with one environment.
+
+        By default its output goes to a log in logdir and changes to the
+        sources are ignored (the tests must not rebuild under other people's
+        edits). `foreground=True` leaves its output on this terminal;
+        `hot_reload=True` rebuilds and restarts a function when its sources
+        change."""
+        port = self.reserve_watch_port()
+        if port_open(port):
+            raise RuntimeError(f"port {port} is already in use: cannot start cargo lambda watch there")
+        env_file = env_file or os.path.join(self.logdir, f"watch-{port}.env")
+        write_env_file(env_file, self.watch_env(secret_arn, extra))
+        args = ["cargo", "lambda", "watch", "-A", "127.0.0.1", "-P", str(port), "--env-file", env_file]
+        if not hot_reload:
+            args.append("--ignore-changes")
+        if foreground:
+            self.watch_log = None
+            self.watch = self._spawn(args)
+        else:
+            self.watch_log = os.path.join(self.logdir, f"watch-{port}-{len(os.listdir(self.logdir))}.log")
+            proc_env = dict(os.environ, CARGO_TERM_COLOR="never", NO_COLOR="1")
+            self.watch = self._spawn(args, os.path.basename(self.watch_log), env=proc_env)
         wait_port(port, 300, "cargo lambda watch", self.watch, self.watch_log)
         # The first call to each function spawns it; make that happen now.
         for fn in ("mock-auth", "mock-api"):
@@ -196,8 +351,7 @@ class Services:
         self._stop(self.watch)
 
     def invoke(self, function, payload, timeout=120):
-        return http("POST", f"http://127.0.0.1:{self.watch_port}/2015-03-31/functions/{function}/invocations",
-                    payload, timeout=timeout)
+        return http("POST", self.invoke_url(function), payload, timeout=timeout)
 
     def log_text(self):
         with open(self.watch_log, encoding="utf-8", errors="replace") as f:
@@ -209,10 +363,8 @@ class Services:
         for line in self.log_text().splitlines():
             line = re.sub(r"\x1b\[[0-9;]*m", "", line).strip()
             if line.startswith("{"):
-                try:
+                with contextlib.suppress(ValueError):
                     out.append(json.loads(line))
-                except ValueError:
-                    pass
         return out
 
     def cleanup(self):

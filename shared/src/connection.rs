@@ -91,6 +91,12 @@ impl Connection {
             serde_json::from_str(secret).map_err(|_| "the secret is not JSON".to_owned())?;
         let obj = value.as_object().ok_or("the secret is not a JSON object")?;
         let invocation = params(obj, "invocation_http_parameters")?;
+        let recognised = obj
+            .keys()
+            .any(|k| LAYOUT_KEYS.contains(&k.as_str()) && k != "invocation_http_parameters");
+        if recognised {
+            only_known(obj, "the secret", TOP_KEYS)?;
+        }
         let auth = if obj.contains_key("api_key_name") || obj.contains_key("api_key_value") {
             Auth::ApiKey {
                 name: field(obj, "api_key_name")?,
@@ -117,24 +123,28 @@ impl Connection {
         Ok(Connection { auth, invocation })
     }
 
-    /// Every secret value this connection holds, for verbatim masking.
+    /// Every secret value this connection holds, for verbatim masking: each
+    /// whole value, and for `Scheme credential` values (`Outseta KEY:SECRET`,
+    /// wherever it sits) the credential and its `:`-separated parts too, in
+    /// case one is echoed alone.
     pub fn secret_values(&self) -> Vec<&str> {
-        let mut out = Vec::new();
+        let mut whole = Vec::new();
         match &self.auth {
-            Auth::ApiKey { value, .. } => {
-                out.push(value.expose());
-                // `Outseta KEY:SECRET`: mask the parts too, in case one is echoed alone.
-                if let Some((_, rest)) = value.expose().split_once(' ') {
-                    out.extend(rest.split(':'));
-                }
-            }
-            Auth::Basic { password, .. } => out.push(password.expose()),
+            Auth::ApiKey { value, .. } => whole.push(value.expose()),
+            Auth::Basic { password, .. } => whole.push(password.expose()),
             Auth::OAuthClientCredentials(o) => {
-                out.push(o.client_secret.expose());
-                out.extend(secret_params(&o.oauth_http_parameters));
+                whole.push(o.client_secret.expose());
+                whole.extend(secret_params(&o.oauth_http_parameters));
             }
         }
-        out.extend(secret_params(&self.invocation));
+        whole.extend(secret_params(&self.invocation));
+        let mut out = whole.clone();
+        for v in whole {
+            if let Some((_, credential)) = v.trim().split_once(' ') {
+                out.push(credential);
+                out.extend(credential.split(':'));
+            }
+        }
         out
     }
 }
@@ -152,10 +162,11 @@ fn secret_params(p: &HttpParameters) -> impl Iterator<Item = &str> {
 /// emulators (moto) nest them under `client_parameters` and spell the extra
 /// parameters `o_auth_http_parameters`. Both are read.
 fn oauth(obj: &Map<String, Value>) -> Result<OAuthClient, String> {
-    let client = obj
-        .get("client_parameters")
-        .and_then(Value::as_object)
-        .unwrap_or(obj);
+    let nested = obj.get("client_parameters").and_then(Value::as_object);
+    if let Some(c) = nested {
+        only_known(c, "client_parameters", CLIENT_KEYS)?;
+    }
+    let client = nested.unwrap_or(obj);
     let method = match obj
         .get("http_method")
         .and_then(Value::as_str)
@@ -173,8 +184,11 @@ fn oauth(obj: &Map<String, Value>) -> Result<OAuthClient, String> {
         "o_auth_http_parameters"
     };
     Ok(OAuthClient {
-        client_id: field(client, "client_id")?,
-        client_secret: Secret(field(client, "client_secret")?),
+        client_id: field(client, either(client, "client_id", "ClientID"))?,
+        client_secret: Secret(field(
+            client,
+            either(client, "client_secret", "ClientSecret"),
+        )?),
         authorization_endpoint: field(obj, "authorization_endpoint")?,
         http_method: method,
         oauth_http_parameters: params(obj, extra_key)?,
@@ -190,6 +204,10 @@ fn field(obj: &Map<String, Value>, key: &str) -> Result<String, String> {
     }
 }
 
+/// `*_http_parameters`: its lists and their entries, with snake_case or
+/// PascalCase inner keys (EventBridge's API spells them in PascalCase; the
+/// secret's own spelling is not documented anywhere public). Any other key
+/// is an error naming it: a header silently dropped could be the credential.
 fn params(obj: &Map<String, Value>, key: &str) -> Result<HttpParameters, String> {
     let Some(v) = obj.get(key).filter(|v| !v.is_null()) else {
         return Ok(HttpParameters::default());
@@ -197,7 +215,9 @@ fn params(obj: &Map<String, Value>, key: &str) -> Result<HttpParameters, String>
     let p = v
         .as_object()
         .ok_or_else(|| format!("`{key}` must be an object"))?;
-    let list = |name: &str| -> Result<Vec<Param>, String> {
+    only_known(p, key, PARAM_LISTS)?;
+    let list = |snake: &str, pascal: &str| -> Result<Vec<Param>, String> {
+        let name = either(p, snake, pascal);
         let Some(items) = p.get(name).filter(|v| !v.is_null()) else {
             return Ok(Vec::new());
         };
@@ -212,28 +232,94 @@ fn params(obj: &Map<String, Value>, key: &str) -> Result<HttpParameters, String>
                 let o = item
                     .as_object()
                     .ok_or_else(|| format!("`{at}` must be an object"))?;
-                let k = field(o, "key").map_err(|e| format!("{at}: {e}"))?;
-                let value = match o.get("value") {
+                only_known(o, &at, PARAM_KEYS)?;
+                let k = field(o, either(o, "key", "Key")).map_err(|e| format!("{at}: {e}"))?;
+                let value = match o.get(either(o, "value", "Value")) {
                     Some(Value::String(s)) => s.clone(),
                     Some(Value::Null) | None => String::new(),
                     Some(other) => other.to_string(),
                 };
+                let secret = o.get(either(o, "is_value_secret", "IsValueSecret"));
                 Ok(Param {
                     key: k,
                     value: Secret(value),
-                    is_value_secret: o
-                        .get("is_value_secret")
-                        .and_then(Value::as_bool)
-                        .unwrap_or(false),
+                    is_value_secret: match secret {
+                        None | Some(Value::Null) => false,
+                        Some(Value::Bool(b)) => *b,
+                        Some(_) => {
+                            return Err(format!("`{at}.is_value_secret` must be true or false"));
+                        }
+                    },
                 })
             })
             .collect()
     };
     Ok(HttpParameters {
-        headers: list("header_parameters")?,
-        query: list("query_string_parameters")?,
-        body: list("body_parameters")?,
+        headers: list("header_parameters", "HeaderParameters")?,
+        query: list("query_string_parameters", "QueryStringParameters")?,
+        body: list("body_parameters", "BodyParameters")?,
     })
+}
+
+/// Keys that identify a connection layout.
+const LAYOUT_KEYS: &[&str] = &[
+    "api_key_name",
+    "api_key_value",
+    "username",
+    "password",
+    "authorization_endpoint",
+];
+/// Every top-level key of the three layouts, in EventBridge's and moto's spellings.
+const TOP_KEYS: &[&str] = &[
+    "api_key_name",
+    "api_key_value",
+    "username",
+    "password",
+    "client_id",
+    "client_secret",
+    "client_parameters",
+    "authorization_endpoint",
+    "http_method",
+    "oauth_http_parameters",
+    "o_auth_http_parameters",
+    "invocation_http_parameters",
+];
+const CLIENT_KEYS: &[&str] = &["client_id", "client_secret", "ClientID", "ClientSecret"];
+const PARAM_LISTS: &[&str] = &[
+    "header_parameters",
+    "query_string_parameters",
+    "body_parameters",
+    "HeaderParameters",
+    "QueryStringParameters",
+    "BodyParameters",
+];
+const PARAM_KEYS: &[&str] = &[
+    "key",
+    "value",
+    "is_value_secret",
+    "Key",
+    "Value",
+    "IsValueSecret",
+];
+
+/// The snake_case key when present, else the PascalCase one.
+fn either<'a>(obj: &Map<String, Value>, snake: &'a str, pascal: &'a str) -> &'a str {
+    if obj.contains_key(snake) {
+        snake
+    } else {
+        pascal
+    }
+}
+
+/// Refuses keys outside `known`, naming the first (never its value).
+fn only_known(obj: &Map<String, Value>, at: &str, known: &[&str]) -> Result<(), String> {
+    match obj.keys().find(|k| !known.contains(&k.as_str())) {
+        Some(k) => Err(format!(
+            "{at} has a key this notifier does not understand: `{k}` (nothing is dropped silently; expected one of: {})",
+            known.join(", ")
+        )),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -261,7 +347,7 @@ mod tests {
         assert!(c.invocation.query[0].is_value_secret);
         assert_eq!(
             c.secret_values(),
-            ["Outseta K1:S3CRET", "K1", "S3CRET", "v"]
+            ["Outseta K1:S3CRET", "v", "K1:S3CRET", "K1", "S3CRET"]
         );
     }
 
@@ -281,6 +367,59 @@ mod tests {
         };
         assert_eq!(o.http_method, TokenMethod::Post);
         assert_eq!(o.oauth_http_parameters.body[0].key, "scope");
+    }
+
+    #[test]
+    fn invocation_parameters_in_either_spelling_and_unknown_keys_refused() {
+        let pascal = json!({"api_key_name": "X-Outseta-Connection", "api_key_value": "header-parameter",
+            "invocation_http_parameters": {"HeaderParameters": [
+                {"Key": "Authorization", "Value": "Outseta K:S", "IsValueSecret": true}]}});
+        let snake = json!({"api_key_name": "X-Outseta-Connection", "api_key_value": "header-parameter",
+            "invocation_http_parameters": {"header_parameters": [
+                {"key": "Authorization", "value": "Outseta K:S", "is_value_secret": true}]}});
+        let a = Connection::parse(&pascal.to_string()).unwrap();
+        assert_eq!(a, Connection::parse(&snake.to_string()).unwrap());
+        assert_eq!(a.invocation.headers[0].key, "Authorization");
+        assert!(a.invocation.headers[0].is_value_secret);
+        assert!(a.secret_values().contains(&"S"));
+        let oauth = json!({"client_parameters": {"ClientID": "cid", "ClientSecret": "cs"},
+            "authorization_endpoint": "https://a/token", "http_method": "POST",
+            "oauth_http_parameters": {"BodyParameters": [{"Key": "scope", "Value": "x", "IsValueSecret": false}]}});
+        let Auth::OAuthClientCredentials(o) = Connection::parse(&oauth.to_string()).unwrap().auth
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (o.client_id.as_str(), o.client_secret.expose()),
+            ("cid", "cs")
+        );
+        assert_eq!(o.oauth_http_parameters.body[0].key, "scope");
+        let refused = [
+            (
+                json!({"api_key_name": "A", "api_key_value": "CANARY", "invocation_http_parameters":
+                {"Headers": [{"Key": "Authorization", "Value": "CANARY"}]}}),
+                "`Headers`",
+            ),
+            (
+                json!({"api_key_name": "A", "api_key_value": "CANARY", "invocation_http_parameters":
+                {"header_parameters": [{"key": "Authorization", "val": "CANARY"}]}}),
+                "`val`",
+            ),
+            (
+                json!({"api_key_name": "A", "api_key_value": "CANARY", "extra_headers": "CANARY"}),
+                "`extra_headers`",
+            ),
+            (
+                json!({"api_key_name": "A", "api_key_value": "CANARY", "invocation_http_parameters":
+                {"header_parameters": [{"key": "k", "value": "CANARY", "is_value_secret": "CANARY"}]}}),
+                "is_value_secret",
+            ),
+        ];
+        for (secret, named) in refused {
+            let err = Connection::parse(&secret.to_string()).unwrap_err();
+            assert!(err.contains(named), "{secret}: {err}");
+            assert!(!err.contains("CANARY"), "value leaked: {err}");
+        }
     }
 
     #[test]

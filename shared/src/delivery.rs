@@ -45,6 +45,10 @@ pub struct Attempts {
     pub secret_refreshes: u32,
 }
 
+/// The header `authorize` made current, handed to `deliver` for its first
+/// attempt.
+pub struct Authorization(Option<(String, Secret)>);
+
 /// How delivery behaves; `config` builds it from the environment.
 #[derive(Debug, Clone)]
 pub struct DeliverySettings {
@@ -104,22 +108,30 @@ impl TicketClient {
         case: &CaseBody,
         secrets: &SecretCache<S>,
         mut conn: std::sync::Arc<Connection>,
+        authorization: Authorization,
         deadline: Instant,
         stats: &mut Attempts,
     ) -> Result<String, NotifierError> {
         let mut refreshed = false;
+        let mut first = Some(authorization.0);
         let mut last_problem = String::from("no attempt was made");
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining < MIN_ATTEMPT {
                 return Err(NotifierError::TicketDeliveryFailed(format!(
-                    "time budget used up after {} attempt(s); last problem: {last_problem}",
-                    stats.api_calls
+                    "time budget used up after {}; last problem: {last_problem}",
+                    attempts(stats.api_calls)
                 )));
             }
-            let auth = self.auth_header(&conn, deadline, stats).await?;
+            // The first attempt uses what `authorize` got (a short-lived
+            // token may already count as stale); later ones ask again.
+            let auth = match first.take() {
+                Some(header) => header,
+                None => self.auth_header(&conn, deadline, stats).await?,
+            };
             if let Some((_, v)) = &auth {
-                // The whole header value, and the credential after its scheme.
+                // The whole header value, and the credential after its scheme
+                // (a refreshed token is new here).
                 let bare = v.expose().split_once(' ').map_or("", |(_, rest)| rest);
                 self.gate.learn([v.expose(), bare]);
             }
@@ -201,12 +213,29 @@ impl TicketClient {
                 Step::Wait(wait) => tokio::time::sleep(wait).await,
                 Step::Stop(why) => {
                     return Err(NotifierError::TicketDeliveryFailed(format!(
-                        "{last_problem} after {} attempt(s), and {why}",
-                        stats.api_calls
+                        "{last_problem} after {}, and {why}",
+                        attempts(stats.api_calls)
                     )));
                 }
             }
         }
+    }
+
+    /// Makes the credential current before anything is rendered or logged:
+    /// the OAuth token is fetched (or taken from the cache) now, so the gate
+    /// already masks it if the event echoes it. Delivery then reuses it.
+    pub async fn authorize(
+        &self,
+        conn: &Connection,
+        deadline: Instant,
+        stats: &mut Attempts,
+    ) -> Result<Authorization, NotifierError> {
+        let header = self.auth_header(conn, deadline, stats).await?;
+        if let Some((_, v)) = &header {
+            let bare = v.expose().split_once(' ').map_or("", |(_, rest)| rest);
+            self.gate.learn([v.expose(), bare]);
+        }
+        Ok(Authorization(header))
     }
 
     async fn auth_header(
@@ -288,6 +317,13 @@ fn classify(status: StatusCode) -> Class {
         429 | 500 | 502 | 503 | 504 => Class::Retry,
         400..=499 => Class::Reject,
         _ => Class::Unexpected,
+    }
+}
+
+fn attempts(n: u32) -> String {
+    match n {
+        1 => "1 attempt".to_owned(),
+        n => format!("{n} attempts"),
     }
 }
 

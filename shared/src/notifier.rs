@@ -32,6 +32,9 @@ const IN_PROGRESS_POLL: Duration = Duration::from_millis(200);
 /// What a log line's fixed fields (error, counters, message) may take; the
 /// rest of `LOG_EVENT_MAX_BYTES` is shared by the ticket and the event.
 const LOG_FIXED: usize = 6 * 1024;
+/// How long a path that files nothing may spend fetching the current token
+/// so the gate knows it.
+const KNOW_TOKEN_WITHIN: Duration = Duration::from_secs(2);
 /// Error messages leave the process (Step Functions' `Cause`, logs) cut to this.
 const ERROR_MAX: usize = 4 * 1024;
 
@@ -72,6 +75,9 @@ struct NotFiled<'a> {
     case: Option<&'a CaseBody>,
     stats: Attempts,
     started: Instant,
+    /// Whether this invocation already made its credential current (so the
+    /// gate knows the token, or fetching it failed and must not be repeated).
+    authorized: bool,
 }
 
 impl<S: SecretSource> Notifier<S> {
@@ -134,6 +140,7 @@ impl<S: SecretSource> Notifier<S> {
             case: None,
             stats: Attempts::default(),
             started,
+            authorized: false,
         };
         let failure = match intake(&event, self.config.error_path.as_ref()) {
             Ok(Intake::Failure(f)) => f,
@@ -191,16 +198,25 @@ impl<S: SecretSource> Notifier<S> {
         // The connection first: reading it teaches the gate its secret
         // values, so the ticket is rendered masking them in the raw text,
         // before escaping and the size caps, wherever the event echoes them.
-        let conn = self.secrets.get().await;
-        let case = self.render(&failure, reported);
+        // The same for the credential it yields: an OAuth token is fetched
+        // (or taken from the cache) before rendering, for the same reason.
         let mut stats = Attempts::default();
-        let result = match conn {
-            Ok(conn) => {
+        let ready = match self.secrets.get().await {
+            Ok(conn) => self
+                .client
+                .authorize(&conn, end, &mut stats)
+                .await
+                .map(|auth| (conn, auth)),
+            Err(e) => Err(NotifierError::ConnectionSecret(e.to_string())),
+        };
+        let case = self.render(&failure, reported);
+        let result = match ready {
+            Ok((conn, auth)) => {
                 self.client
-                    .deliver(&case, &self.secrets, conn, end, &mut stats)
+                    .deliver(&case, &self.secrets, conn, auth, end, &mut stats)
                     .await
             }
-            Err(e) => Err(NotifierError::ConnectionSecret(e.to_string())),
+            Err(e) => Err(e),
         };
 
         match result {
@@ -239,6 +255,7 @@ impl<S: SecretSource> Notifier<S> {
                 ending.outcome = "not_delivered";
                 ending.case = Some(&case);
                 ending.stats = stats;
+                ending.authorized = true;
                 Err(self.not_filed(err, ending).await)
             }
         }
@@ -247,7 +264,7 @@ impl<S: SecretSource> Notifier<S> {
     /// An event that is not even JSON (the Lambda edge could not parse it):
     /// logged sealed and cut like every other, never raw.
     pub async fn reject_unusable(&self, raw: &str, err: NotifierError) -> NotifierError {
-        let redaction = self.know_secrets().await;
+        let redaction = self.know_secrets(false).await;
         let err = self.scrub(err);
         let event = self.gate.seal(raw, self.event_budget(0));
         log_rejected(&err, raw.len(), &event, redaction);
@@ -287,11 +304,23 @@ impl<S: SecretSource> Notifier<S> {
 
     /// Reads the connection (normally from the cache) so the gate knows its
     /// values before anything is logged; says how complete the masking is.
-    async fn know_secrets(&self) -> &'static str {
-        match self.secrets.get().await {
-            Ok(_) => "connection values and key rules",
+    async fn know_secrets(&self, authorized: bool) -> &'static str {
+        let Ok(conn) = self.secrets.get().await else {
+            return "key rules and values learnt earlier only: the connection secret could not be read";
+        };
+        if authorized {
+            return "connection values, current and earlier credentials, and key rules";
+        }
+        // The current token too (cached, or fetched once), briefly.
+        let soon = Instant::now() + KNOW_TOKEN_WITHIN;
+        match self
+            .client
+            .authorize(&conn, soon, &mut Attempts::default())
+            .await
+        {
+            Ok(_) => "connection values, current and earlier credentials, and key rules",
             Err(_) => {
-                "key rules and values learnt earlier only: the connection secret could not be read"
+                "connection values, earlier credentials and key rules: the current token could not be fetched"
             }
         }
     }
@@ -315,7 +344,7 @@ impl<S: SecretSource> Notifier<S> {
     /// fallback when there is a ticket, log one sealed line, return the
     /// error scrubbed.
     async fn not_filed(&self, err: NotifierError, end: NotFiled<'_>) -> NotifierError {
-        let redaction = self.know_secrets().await;
+        let redaction = self.know_secrets(end.authorized).await;
         let mut err = self.scrub(err);
         let mut fallback_outcome = "none";
         if let (Some(case), Some(publisher), "not_delivered") =

@@ -1,4 +1,16 @@
-import os
-import sys
+"""Shared fixtures. `localrun` (scripts/) and `support` (here) are importable
+through pytest's `pythonpath` in pyproject.toml."""
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "scripts"))
+import pytest
+
+from localrun import Services
+
+
+@pytest.fixture
+def svc():
+    """moto running; the test starts cargo lambda watch with its connection.
+    Everything started is stopped when the test ends."""
+    with Services() as s:
+        s.start_moto()
+        yield s
+        s.cleanup()

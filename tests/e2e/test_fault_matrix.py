@@ -4,6 +4,7 @@ invocation headers, exactly as a user could configure them), the real
 mock-auth, and moto. Each row: the typed outcome, the number of API
 attempts, the time (inside the budget), and no secret in any log line.
 Faults only a raw socket can produce are in functions/notifier/tests/faults.rs."""
+
 import email.utils
 import json
 import os
@@ -12,8 +13,9 @@ import time
 import pytest
 
 from localrun import Services, field, free_port, http
+from support import load_event
 
-EVENT = json.load(open(os.path.join(os.path.dirname(__file__), "../../events/catch-lambda.json")))
+EVENT = load_event("catch-lambda.json")
 # Under cargo lambda watch the invocation carries no deadline, so the budget
 # is DEFAULT_BUDGET_MS; in Lambda it is the deadline minus DEADLINE_MARGIN_MS
 # (500 ms), which is the time each row must finish inside.
@@ -31,12 +33,20 @@ def apikey_secret(**headers):
 
 
 def oauth_secret(svc, token_url, client_secret=None, method="POST", api_headers=None, token_headers=None):
-    s = {"client_id": "ticket-bridge-demo", "client_secret": client_secret or svc.client_secret,
-         "authorization_endpoint": token_url, "http_method": method}
+    s = {
+        "client_id": "ticket-bridge-demo",
+        "client_secret": client_secret or svc.client_secret,
+        "authorization_endpoint": token_url,
+        "http_method": method,
+    }
     if token_headers:
-        s["oauth_http_parameters"] = {"header_parameters": [{"key": k, "value": v, "is_value_secret": False} for k, v in token_headers.items()]}
+        s["oauth_http_parameters"] = {
+            "header_parameters": [{"key": k, "value": v, "is_value_secret": False} for k, v in token_headers.items()]
+        }
     if api_headers:
-        s["invocation_http_parameters"] = {"header_parameters": [{"key": k, "value": v, "is_value_secret": False} for k, v in api_headers.items()]}
+        s["invocation_http_parameters"] = {
+            "header_parameters": [{"key": k, "value": v, "is_value_secret": False} for k, v in api_headers.items()]
+        }
     return s
 
 
@@ -78,8 +88,17 @@ def api_session():
         svc.start_moto()
         svc.reserve_watch_port()
         arn = svc.seed("apikey", "--key-name", "Authorization", "--key-value", f"Outseta {KEY}:{SECRET}")["secretArn"]
-        svc.start_watch(arn, {"API_KEY": KEY, "API_SECRET": SECRET, "SECRET_CACHE_TTL_SECONDS": "0",
-                              "DEFAULT_BUDGET_MS": str(BUDGET_MS), "MAX_ATTEMPTS": "4", "ATTEMPT_TIMEOUT_MS": "2000"})
+        svc.start_watch(
+            arn,
+            {
+                "API_KEY": KEY,
+                "API_SECRET": SECRET,
+                "SECRET_CACHE_TTL_SECONDS": "0",
+                "DEFAULT_BUDGET_MS": str(BUDGET_MS),
+                "MAX_ATTEMPTS": "4",
+                "ATTEMPT_TIMEOUT_MS": "2000",
+            },
+        )
         yield svc, arn
         text = svc.log_text()
         for canary in (SECRET, svc.client_secret):
@@ -90,25 +109,44 @@ def api_session():
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
 def test_server_errors_are_retried_then_typed(api_session, status):
     svc, arn = api_session
-    run_row(svc, arn, apikey_secret(X_Mock_Status=status), ("TicketDeliveryFailed", f"HTTP {status}"), lambda n: 2 <= n <= 4)
+    run_row(
+        svc, arn, apikey_secret(X_Mock_Status=status), ("TicketDeliveryFailed", f"HTTP {status}"), lambda n: 2 <= n <= 4
+    )
 
 
 def test_429_retry_after_seconds_is_honoured(api_session):
     svc, arn = api_session
-    run_row(svc, arn, apikey_secret(X_Mock_Status=429, X_Mock_Retry_After=1), ("TicketDeliveryFailed", "HTTP 429"),
-            lambda n: 2 <= n <= 4, min_ms=1000)
+    run_row(
+        svc,
+        arn,
+        apikey_secret(X_Mock_Status=429, X_Mock_Retry_After=1),
+        ("TicketDeliveryFailed", "HTTP 429"),
+        lambda n: 2 <= n <= 4,
+        min_ms=1000,
+    )
 
 
 def test_429_retry_after_http_date_is_honoured(api_session):
     svc, arn = api_session
-    run_row(svc, arn, apikey_secret(X_Mock_Status=429, X_Mock_Retry_After=http_date(2)), ("TicketDeliveryFailed", "HTTP 429"),
-            lambda n: 2 <= n <= 4, min_ms=500)
+    run_row(
+        svc,
+        arn,
+        apikey_secret(X_Mock_Status=429, X_Mock_Retry_After=http_date(2)),
+        ("TicketDeliveryFailed", "HTTP 429"),
+        lambda n: 2 <= n <= 4,
+        min_ms=500,
+    )
 
 
 def test_429_retry_after_beyond_the_budget_stops_at_once(api_session):
     svc, arn = api_session
-    run_row(svc, arn, apikey_secret(X_Mock_Status=429, X_Mock_Retry_After=60), ("TicketDeliveryFailed", "would not fit"),
-            lambda n: n == 1)
+    run_row(
+        svc,
+        arn,
+        apikey_secret(X_Mock_Status=429, X_Mock_Retry_After=60),
+        ("TicketDeliveryFailed", "would not fit"),
+        lambda n: n == 1,
+    )
 
 
 def test_slower_than_the_deadline_times_out_inside_it(api_session):
@@ -133,7 +171,9 @@ def test_healthy_api_files_exactly_one_case(api_session):
 def test_secret_not_json_and_unknown_layout(api_session):
     svc, arn = api_session
     for content, fragment in (("not json at all", "not JSON"), ({"grant": "x"}, "unknown connection secret layout")):
-        svc.secrets().put_secret_value(SecretId=arn, SecretString=content if isinstance(content, str) else json.dumps(content))
+        svc.secrets().put_secret_value(
+            SecretId=arn, SecretString=content if isinstance(content, str) else json.dumps(content)
+        )
         status, _, out = svc.invoke("notifier", unique_event())
         assert status == 500 and out["errorType"] == "ConnectionSecretError" and fragment in out["errorMessage"], out
 
@@ -142,17 +182,42 @@ def test_oauth_faults(api_session):
     svc, arn = api_session
     far_future = str(int(time.time()) + 3600)
     # 401 even after a fresh token: every token counts as revoked.
-    run_row(svc, arn, oauth_secret(svc, svc.token_url(), api_headers={"X-Mock-Revoke-Before": far_future}),
-            ("AuthError", "even after refreshing"), lambda n: n == 2)
-    run_row(svc, arn, oauth_secret(svc, svc.token_url(), client_secret="wrong-secret"),
-            ("AuthError", "rejected the client credentials"), lambda n: n == 0)
-    run_row(svc, arn, oauth_secret(svc, f"http://127.0.0.1:{free_port()}/token"),
-            ("AuthError", "unreachable"), lambda n: n == 0)
+    run_row(
+        svc,
+        arn,
+        oauth_secret(svc, svc.token_url(), api_headers={"X-Mock-Revoke-Before": far_future}),
+        ("AuthError", "even after refreshing"),
+        lambda n: n == 2,
+    )
+    run_row(
+        svc,
+        arn,
+        oauth_secret(svc, svc.token_url(), client_secret="wrong-secret"),
+        ("AuthError", "rejected the client credentials"),
+        lambda n: n == 0,
+    )
+    run_row(
+        svc,
+        arn,
+        oauth_secret(svc, f"http://127.0.0.1:{free_port()}/token"),
+        ("AuthError", "unreachable"),
+        lambda n: n == 0,
+    )
     # mock-api standing in for a broken token endpoint: a 500, and a 200 without access_token.
-    run_row(svc, arn, oauth_secret(svc, svc.url("mock-api", "/api/v1/data"), token_headers={"X-Mock-Status": "500"}),
-            ("AuthError", "failed (HTTP 500)"), lambda n: n == 0)
-    run_row(svc, arn, oauth_secret(svc, svc.url("mock-api", "/health"), method="GET"),
-            ("AuthError", "without an access_token"), lambda n: n == 0)
+    run_row(
+        svc,
+        arn,
+        oauth_secret(svc, svc.url("mock-api", "/api/v1/data"), token_headers={"X-Mock-Status": "500"}),
+        ("AuthError", "failed (HTTP 500)"),
+        lambda n: n == 0,
+    )
+    run_row(
+        svc,
+        arn,
+        oauth_secret(svc, svc.url("mock-api", "/health"), method="GET"),
+        ("AuthError", "without an access_token"),
+        lambda n: n == 0,
+    )
 
 
 def test_secret_missing():
@@ -172,10 +237,18 @@ def test_secrets_manager_and_ticket_api_unreachable():
         dead = f"http://127.0.0.1:{free_port()}"
         svc.start_watch(arn, {"AWS_ENDPOINT_URL_SECRETS_MANAGER": dead, "DEFAULT_BUDGET_MS": str(BUDGET_MS)})
         status, _, out = svc.invoke("notifier", EVENT)
-        assert status == 500 and out["errorType"] == "ConnectionSecretError" and "unreachable" in out["errorMessage"], out
+        assert status == 500 and out["errorType"] == "ConnectionSecretError" and "unreachable" in out["errorMessage"], (
+            out
+        )
         svc.stop_watch()
-        svc.start_watch(arn, {"TICKET_API_URL": f"{dead}/api/v1/support/cases", "MAX_ATTEMPTS": "3",
-                              "DEFAULT_BUDGET_MS": str(BUDGET_MS)})
+        svc.start_watch(
+            arn,
+            {
+                "TICKET_API_URL": f"{dead}/api/v1/support/cases",
+                "MAX_ATTEMPTS": "3",
+                "DEFAULT_BUDGET_MS": str(BUDGET_MS),
+            },
+        )
         started = time.time()
         status, _, out = svc.invoke("notifier", EVENT)
         assert status == 500 and out["errorType"] == "TicketDeliveryFailed", out

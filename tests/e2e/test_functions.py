@@ -3,22 +3,17 @@ with moto holding EventBridge connection secrets: each auth mode creates
 exactly one case, an OAuth token revoked while cached is refreshed once,
 wrong client credentials end as AuthError inside the deadline, and no
 secret or token shows up in any log line of any function."""
+
+import base64
 import json
+import os
+import subprocess
 import time
 
-import pytest
+from localrun import field, http
+from support import load_event
 
-from localrun import Services, field, http
-
-EVENT = json.load(open(__import__("os").path.join(__import__("os").path.dirname(__file__), "../../events/catch-lambda.json")))
-
-
-@pytest.fixture
-def svc():
-    with Services() as s:
-        s.start_moto()
-        yield s
-        s.cleanup()
+EVENT = load_event("catch-lambda.json")
 
 
 def cases(s, auth):
@@ -64,7 +59,6 @@ def test_basic_mode_creates_exactly_one_case(svc):
     arn = svc.seed("basic", "--username", "bridge", "--password", password)["secretArn"]
     svc.start_watch(arn, {"BASIC_USER": "bridge", "BASIC_PASSWORD": password})
     out = delivered(svc)
-    import base64
     auth = "Basic " + base64.b64encode(f"bridge:{password}".encode()).decode()
     assert [c["Uid"] for c in cases(svc, auth)] == [out["caseUid"]]
     assert_no_leaks(svc, password, auth.split()[1])
@@ -72,8 +66,15 @@ def test_basic_mode_creates_exactly_one_case(svc):
 
 def test_oauth_mode_refreshes_a_revoked_token_once(svc):
     svc.reserve_watch_port()
-    arn = svc.seed("oauth", "--token-url", svc.token_url(), "--client-id", "ticket-bridge-demo",
-                   "--client-secret", svc.client_secret)["secretArn"]
+    arn = svc.seed(
+        "oauth",
+        "--token-url",
+        svc.token_url(),
+        "--client-id",
+        "ticket-bridge-demo",
+        "--client-secret",
+        svc.client_secret,
+    )["secretArn"]
     # TTL 0: the notifier re-reads the connection each time, so the revoke
     # header added below reaches it; the token itself stays cached.
     svc.start_watch(arn, {"SECRET_CACHE_TTL_SECONDS": "0"})
@@ -85,7 +86,9 @@ def test_oauth_mode_refreshes_a_revoked_token_once(svc):
     third = delivered(svc, distinct(EVENT, "run-3"))
     assert third["attempts"] == 2, third
 
-    api_lines = [r for r in svc.log_records() if field(r, "path") == "/api/v1/support/cases" and field(r, "method") == "POST"]
+    api_lines = [
+        r for r in svc.log_records() if field(r, "path") == "/api/v1/support/cases" and field(r, "method") == "POST"
+    ]
     statuses = [(field(r, "status"), field(r, "reason"), field(r, "token_id")) for r in api_lines]
     assert [(st, why) for st, why, _ in statuses] == [(200, "-"), (200, "-"), (401, "revoked"), (200, "-")], statuses
     tokens = [t for _, _, t in statuses]
@@ -102,18 +105,28 @@ def test_oauth_mode_refreshes_a_revoked_token_once(svc):
 
 
 def get_token(s):
-    import base64
     basic = base64.b64encode(f"ticket-bridge-demo:{s.client_secret}".encode()).decode()
-    status, _, body = http("POST", s.token_url(), b"grant_type=client_credentials",
-                           {"Authorization": f"Basic {basic}", "Content-Type": "application/x-www-form-urlencoded"})
+    status, _, body = http(
+        "POST",
+        s.token_url(),
+        b"grant_type=client_credentials",
+        {"Authorization": f"Basic {basic}", "Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert status == 200, body
     return body["access_token"]
 
 
 def test_wrong_client_secret_is_an_auth_error_within_the_deadline(svc):
     svc.reserve_watch_port()
-    arn = svc.seed("oauth", "--token-url", svc.token_url(), "--client-id", "ticket-bridge-demo",
-                   "--client-secret", "wrong-" + svc.client_secret)["secretArn"]
+    arn = svc.seed(
+        "oauth",
+        "--token-url",
+        svc.token_url(),
+        "--client-id",
+        "ticket-bridge-demo",
+        "--client-secret",
+        "wrong-" + svc.client_secret,
+    )["secretArn"]
     svc.start_watch(arn)
     started = time.time()
     status, _, out = svc.invoke("notifier", EVENT)
@@ -131,22 +144,36 @@ def test_synthesized_state_machine_runs_locally_into_one_ticket(svc):
     """The CDK demo's real ASL definition, run by aws-local-stepfunctions: the
     demo step fails, its Catch calls the real notifier (Invoke API of cargo
     lambda watch), which files the case in the real mock-api."""
-    import os
-    import subprocess
-
     template = os.path.join(os.path.dirname(__file__), "../../infra/cdk.out/TicketBridgeDemo.template.json")
     assert os.path.exists(template), "run infra/scripts/test.sh first (make test does): no synthesized template"
     svc.reserve_watch_port()
-    arn = svc.seed("oauth", "--token-url", svc.token_url(), "--client-id", "ticket-bridge-demo",
-                   "--client-secret", svc.client_secret)["secretArn"]
+    arn = svc.seed(
+        "oauth",
+        "--token-url",
+        svc.token_url(),
+        "--client-id",
+        "ticket-bridge-demo",
+        "--client-secret",
+        svc.client_secret,
+    )["secretArn"]
     svc.start_watch(arn)
-    env = dict(os.environ,
-               NOTIFIER_INVOKE_URL=f"http://127.0.0.1:{svc.watch_port}/2015-03-31/functions/notifier/invocations",
-               MOCK_AUTH_TOKEN_URL=svc.token_url(),
-               MOCK_API_BASE_URL=svc.url("mock-api", ""),
-               CLIENT_ID="ticket-bridge-demo", CLIENT_SECRET=svc.client_secret)
-    run = subprocess.run(["node", "infra/test/local-sfn/run.mjs"], cwd=os.path.join(os.path.dirname(__file__), "../.."),
-                         env=env, capture_output=True, text=True, timeout=300)
+    env = dict(
+        os.environ,
+        NOTIFIER_INVOKE_URL=f"http://127.0.0.1:{svc.watch_port}/2015-03-31/functions/notifier/invocations",
+        MOCK_AUTH_TOKEN_URL=svc.token_url(),
+        MOCK_API_BASE_URL=svc.url("mock-api", ""),
+        CLIENT_ID="ticket-bridge-demo",
+        CLIENT_SECRET=svc.client_secret,
+    )
+    run = subprocess.run(
+        ["node", "infra/test/local-sfn/run.mjs"],
+        cwd=os.path.join(os.path.dirname(__file__), "../.."),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     result = json.loads(run.stdout.strip().splitlines()[-1])
     assert result["status"] == "FAILED" and result["stateName"] == result["expectedStateName"], result

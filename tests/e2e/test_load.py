@@ -3,6 +3,7 @@
 lambda watch, against the real mock-api failing a third of all requests
 with 503, with DynamoDB dedupe and the SNS fallback on moto. Every failure
 must end as exactly one case, or as a typed error with its ticket in SNS."""
+
 import collections
 import json
 import os
@@ -12,9 +13,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from localrun import Services, field, http
+from support import load_event
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
-BASE = json.load(open(os.path.join(ROOT, "events/catch-lambda.json")))
+BASE = load_event("catch-lambda.json")
 FAILURES, REDELIVERED = 200, 50
 REPORT = os.environ.get("LOAD_REPORT", os.path.join(ROOT, "target", "load-report.json"))
 
@@ -35,12 +37,29 @@ def test_two_hundred_flaky_deliveries_lose_and_duplicate_nothing():
         table = svc.seed("table")["tableName"]
         topic = svc.seed("topic")
         key, secret = "LOADKEY", "LOADSECRET-" + svc.client_secret
-        arn = svc.seed("apikey", "--key-name", "Authorization", "--key-value", f"Outseta {key}:{secret}",
-                       "--header", "X-Mock-Status=503", "--header", "X-Mock-Fail-Percent=33")["secretArn"]
-        svc.start_watch(arn, {"API_KEY": key, "API_SECRET": secret, "IDEMPOTENCY_TABLE": table,
-                              "FALLBACK_TOPIC_ARN": topic["topicArn"], "MAX_ATTEMPTS": "3"})
+        arn = svc.seed(
+            "apikey",
+            "--key-name",
+            "Authorization",
+            "--key-value",
+            f"Outseta {key}:{secret}",
+            "--header",
+            "X-Mock-Status=503",
+            "--header",
+            "X-Mock-Fail-Percent=33",
+        )["secretArn"]
+        svc.start_watch(
+            arn,
+            {
+                "API_KEY": key,
+                "API_SECRET": secret,
+                "IDEMPOTENCY_TABLE": table,
+                "FALLBACK_TOPIC_ARN": topic["topicArn"],
+                "MAX_ATTEMPTS": "3",
+            },
+        )
 
-        jobs = [i for i in range(FAILURES)] + random.Random(7).sample(range(FAILURES), REDELIVERED)
+        jobs = list(range(FAILURES)) + random.Random(7).sample(range(FAILURES), REDELIVERED)
         random.Random(11).shuffle(jobs)
         started = time.time()
         with ThreadPoolExecutor(max_workers=32) as pool:
@@ -54,8 +73,10 @@ def test_two_hundred_flaky_deliveries_lose_and_duplicate_nothing():
                 outcomes["duplicate" if out.get("duplicate") else "filed"] += 1
             else:
                 assert out.get("errorType") == "TicketDeliveryFailed", out
-                assert "published to the fallback topic" in out["errorMessage"] \
-                    or "another invocation" in out["errorMessage"], out
+                assert (
+                    "published to the fallback topic" in out["errorMessage"]
+                    or "another invocation" in out["errorMessage"]
+                ), out
                 outcomes["typed_error"] += 1
                 errored.add(i)
 
@@ -64,22 +85,31 @@ def test_two_hundred_flaky_deliveries_lose_and_duplicate_nothing():
         fallback = collections.Counter()
         for m in svc.seed("drain", "--queue-url", topic["queueUrl"]):
             fallback.update(set(executions_in(m["message"]["ticket"]["Body"])))
-        api_posts = [r for r in svc.log_records() if field(r, "path") == "/api/v1/support/cases" and field(r, "method") == "POST"]
+        api_posts = [
+            r for r in svc.log_records() if field(r, "path") == "/api/v1/support/cases" and field(r, "method") == "POST"
+        ]
         injected = sum(1 for r in api_posts if field(r, "status") == 503)
 
         names = {f"load-{i:03d}" for i in range(FAILURES)}
         duplicated = {e for e, n in per_case.items() if n > 1}
         lost = {e for e in names if per_case[e] == 0 and fallback[e] == 0}
         report = {
-            "failures": FAILURES, "invocations": len(jobs), "elapsed_s": round(elapsed, 1),
-            "api_posts": len(api_posts), "injected_503": injected,
-            "cases": len(cases), "failures_with_a_case": sum(1 for e in names if per_case[e] == 1),
+            "failures": FAILURES,
+            "invocations": len(jobs),
+            "elapsed_s": round(elapsed, 1),
+            "api_posts": len(api_posts),
+            "injected_503": injected,
+            "cases": len(cases),
+            "failures_with_a_case": sum(1 for e in names if per_case[e] == 1),
             "failures_only_in_fallback": sum(1 for e in names if per_case[e] == 0 and fallback[e] > 0),
-            "fallback_messages": sum(fallback.values()), "outcomes": dict(outcomes),
-            "lost": len(lost), "duplicated": len(duplicated),
+            "fallback_messages": sum(fallback.values()),
+            "outcomes": dict(outcomes),
+            "lost": len(lost),
+            "duplicated": len(duplicated),
         }
         os.makedirs(os.path.dirname(REPORT), exist_ok=True)
-        json.dump(report, open(REPORT, "w"), indent=2)
+        with open(REPORT, "w") as f:
+            json.dump(report, f, indent=2)
         print("load report:", json.dumps(report))
         assert not duplicated, f"duplicated: {sorted(duplicated)}"
         assert not lost, f"lost: {sorted(lost)}"

@@ -11,6 +11,7 @@ cached at module scope for the warm container, with the same TTLs as the
 notifier), so the comparison is not won by a strawman that re-reads the
 secret on every call.
 """
+
 import base64
 import html
 import json
@@ -28,7 +29,9 @@ SECRET_TTL = int(os.environ.get("SECRET_CACHE_TTL_SECONDS", "300"))
 SUBJECT_PREFIX = os.environ.get("SUBJECT_PREFIX", "[Step Functions]")
 REGION = os.environ.get("AWS_REGION", "us-east-1")
 
-SENSITIVE = re.compile(r"pass(word|wd)?|secret|token|api[-_ ]?key|authori[sz]ation|credential|private[-_ ]?key|cookie", re.I)
+SENSITIVE = re.compile(
+    r"pass(word|wd)?|secret|token|api[-_ ]?key|authori[sz]ation|credential|private[-_ ]?key|cookie", re.I
+)
 CREDENTIAL_TEXT = re.compile(r"\b(Bearer|Basic|Outseta)\s+[A-Za-z0-9._~+/:=-]+")
 CONTEXT_KEYS = ("execution", "stateMachine", "failedState", "startTime", "input")
 
@@ -63,16 +66,30 @@ def intake(event):
             data = json.loads(raw) if raw else None
         except ValueError:
             data = raw
-        return {"error": d.get("error"), "cause": d.get("cause"), "status": d.get("status"),
-                "execution": arn, "stateMachine": arn.split(":")[6] if arn.count(":") >= 7 else None,
-                "failedState": None, "startTime": d.get("startDate"), "input": data}
+        return {
+            "error": d.get("error"),
+            "cause": d.get("cause"),
+            "status": d.get("status"),
+            "execution": arn,
+            "stateMachine": arn.split(":")[6] if arn.count(":") >= 7 else None,
+            "failedState": None,
+            "startTime": d.get("startDate"),
+            "input": data,
+        }
     err = event.get("error") if isinstance(event.get("error"), dict) else event
     if "Error" not in err:
         raise ValueError("no {Error, Cause} object at $.error or at the root")
     data = event.get("input", {k: v for k, v in event.items() if k not in CONTEXT_KEYS and k != "error"})
-    return {"error": err.get("Error"), "cause": err.get("Cause"), "status": None,
-            "execution": event.get("execution"), "stateMachine": event.get("stateMachine"),
-            "failedState": event.get("failedState"), "startTime": event.get("startTime"), "input": data}
+    return {
+        "error": err.get("Error"),
+        "cause": err.get("Cause"),
+        "status": None,
+        "execution": event.get("execution"),
+        "stateMachine": event.get("stateMachine"),
+        "failedState": event.get("failedState"),
+        "startTime": event.get("startTime"),
+        "input": data,
+    }
 
 
 def decode(cause):
@@ -84,8 +101,12 @@ def decode(cause):
         return {"message": cause}
     if "errorMessage" in c or "errorType" in c:
         trace = c.get("stackTrace")
-        return {"type": c.get("errorType"), "message": c.get("errorMessage"), "request": c.get("requestId"),
-                "trace": "\n".join(trace) if isinstance(trace, list) else trace}
+        return {
+            "type": c.get("errorType"),
+            "message": c.get("errorMessage"),
+            "request": c.get("requestId"),
+            "trace": "\n".join(trace) if isinstance(trace, list) else trace,
+        }
     if "StoppedReason" in c or "Containers" in c:
         parts = [f"{x.get('Name')}: exit {x.get('ExitCode')} {x.get('Reason') or ''}" for x in c.get("Containers", [])]
         return {"type": c.get("StopCode"), "message": c.get("StoppedReason"), "trace": "\n".join(parts)}
@@ -97,20 +118,40 @@ def render(f):
     error = f["error"] or f["status"] or "Failed"
     machine = f["stateMachine"] or "unknown state machine"
     subject = f"{SUBJECT_PREFIX} {machine}: {error}" + (f" in {f['failedState']}" if f["failedState"] else "")
-    e = lambda v: html.escape(redact(str(v)))[:4096]
-    rows = [("State machine", machine), ("Execution ARN", f["execution"]), ("Status", f["status"]),
-            ("Failed state", f["failedState"]), ("Started", f["startTime"]), ("Error", error),
-            ("Error type", d.get("type")), ("Message", d.get("message")), ("Request ID", d.get("request"))]
-    body = [f"<h2>Step Functions failure: {e(machine)}</h2>", f"<p><strong>{e(error)}</strong>: {e(d.get('message') or '')}</p>",
-            "<table>" + "".join(f"<tr><th>{k}</th><td>{e(v)}</td></tr>" for k, v in rows if v) + "</table>"]
+
+    def e(v):
+        return html.escape(redact(str(v)))[:4096]
+
+    rows = [
+        ("State machine", machine),
+        ("Execution ARN", f["execution"]),
+        ("Status", f["status"]),
+        ("Failed state", f["failedState"]),
+        ("Started", f["startTime"]),
+        ("Error", error),
+        ("Error type", d.get("type")),
+        ("Message", d.get("message")),
+        ("Request ID", d.get("request")),
+    ]
+    body = [
+        f"<h2>Step Functions failure: {e(machine)}</h2>",
+        f"<p><strong>{e(error)}</strong>: {e(d.get('message') or '')}</p>",
+        "<table>" + "".join(f"<tr><th>{k}</th><td>{e(v)}</td></tr>" for k, v in rows if v) + "</table>",
+    ]
     if d.get("trace"):
         body.append(f"<pre>{e(d['trace'])[:20480]}</pre>")
     if f["execution"]:
-        body.append(f'<a href="https://{REGION}.console.aws.amazon.com/states/home?region={REGION}'
-                    f'#/v2/executions/details/{html.escape(f["execution"])}">Execution in the AWS console</a>')
+        body.append(
+            f'<a href="https://{REGION}.console.aws.amazon.com/states/home?region={REGION}'
+            f'#/v2/executions/details/{html.escape(f["execution"])}">Execution in the AWS console</a>'
+        )
     body.append(f"<pre>{html.escape(json.dumps(redact(f['input']), indent=2, sort_keys=True))[:16384]}</pre>")
-    return {"FromPerson": {"Email": FROM_EMAIL}, "Subject": " ".join(subject.split())[:200],
-            "Body": "\n".join(body)[:61440], "Source": 1}
+    return {
+        "FromPerson": {"Email": FROM_EMAIL},
+        "Subject": " ".join(subject.split())[:200],
+        "Body": "\n".join(body)[:61440],
+        "Source": 1,
+    }
 
 
 def connection(force=False):
@@ -127,8 +168,9 @@ def bearer(conn, stats):
     client = conn.get("client_parameters") or {}
     cid = conn.get("client_id") or client.get("client_id")
     csecret = conn.get("client_secret") or client.get("client_secret")
-    r = http.post(conn["authorization_endpoint"], data={"grant_type": "client_credentials"},
-                  auth=(cid, csecret), timeout=10)
+    r = http.post(
+        conn["authorization_endpoint"], data={"grant_type": "client_credentials"}, auth=(cid, csecret), timeout=10
+    )
     r.raise_for_status()
     tok = r.json()
     life = float(tok.get("expires_in", 300))
@@ -157,8 +199,13 @@ def handler(event, context):
     conn = connection()
     for refreshed in (False, True):
         stats["attempts"] += 1
-        r = http.post(TICKET_API_URL, params={"sendAutoResponder": "false"}, json=case,
-                      headers=auth_headers(conn, stats), timeout=10)
+        r = http.post(
+            TICKET_API_URL,
+            params={"sendAutoResponder": "false"},
+            json=case,
+            headers=auth_headers(conn, stats),
+            timeout=10,
+        )
         if r.status_code in (401, 403, 407) and not refreshed:
             # As EventBridge does: a new token for OAuth, else re-read the
             # secret once in case it rotated.
@@ -169,6 +216,12 @@ def handler(event, context):
         r.raise_for_status()
         break
     uid = r.json()["Uid"]
-    log(outcome="delivered", case_uid=uid, attempts=stats["attempts"], token_fetches=stats["token_fetches"],
-        duration_ms=round((time.monotonic() - started) * 1000, 3), subject=case["Subject"])
+    log(
+        outcome="delivered",
+        case_uid=uid,
+        attempts=stats["attempts"],
+        token_fetches=stats["token_fetches"],
+        duration_ms=round((time.monotonic() - started) * 1000, 3),
+        subject=case["Subject"],
+    )
     return {"caseUid": uid, "subject": case["Subject"], "attempts": stats["attempts"]}

@@ -5,20 +5,11 @@
 //! agrees on every token and a test can force a refresh just by moving the cut-off.
 //! Secrets are compared in constant time, with both halves of a pair always compared.
 
-use base64::Engine;
-use base64::engine::DecodePaddingMode;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use lambda_http::http::HeaderMap;
 use lambda_http::http::header::{AUTHORIZATION, PROXY_AUTHORIZATION};
-use mock_token::constant_time_eq;
+use mock_kit::{constant_time_eq, decode_basic, split_scheme};
 
 use crate::config::{Config, Credentials};
-
-/// Standard base64, padded or not: clients differ and both are unambiguous.
-const BASE64_ANY_PADDING: GeneralPurpose = GeneralPurpose::new(
-    &base64::alphabet::STANDARD,
-    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-);
 
 /// Who got in, for the log line.
 #[derive(Debug, PartialEq, Eq)]
@@ -72,16 +63,14 @@ fn check(
     now_secs: u64,
     revoke_before: Option<u64>,
 ) -> Result<Authorised, Denied> {
-    let value = value.trim();
-    let (scheme, credentials) = value.split_once(' ').unwrap_or((value, ""));
-    let credentials = credentials.trim();
+    let (scheme, credentials) = split_scheme(value);
     let deny = |reason| Err(Denied { reason });
 
     if scheme.eq_ignore_ascii_case("bearer") {
         let Some(key) = &config.signing_key else {
             return deny("bearer_not_enabled");
         };
-        match mock_token::verify(key, credentials, now_secs, revoke_before) {
+        match mock_kit::verify(key, credentials, now_secs, revoke_before) {
             Ok(claims) => Ok(Authorised {
                 scheme: "bearer",
                 token_id: Some(claims.short_id().to_owned()),
@@ -100,17 +89,10 @@ fn check(
         let Some(expected) = &config.basic else {
             return deny("basic_not_enabled");
         };
-        let Some(decoded) = BASE64_ANY_PADDING
-            .decode(credentials)
-            .ok()
-            .and_then(|bytes| String::from_utf8(bytes).ok())
-        else {
+        let Some((user, password)) = decode_basic(credentials) else {
             return deny("malformed");
         };
-        let Some((user, password)) = decoded.split_once(':') else {
-            return deny("malformed");
-        };
-        pair_matches(expected, user, password, "basic")
+        pair_matches(expected, &user, &password, "basic")
     } else {
         deny("unsupported_scheme")
     }

@@ -1,12 +1,14 @@
-//! Outseta-style support cases: validation, the created case, and this instance's list.
+//! Outseta-style support cases: validation, the created case, agent replies, and this
+//! instance's list.
 //!
 //! Validation mirrors what Outseta checks and answers in Outseta's error shape, so the
-//! notifier's handling of a rejected ticket (a non-retryable 4xx) is tested against
-//! the real thing's format. Every problem is reported at once, as Outseta does.
+//! notifier's handling of a rejected ticket or reply (a non-retryable 4xx) is tested
+//! against the real thing's format. Every problem is reported at once, as Outseta does.
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, PoisonError};
 
+use mock_kit::Params;
 use rand::Rng;
 use rand::distr::Alphanumeric;
 use serde::Serialize;
@@ -17,6 +19,20 @@ use time::format_description::well_known::Rfc3339;
 /// Cases kept per instance; the oldest go first. Bounds memory of a warm instance
 /// that a load test keeps busy.
 pub(crate) const MAX_STORED_CASES: usize = 1000;
+
+/// History entries kept per case; the oldest go first. Incident grouping replies to
+/// one open case for as long as a failure repeats, so a load test could otherwise
+/// grow a single case without bound.
+pub(crate) const MAX_HISTORIES_PER_CASE: usize = 1000;
+
+/// `Status` of an open case, as Outseta numbers it.
+pub(crate) const STATUS_OPEN: u8 = 1;
+/// `Status` of a closed case.
+pub(crate) const STATUS_CLOSED: u8 = 2;
+
+/// `Type` of a history entry written by `POST .../replies`. The mock's own value:
+/// clients should tell replies apart by `AgentName`/`Comment`, not by this number.
+pub(crate) const HISTORY_TYPE_AGENT_REPLY: u8 = 1;
 
 /// A created case, in Outseta's field names.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -31,6 +47,39 @@ pub(crate) struct Case {
     pub status: u8,
     pub created: String,
     pub updated: String,
+    /// Replies, oldest first.
+    pub case_histories: VecDeque<CaseHistory>,
+}
+
+impl Case {
+    fn add_history(&mut self, history: CaseHistory) {
+        if self.case_histories.len() >= MAX_HISTORIES_PER_CASE {
+            self.case_histories.pop_front();
+        }
+        self.updated.clone_from(&history.history_date_time);
+        self.case_histories.push_back(history);
+    }
+
+    fn close(&mut self, now_secs: u64) {
+        self.status = STATUS_CLOSED;
+        self.updated = rfc3339(now_secs);
+    }
+
+    fn person_field(&self, name: &str) -> Option<&str> {
+        self.from_person.get(name).and_then(Value::as_str)
+    }
+}
+
+/// One entry of a case's history, in Outseta's field names.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct CaseHistory {
+    pub uid: String,
+    pub agent_name: String,
+    pub comment: String,
+    #[serde(rename = "Type")]
+    pub kind: u8,
+    pub history_date_time: String,
 }
 
 /// One problem with a request, as Outseta reports it.
@@ -53,13 +102,24 @@ impl ValidationError {
     }
 }
 
-/// Outseta's 400 body for a list of problems with a case.
-pub(crate) fn validation_failed_body(errors: &[ValidationError]) -> Value {
+/// What a validation error is about, named as Outseta names the entity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Entity {
+    Case,
+    CaseHistory,
+}
+
+/// Outseta's 400 body for a list of problems with a case or a reply.
+pub(crate) fn validation_failed_body(entity: Entity, errors: &[ValidationError]) -> Value {
+    let type_name = match entity {
+        Entity::Case => "Case",
+        Entity::CaseHistory => "CaseHistory",
+    };
     json!({
         "ErrorMessage": "Validation failed",
         "EntityValidationErrors": [{
             "Entity": null,
-            "TypeName": "Case",
+            "TypeName": type_name,
             "ValidationErrors": errors,
         }],
     })
@@ -80,21 +140,7 @@ pub(crate) fn check_send_auto_responder(value: Option<&str>) -> Option<Validatio
 
 /// Validates a create-case body and builds the case it describes.
 pub(crate) fn new_case(body: &[u8], now_secs: u64) -> Result<Case, Vec<ValidationError>> {
-    let value: Value = serde_json::from_slice(body).map_err(|err| {
-        vec![ValidationError::new(
-            "InvalidJson",
-            None,
-            format!("Request body is not valid JSON: {err}"),
-        )]
-    })?;
-    let Value::Object(object) = value else {
-        return Err(vec![ValidationError::new(
-            "InvalidJson",
-            None,
-            "Request body must be a JSON object",
-        )]);
-    };
-
+    let object = json_object(body)?;
     let mut errors = Vec::new();
     let from_person = check_from_person(&object, &mut errors);
     let subject = check_text(&object, "Subject", &mut errors);
@@ -114,10 +160,83 @@ pub(crate) fn new_case(body: &[u8], now_secs: u64) -> Result<Case, Vec<Validatio
         subject,
         body,
         source,
-        status: 1,
+        status: STATUS_OPEN,
         created: now.clone(),
         updated: now,
+        case_histories: VecDeque::new(),
     })
+}
+
+/// Validates an agent reply to the case `case_uid` and builds its history entry.
+/// `Case.Uid` must repeat the path's Uid, as Outseta's clients send it: a mismatch
+/// means the client built the request for another case.
+pub(crate) fn new_reply(
+    body: &[u8],
+    case_uid: &str,
+    now_secs: u64,
+) -> Result<CaseHistory, Vec<ValidationError>> {
+    let object = json_object(body)?;
+    let mut errors = Vec::new();
+    let agent_name = check_text(&object, "AgentName", &mut errors);
+    check_case_uid(&object, case_uid, &mut errors);
+    let comment = check_text(&object, "Comment", &mut errors);
+    let (Some(agent_name), Some(comment), true) = (agent_name, comment, errors.is_empty()) else {
+        return Err(errors);
+    };
+    Ok(CaseHistory {
+        uid: new_uid(),
+        agent_name,
+        comment,
+        kind: HISTORY_TYPE_AGENT_REPLY,
+        history_date_time: rfc3339(now_secs),
+    })
+}
+
+fn json_object(body: &[u8]) -> Result<Map<String, Value>, Vec<ValidationError>> {
+    let value: Value = serde_json::from_slice(body).map_err(|err| {
+        vec![ValidationError::new(
+            "InvalidJson",
+            None,
+            format!("Request body is not valid JSON: {err}"),
+        )]
+    })?;
+    match value {
+        Value::Object(object) => Ok(object),
+        _ => Err(vec![ValidationError::new(
+            "InvalidJson",
+            None,
+            "Request body must be a JSON object",
+        )]),
+    }
+}
+
+fn check_case_uid(object: &Map<String, Value>, case_uid: &str, errors: &mut Vec<ValidationError>) {
+    const PROPERTY: Option<&str> = Some("Case.Uid");
+    let uid = match object.get("Case") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(case)) => case.get("Uid"),
+        Some(_) => {
+            errors.push(ValidationError::new(
+                "InvalidType",
+                Some("Case"),
+                "Case must be an object",
+            ));
+            return;
+        }
+    };
+    let error = match uid {
+        Some(Value::String(uid)) if uid == case_uid => return,
+        Some(Value::String(uid)) if !uid.trim().is_empty() => ValidationError::new(
+            "InvalidValue",
+            PROPERTY,
+            format!("Case.Uid must be the Uid in the path ({case_uid})"),
+        ),
+        None | Some(Value::Null) | Some(Value::String(_)) => {
+            ValidationError::new("Required", PROPERTY, "Case.Uid is required")
+        }
+        Some(_) => ValidationError::new("InvalidType", PROPERTY, "Case.Uid must be a string"),
+    };
+    errors.push(error);
 }
 
 fn check_from_person(
@@ -260,14 +379,117 @@ impl Store {
         cases.push_back(case);
     }
 
+    #[cfg(test)]
     pub(crate) fn list(&self) -> Vec<Case> {
+        self.page(&ListQuery::default())
+    }
+
+    /// The cases `query` selects, oldest first.
+    pub(crate) fn page(&self, query: &ListQuery) -> Vec<Case> {
         let cases = self.cases.lock().unwrap_or_else(PoisonError::into_inner);
-        cases.iter().cloned().collect()
+        cases
+            .iter()
+            .filter(|case| query.selects(case))
+            .skip(query.offset)
+            .take(query.limit.unwrap_or(usize::MAX))
+            .cloned()
+            .collect()
     }
 
     pub(crate) fn get(&self, uid: &str) -> Option<Case> {
         let cases = self.cases.lock().unwrap_or_else(PoisonError::into_inner);
         cases.iter().find(|case| case.uid == uid).cloned()
+    }
+
+    /// Appends a reply to the case `uid`, validated against it; `None` when this
+    /// instance holds no such case. One lock for both, so a case dropped past the cap
+    /// meanwhile is a clean 404, never a reply to nothing.
+    pub(crate) fn reply(
+        &self,
+        uid: &str,
+        body: &[u8],
+        now_secs: u64,
+    ) -> Option<Result<(), Vec<ValidationError>>> {
+        self.update(uid, |case| {
+            let history = new_reply(body, &case.uid, now_secs)?;
+            case.add_history(history);
+            Ok(())
+        })
+    }
+
+    /// Marks the case `uid` closed and returns it; `None` when this instance holds
+    /// no such case.
+    pub(crate) fn close(&self, uid: &str, now_secs: u64) -> Option<Case> {
+        self.update(uid, |case| {
+            case.close(now_secs);
+            case.clone()
+        })
+    }
+
+    fn update<R>(&self, uid: &str, change: impl FnOnce(&mut Case) -> R) -> Option<R> {
+        let mut cases = self.cases.lock().unwrap_or_else(PoisonError::into_inner);
+        cases.iter_mut().find(|case| case.uid == uid).map(change)
+    }
+}
+
+/// Paging and filters of `GET /api/v1/support/cases`, as Outseta's list takes them.
+/// No `limit` means every case: the mock holds at most [`MAX_STORED_CASES`].
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct ListQuery {
+    pub limit: Option<usize>,
+    pub offset: usize,
+    pub person_uid: Option<String>,
+    pub person_email: Option<String>,
+}
+
+impl ListQuery {
+    /// Reads the query string. Other parameters (Outseta's `fields`, `orderBy`, ...)
+    /// are ignored, as they change nothing the mock stores; a bad or repeated one of
+    /// these four is an error naming it, so a test never reads an unfiltered list it
+    /// believes filtered.
+    pub(crate) fn parse(query: Option<&str>) -> Result<Self, String> {
+        let params =
+            Params::parse(query.unwrap_or_default().as_bytes()).map_err(|err| err.to_string())?;
+        let whole = |name: &str| -> Result<Option<usize>, String> {
+            params
+                .get(name)
+                .map(|raw| {
+                    raw.trim()
+                        .parse::<usize>()
+                        .map_err(|_| format!("{name} must be a whole number"))
+                })
+                .transpose()
+        };
+        let text = |name: &str| -> Result<Option<String>, String> {
+            match params.get(name).map(str::trim) {
+                Some("") => Err(format!("{name} must not be empty")),
+                other => Ok(other.map(str::to_owned)),
+            }
+        };
+        let limit = whole("limit")?;
+        if limit == Some(0) {
+            return Err("limit must be at least 1".to_owned());
+        }
+        Ok(ListQuery {
+            limit,
+            offset: whole("offset")?.unwrap_or(0),
+            person_uid: text("FromPerson.Uid")?,
+            person_email: text("FromPerson.Email")?,
+        })
+    }
+
+    /// Email addresses match whatever their case, as mail systems treat them; Uids
+    /// are exact.
+    fn selects(&self, case: &Case) -> bool {
+        let uid_matches = self
+            .person_uid
+            .as_deref()
+            .is_none_or(|uid| case.person_field("Uid") == Some(uid));
+        let email_matches = self.person_email.as_deref().is_none_or(|email| {
+            case.person_field("Email")
+                .is_some_and(|stored| stored.trim().eq_ignore_ascii_case(email))
+        });
+        uid_matches && email_matches
     }
 }
 
@@ -388,5 +610,73 @@ mod tests {
         assert_eq!(listed, uids[2..]);
         assert!(store.get(&uids[0]).is_none());
         assert_eq!(store.get(&uids[5]).map(|c| c.uid), Some(uids[5].clone()));
+    }
+
+    fn stored_case(store: &Store) -> String {
+        let case = new_case(valid().to_string().as_bytes(), NOW).expect("valid");
+        let uid = case.uid.clone();
+        store.insert(case);
+        uid
+    }
+
+    fn reply(uid: &str, comment: &str) -> Vec<u8> {
+        json!({ "AgentName": "A", "Case": { "Uid": uid }, "Comment": comment })
+            .to_string()
+            .into_bytes()
+    }
+
+    #[test]
+    fn reply_and_close_move_updated_but_not_created() {
+        let store = Store::default();
+        let uid = stored_case(&store);
+        assert_eq!(store.reply(&uid, &reply(&uid, "x"), NOW + 60), Some(Ok(())));
+        let case = store.get(&uid).expect("stored");
+        assert_eq!(case.updated, "2023-11-14T22:14:20Z");
+        assert_eq!(case.created, "2023-11-14T22:13:20Z");
+        assert_eq!(case.case_histories[0].history_date_time, case.updated);
+
+        let closed = store.close(&uid, NOW + 120).expect("stored");
+        assert_eq!(closed.status, STATUS_CLOSED);
+        assert_eq!(closed.updated, "2023-11-14T22:15:20Z");
+        assert_eq!(store.get(&uid), Some(closed));
+        assert_eq!(store.close("unknown", NOW), None);
+        assert_eq!(store.reply("unknown", &reply("unknown", "x"), NOW), None);
+    }
+
+    #[test]
+    fn history_keeps_the_newest_past_the_cap() {
+        let store = Store::default();
+        let uid = stored_case(&store);
+        for n in 0..MAX_HISTORIES_PER_CASE + 2 {
+            let body = reply(&uid, &n.to_string());
+            assert_eq!(store.reply(&uid, &body, NOW), Some(Ok(())));
+        }
+        let histories = store.get(&uid).expect("stored").case_histories;
+        assert_eq!(histories.len(), MAX_HISTORIES_PER_CASE);
+        assert_eq!(histories.front().map(|h| h.comment.as_str()), Some("2"));
+        let last = (MAX_HISTORIES_PER_CASE + 1).to_string();
+        assert_eq!(
+            histories.back().map(|h| h.comment.as_str()),
+            Some(last.as_str())
+        );
+    }
+
+    #[test]
+    fn list_query_reads_paging_and_filters() {
+        let query = ListQuery::parse(Some(
+            "limit=5&offset=2&FromPerson.Uid=p1&FromPerson.Email=a%40b.c&fields=*",
+        ))
+        .expect("valid");
+        assert_eq!(
+            query,
+            ListQuery {
+                limit: Some(5),
+                offset: 2,
+                person_uid: Some("p1".to_owned()),
+                person_email: Some("a@b.c".to_owned()),
+            }
+        );
+        assert_eq!(ListQuery::parse(None), Ok(ListQuery::default()));
+        assert_eq!(ListQuery::parse(Some("")), Ok(ListQuery::default()));
     }
 }

@@ -6,7 +6,7 @@
 //! named: a mock that silently accepts nothing (or everything) would make a notifier
 //! test pass or fail for the wrong reason.
 
-use std::fmt;
+use mock_kit::{InvalidVar, Vars};
 
 /// A pair of expected credentials. No `Debug`: it holds a secret.
 pub(crate) struct Credentials {
@@ -46,79 +46,54 @@ pub enum ConfigError {
     },
 }
 
-// `main` returns this error and Rust prints a returned error with `Debug`, so `Debug`
-// gives the readable sentence rather than the enum's structure.
-impl fmt::Debug for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
+mock_kit::debug_as_display!(ConfigError);
+
+impl From<InvalidVar> for ConfigError {
+    fn from(InvalidVar { name, reason }: InvalidVar) -> Self {
+        ConfigError::Invalid { name, reason }
     }
 }
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| {
-            std::env::var_os(name).map(|value| value.to_string_lossy().into_owned())
-        })
+        Self::from_vars(&Vars::process())
     }
 
     /// Builds the configuration from any variable source, so tests need not touch the
     /// process environment. Empty values count as unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| lookup(name).filter(|value| !value.is_empty());
-        let pair = |user: &'static str, secret: &'static str| match (get(user), get(secret)) {
-            (Some(user), Some(secret)) => Ok(Some(Credentials { user, secret })),
-            (None, None) => Ok(None),
-            (Some(_), None) => Err(ConfigError::Incomplete {
-                set: user,
-                missing: secret,
-            }),
-            (None, Some(_)) => Err(ConfigError::Incomplete {
-                set: secret,
-                missing: user,
-            }),
-        };
+        Self::from_vars(&Vars::new(lookup))
+    }
 
-        let signing_key = get("SIGNING_KEY").map(String::into_bytes);
+    fn from_vars<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<Self, ConfigError> {
+        let pair =
+            |user: &'static str, secret: &'static str| match (vars.get(user), vars.get(secret)) {
+                (Some(user), Some(secret)) => Ok(Some(Credentials { user, secret })),
+                (None, None) => Ok(None),
+                (Some(_), None) => Err(ConfigError::Incomplete {
+                    set: user,
+                    missing: secret,
+                }),
+                (None, Some(_)) => Err(ConfigError::Incomplete {
+                    set: secret,
+                    missing: user,
+                }),
+            };
+
+        let signing_key = vars.get("SIGNING_KEY").map(String::into_bytes);
         let outseta = pair("API_KEY", "API_SECRET")?;
         let basic = pair("BASIC_USER", "BASIC_PASSWORD")?;
         if signing_key.is_none() && outseta.is_none() && basic.is_none() {
             return Err(ConfigError::NoAuth);
         }
 
-        let revoke_before = match get("REVOKE_TOKENS_BEFORE") {
-            None => None,
-            Some(raw) => Some(
-                raw.trim()
-                    .parse::<u64>()
-                    .map_err(|_| ConfigError::Invalid {
-                        name: "REVOKE_TOKENS_BEFORE",
-                        reason: "expected epoch seconds",
-                    })?,
-            ),
-        };
-        let require_proxy_auth = match get("REQUIRE_PROXY_AUTH") {
-            None => false,
-            Some(raw) => parse_bool(&raw).ok_or(ConfigError::Invalid {
-                name: "REQUIRE_PROXY_AUTH",
-                reason: "expected true or false",
-            })?,
-        };
-
         Ok(Config {
             signing_key,
             outseta,
             basic,
-            revoke_before,
-            require_proxy_auth,
+            revoke_before: vars.number("REVOKE_TOKENS_BEFORE", "expected epoch seconds")?,
+            require_proxy_auth: vars.flag("REQUIRE_PROXY_AUTH")?,
         })
-    }
-}
-
-pub(crate) fn parse_bool(raw: &str) -> Option<bool> {
-    match raw.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" => Some(true),
-        "false" | "0" | "no" => Some(false),
-        _ => None,
     }
 }
 

@@ -9,6 +9,10 @@
 //! Order of checks: route (404/405, `/health` needs no auth) → `X-Mock-Delay-Ms` →
 //! `X-Mock-Status` → auth → the endpoint. Faults come before auth so a test can
 //! inject them without valid credentials.
+//!
+//! Cases live in this instance's memory (see `cases::Store`); everything else is
+//! stateless. `POST /mock/cases/{Uid}/close` is a test control outside Outseta's API,
+//! so a test can close a case the way a support agent would.
 
 mod auth;
 mod cases;
@@ -17,19 +21,22 @@ mod controls;
 
 pub use config::{Config, ConfigError};
 
-use lambda_http::http::header::{
-    ALLOW, CONTENT_TYPE, HeaderName, HeaderValue, PROXY_AUTHENTICATE, RETRY_AFTER, WWW_AUTHENTICATE,
-};
+use std::future::Future;
+
+use lambda_http::http::header::{HeaderValue, PROXY_AUTHENTICATE, RETRY_AFTER, WWW_AUTHENTICATE};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
-use mock_token::{Clock, normalise_path};
+use mock_kit::{Clock, MockFunction, json_response, normalise_path};
 use serde_json::{Value, json};
 
 use auth::Denied;
-use cases::{Store, ValidationError};
+use cases::{Entity, ListQuery, Store, ValidationError};
 use controls::Controls;
 
 const CASES_PATH: &str = "/api/v1/support/cases";
+const REPLIES_SUFFIX: &str = "/replies";
+const CLOSE_PREFIX: &str = "/mock/cases";
+const CLOSE_SUFFIX: &str = "/close";
 const ECHO_PATH: &str = "/api/v1/data";
 
 /// What every request needs, built once at cold start.
@@ -49,6 +56,19 @@ impl State {
     }
 }
 
+impl MockFunction for State {
+    const NAME: &'static str = "mock-api";
+    type ConfigError = ConfigError;
+
+    fn from_env(clock: Clock) -> Result<Self, ConfigError> {
+        Ok(State::new(Config::from_env()?, clock))
+    }
+
+    fn answer(&self, req: Request) -> impl Future<Output = Response<Body>> + Send {
+        handle(self, req)
+    }
+}
+
 enum Route {
     Health,
     Protected(Endpoint),
@@ -59,6 +79,8 @@ enum Endpoint {
     CreateCase,
     ListCases,
     ReadCase(String),
+    Reply(String),
+    Close(String),
     Echo,
 }
 
@@ -150,19 +172,25 @@ async fn respond(state: &State, req: &Request) -> (Response<Body>, Outcome) {
 
     let (response, label) = match endpoint {
         Endpoint::CreateCase => create_case(state, req),
-        Endpoint::ListCases => (
-            json_response(StatusCode::OK, &json!(state.cases.list())),
-            "listed",
-        ),
+        Endpoint::ListCases => list_cases(state, req),
         Endpoint::ReadCase(uid) => match state.cases.get(&uid) {
             Some(case) => (json_response(StatusCode::OK, &json!(case)), "read"),
-            None => (
-                json_response(
-                    StatusCode::NOT_FOUND,
-                    &json!({ "Message": "Case not found", "Uid": uid }),
+            None => case_not_found(&uid),
+        },
+        Endpoint::Reply(uid) => {
+            match state.cases.reply(&uid, req.body(), state.clock.now_secs()) {
+                // Outseta answers a reply with 200 and nothing in the body.
+                Some(Ok(())) => (Response::new(Body::Empty), "replied"),
+                Some(Err(errors)) => (
+                    validation_failed(Entity::CaseHistory, &errors),
+                    "validation_failed",
                 ),
-                "case_not_found",
-            ),
+                None => case_not_found(&uid),
+            }
+        }
+        Endpoint::Close(uid) => match state.cases.close(&uid, state.clock.now_secs()) {
+            Some(case) => (json_response(StatusCode::OK, &json!(case)), "closed"),
+            None => case_not_found(&uid),
         },
         Endpoint::Echo => echo(req),
     };
@@ -189,19 +217,52 @@ fn resolve(method: &Method, path: &str) -> Result<Route, Option<&'static [Method
         (CASES_PATH, _) => Err(Some(GET_POST)),
         (ECHO_PATH, &Method::POST) => Ok(Route::Protected(Endpoint::Echo)),
         (ECHO_PATH, _) => Err(Some(POST)),
-        _ => match path
-            .strip_prefix(CASES_PATH)
-            .and_then(|rest| rest.strip_prefix('/'))
-        {
-            Some(uid) if !uid.contains('/') => {
-                if method == Method::GET {
-                    Ok(Route::Protected(Endpoint::ReadCase(uid.to_owned())))
-                } else {
-                    Err(Some(GET))
-                }
+        _ => {
+            let (endpoint, allowed) = if let Some(uid) = uid_between(path, CASES_PATH, "") {
+                (Endpoint::ReadCase(uid), GET)
+            } else if let Some(uid) = uid_between(path, CASES_PATH, REPLIES_SUFFIX) {
+                (Endpoint::Reply(uid), POST)
+            } else if let Some(uid) = uid_between(path, CLOSE_PREFIX, CLOSE_SUFFIX) {
+                (Endpoint::Close(uid), POST)
+            } else {
+                return Err(None);
+            };
+            if allowed.contains(method) {
+                Ok(Route::Protected(endpoint))
+            } else {
+                Err(Some(allowed))
             }
-            _ => Err(None),
-        },
+        }
+    }
+}
+
+/// The `{Uid}` of `{prefix}/{Uid}{suffix}`: one path segment, which may be empty
+/// (an unknown case, so a 404 that names it rather than a routing miss).
+fn uid_between(path: &str, prefix: &str, suffix: &str) -> Option<String> {
+    path.strip_prefix(prefix)?
+        .strip_prefix('/')?
+        .strip_suffix(suffix)
+        .filter(|uid| !uid.contains('/'))
+        .map(str::to_owned)
+}
+
+fn case_not_found(uid: &str) -> (Response<Body>, &'static str) {
+    (
+        json_response(
+            StatusCode::NOT_FOUND,
+            &json!({ "Message": "Case not found", "Uid": uid }),
+        ),
+        "case_not_found",
+    )
+}
+
+fn list_cases(state: &State, req: &Request) -> (Response<Body>, &'static str) {
+    match ListQuery::parse(req.uri().query()) {
+        Ok(query) => (
+            json_response(StatusCode::OK, &json!(state.cases.page(&query))),
+            "listed",
+        ),
+        Err(problem) => (message(StatusCode::BAD_REQUEST, &problem), "bad_query"),
     }
 }
 
@@ -221,10 +282,16 @@ fn create_case(state: &State, req: &Request) -> (Response<Body>, &'static str) {
             state.cases.insert(case);
             (response, "created")
         }
-        (Ok(_), Some(query_error)) => (validation_failed(&[query_error]), "validation_failed"),
+        (Ok(_), Some(query_error)) => (
+            validation_failed(Entity::Case, &[query_error]),
+            "validation_failed",
+        ),
         (Err(mut errors), query_error) => {
             errors.extend(query_error);
-            (validation_failed(&errors), "validation_failed")
+            (
+                validation_failed(Entity::Case, &errors),
+                "validation_failed",
+            )
         }
     }
 }
@@ -248,10 +315,10 @@ fn echo(req: &Request) -> (Response<Body>, &'static str) {
     }
 }
 
-fn validation_failed(errors: &[ValidationError]) -> Response<Body> {
+fn validation_failed(entity: Entity, errors: &[ValidationError]) -> Response<Body> {
     json_response(
         StatusCode::BAD_REQUEST,
-        &cases::validation_failed_body(errors),
+        &cases::validation_failed_body(entity, errors),
     )
 }
 
@@ -302,34 +369,14 @@ fn unauthorised(config: &Config, denied: Denied) -> (Response<Body>, Outcome) {
 }
 
 fn method_not_allowed(allowed: &[Method]) -> (Response<Body>, Outcome) {
-    let allow = allowed
-        .iter()
-        .map(Method::as_str)
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut response = message(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed");
-    if let Ok(value) = HeaderValue::from_str(&allow) {
-        response.headers_mut().insert(ALLOW, value);
-    }
+    let response =
+        mock_kit::method_not_allowed(allowed, |_| json!({ "Message": "Method not allowed" }));
     (response, Outcome::of("method_not_allowed"))
 }
 
 /// Outseta's plain error shape.
 fn message(status: StatusCode, text: &str) -> Response<Body> {
     json_response(status, &json!({ "Message": text }))
-}
-
-fn json_response(status: StatusCode, body: &Value) -> Response<Body> {
-    let mut response = Response::new(Body::from(body.to_string()));
-    *response.status_mut() = status;
-    set_header(&mut response, CONTENT_TYPE, "application/json");
-    response
-}
-
-fn set_header(response: &mut Response<Body>, name: HeaderName, value: &'static str) {
-    response
-        .headers_mut()
-        .insert(name, HeaderValue::from_static(value));
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! Everything is checked before the first request so a mis-deployed function fails
 //! loudly in its init log, naming the variable, instead of answering 500s later.
 
-use std::fmt;
+use mock_kit::{InvalidVar, Vars};
 
 /// Default lifetime of an issued token: short enough that a test sees expiry and
 /// refresh within minutes.
@@ -29,29 +29,29 @@ pub enum ConfigError {
     },
 }
 
-// `main` returns this error and Rust prints a returned error with `Debug`, so `Debug`
-// gives the readable sentence rather than the enum's structure.
-impl fmt::Debug for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
+mock_kit::debug_as_display!(ConfigError);
+
+impl From<InvalidVar> for ConfigError {
+    fn from(InvalidVar { name, reason }: InvalidVar) -> Self {
+        ConfigError::Invalid { name, reason }
     }
 }
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| {
-            std::env::var_os(name).map(|value| value.to_string_lossy().into_owned())
-        })
+        Self::from_vars(&Vars::process())
     }
 
     /// Builds the configuration from any variable source, so tests need not touch the
     /// process environment. Empty values count as unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| lookup(name).filter(|value| !value.is_empty());
+        Self::from_vars(&Vars::new(lookup))
+    }
 
+    fn from_vars<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<Self, ConfigError> {
         let mut missing = Vec::new();
         let mut required = |name: &'static str| {
-            let value = get(name);
+            let value = vars.get(name);
             if value.is_none() {
                 missing.push(name);
             }
@@ -64,24 +64,17 @@ impl Config {
             return Err(ConfigError::Missing(missing));
         }
 
-        let token_ttl_secs = match get("TOKEN_TTL_SECONDS") {
+        const TTL: &str = "TOKEN_TTL_SECONDS";
+        const TTL_REASON: &str = "expected a positive whole number of seconds";
+        let token_ttl_secs = match vars.number(TTL, TTL_REASON)? {
             None => DEFAULT_TOKEN_TTL_SECS,
-            Some(raw) => match raw.trim().parse::<u64>() {
-                Ok(secs) if secs > 0 => secs,
-                _ => {
-                    return Err(ConfigError::Invalid {
-                        name: "TOKEN_TTL_SECONDS",
-                        reason: "expected a positive whole number of seconds",
-                    });
-                }
-            },
-        };
-        let allow_get = match get("ALLOW_GET") {
-            None => false,
-            Some(raw) => parse_bool(&raw).ok_or(ConfigError::Invalid {
-                name: "ALLOW_GET",
-                reason: "expected true or false",
-            })?,
+            Some(0) => {
+                return Err(ConfigError::Invalid {
+                    name: TTL,
+                    reason: TTL_REASON,
+                });
+            }
+            Some(secs) => secs,
         };
 
         Ok(Config {
@@ -89,16 +82,8 @@ impl Config {
             client_secret,
             signing_key: signing_key.into_bytes(),
             token_ttl_secs,
-            allow_get,
+            allow_get: vars.flag("ALLOW_GET")?,
         })
-    }
-}
-
-fn parse_bool(raw: &str) -> Option<bool> {
-    match raw.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" => Some(true),
-        "false" | "0" | "no" => Some(false),
-        _ => None,
     }
 }
 

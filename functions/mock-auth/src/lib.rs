@@ -2,7 +2,7 @@
 //!
 //! It exists so the notifier's OAuth refresh can be proven without a real SaaS: it
 //! checks client credentials for real and issues self-validating tokens (see
-//! `mock-token`) that mock-api accepts, so refresh works across instances with no
+//! `mock-kit`) that mock-api accepts, so refresh works across instances with no
 //! shared memory.
 //!
 //! Routes: `POST /token` (also `GET` when `ALLOW_GET=true`), `GET /health`.
@@ -12,12 +12,12 @@ mod params;
 
 pub use config::{Config, ConfigError};
 
-use lambda_http::http::header::{
-    ALLOW, CACHE_CONTROL, CONTENT_TYPE, HeaderName, HeaderValue, PRAGMA, WWW_AUTHENTICATE,
-};
+use std::future::Future;
+
+use lambda_http::http::header::{CACHE_CONTROL, PRAGMA, WWW_AUTHENTICATE};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
-use mock_token::{Clock, constant_time_eq, normalise_path};
+use mock_kit::{Clock, MockFunction, constant_time_eq, json_response, normalise_path, set_header};
 use params::{ParamError, TokenParams, form_decoded};
 use serde_json::{Value, json};
 
@@ -30,6 +30,19 @@ pub struct State {
 impl State {
     pub fn new(config: Config, clock: Clock) -> Self {
         State { config, clock }
+    }
+}
+
+impl MockFunction for State {
+    const NAME: &'static str = "mock-auth";
+    type ConfigError = ConfigError;
+
+    fn from_env(clock: Clock) -> Result<Self, ConfigError> {
+        Ok(State::new(Config::from_env()?, clock))
+    }
+
+    fn answer(&self, req: Request) -> impl Future<Output = Response<Body>> + Send {
+        std::future::ready(handle(self, &req))
     }
 }
 
@@ -81,14 +94,14 @@ fn route(state: &State, req: &Request) -> (Response<Body>, Outcome) {
             }
         }
         "/health" if req.method() == Method::GET => (
-            json_response(StatusCode::OK, json!({ "status": "ok" })),
+            json_response(StatusCode::OK, &json!({ "status": "ok" })),
             Outcome::of("health"),
         ),
         "/health" => method_not_allowed(&[Method::GET]),
         _ => (
             json_response(
                 StatusCode::NOT_FOUND,
-                json!({ "error": "not_found", "path": req.uri().path() }),
+                &json!({ "error": "not_found", "path": req.uri().path() }),
             ),
             Outcome::of("not_found"),
         ),
@@ -122,10 +135,10 @@ fn token(state: &State, req: &Request) -> (Response<Body>, Outcome) {
     }
 
     let ttl = state.config.token_ttl_secs;
-    let issued = mock_token::issue(&state.config.signing_key, state.clock.now_secs(), ttl);
+    let issued = mock_kit::issue(&state.config.signing_key, state.clock.now_secs(), ttl);
     let mut response = json_response(
         StatusCode::OK,
-        json!({
+        &json!({
             "access_token": issued.token,
             "token_type": "Bearer",
             "expires_in": ttl,
@@ -188,18 +201,10 @@ fn invalid_client(label: &'static str) -> (Response<Body>, Outcome) {
 }
 
 fn method_not_allowed(allowed: &[Method]) -> (Response<Body>, Outcome) {
-    let allow = allowed
-        .iter()
-        .map(Method::as_str)
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut response = json_response(
-        StatusCode::METHOD_NOT_ALLOWED,
-        json!({ "error": "method_not_allowed", "error_description": format!("use {allow}") }),
+    let response = mock_kit::method_not_allowed(
+        allowed,
+        |allow| json!({ "error": "method_not_allowed", "error_description": format!("use {allow}") }),
     );
-    if let Ok(value) = HeaderValue::from_str(&allow) {
-        response.headers_mut().insert(ALLOW, value);
-    }
     (response, Outcome::of("method_not_allowed"))
 }
 
@@ -208,20 +213,7 @@ fn oauth_error(status: StatusCode, error: &str, description: Option<&str>) -> Re
     if let Some(description) = description {
         body["error_description"] = Value::from(description);
     }
-    json_response(status, body)
-}
-
-fn json_response(status: StatusCode, body: Value) -> Response<Body> {
-    let mut response = Response::new(Body::from(body.to_string()));
-    *response.status_mut() = status;
-    set_header(&mut response, CONTENT_TYPE, "application/json");
-    response
-}
-
-fn set_header(response: &mut Response<Body>, name: HeaderName, value: &'static str) {
-    response
-        .headers_mut()
-        .insert(name, HeaderValue::from_static(value));
+    json_response(status, &body)
 }
 
 #[cfg(test)]

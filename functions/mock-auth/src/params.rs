@@ -1,24 +1,20 @@
 //! Reading a client-credentials token request, wherever the client put its fields.
 //!
 //! Clients disagree on where credentials go: EventBridge connections and most OAuth
-//! libraries use an HTTP Basic header, others a form or JSON body, and a GET token
-//! endpoint can only use the query string. A mock that accepted only one way would
-//! fail clients that a real provider accepts, so all are read and merged, strongest
-//! first: Basic header, then body, then query. Unknown fields (scopes, audiences,
-//! EventBridge's extra `oauth_http_parameters`) are ignored.
+//! libraries use an HTTP Basic header, others a form or JSON body
+//! (`client_secret_post`), and a GET token endpoint can only use the query string. A
+//! mock that accepted only one way would fail clients that a real provider accepts,
+//! so all are read: the body's fields over the query's, and the Basic header alone.
+//! What a strict provider refuses is refused here too (RFC 6749): a parameter given
+//! twice in one place (§3.2), and credentials sent both in the header and as
+//! parameters (§2.3). Unknown fields (scopes, audiences, EventBridge's extra
+//! `oauth_http_parameters`) are ignored.
 
-use base64::Engine;
-use base64::engine::DecodePaddingMode;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use lambda_http::Request;
 use lambda_http::http::header::{AUTHORIZATION, CONTENT_TYPE};
-use serde_json::Value;
-
-/// Standard base64, padded or not: clients differ and both are unambiguous.
-const BASE64_ANY_PADDING: GeneralPurpose = GeneralPurpose::new(
-    &base64::alphabet::STANDARD,
-    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-);
+use mock_kit::{Params, RepeatedParam, decode_basic, split_scheme};
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde_json::{Map, Value};
 
 /// The fields a token request is judged on; `None` when no source supplied one.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -40,6 +36,15 @@ pub(crate) enum ParamError {
     /// 400 invalid_request: a JSON field that must be a string isn't.
     #[error("{0} must be a string")]
     NotAString(&'static str),
+    /// 400 invalid_request: RFC 6749 §3.2 forbids a parameter more than once.
+    #[error(transparent)]
+    Repeated(#[from] RepeatedParam),
+    /// 400 invalid_request: RFC 6749 §2.3 allows one client authentication method per
+    /// request, and a mock that picked one would hide a client that sends both.
+    #[error(
+        "client credentials must be sent one way: in the Authorization header or as client_id and client_secret parameters, not both"
+    )]
+    TwoAuthMethods,
     /// 401 invalid_client: the client tried Basic authentication and got it wrong.
     #[error("malformed Basic authorization header")]
     MalformedBasic,
@@ -51,38 +56,42 @@ impl TokenParams {
     pub(crate) fn from_request(req: &Request) -> Result<Self, ParamError> {
         let mut params = TokenParams::default();
         if let Some(query) = req.uri().query() {
-            params.merge_form(query.as_bytes());
+            params.merge_form(query.as_bytes())?;
         }
         params.merge_body(req)?;
-        params.merge_basic(req)?;
+        if let Some((id, secret)) = basic_credentials(req)? {
+            if params.client_id.is_some() || params.client_secret.is_some() {
+                return Err(ParamError::TwoAuthMethods);
+            }
+            params.client_id = Some(id).filter(|id| !id.is_empty());
+            params.client_secret = Some(secret).filter(|secret| !secret.is_empty());
+            params.via_basic = true;
+        }
         Ok(params)
     }
 
-    fn slot(&mut self, field: &str) -> Option<&mut Option<String>> {
-        match field {
-            "grant_type" => Some(&mut self.grant_type),
-            "client_id" => Some(&mut self.client_id),
-            "client_secret" => Some(&mut self.client_secret),
-            _ => None,
+    /// Sets a field from a later source (the body after the query). An empty value
+    /// counts as absent, as an empty credential can never be right.
+    fn set(&mut self, field: &str, value: &str) {
+        let slot = match field {
+            "grant_type" => &mut self.grant_type,
+            "client_id" => &mut self.client_id,
+            "client_secret" => &mut self.client_secret,
+            _ => return,
+        };
+        if !value.is_empty() {
+            *slot = Some(value.to_owned());
         }
     }
 
-    /// Form fields override what an earlier source set; the first occurrence of a
-    /// repeated field wins, as RFC 6749 forbids repeats and gives no rule.
-    fn merge_form(&mut self, form: &[u8]) {
-        let mut seen = [false; FIELDS.len()];
-        for (name, value) in form_urlencoded::parse(form) {
-            let Some(index) = FIELDS.iter().position(|field| *field == name) else {
-                continue;
-            };
-            if seen[index] || value.is_empty() {
-                continue;
-            }
-            seen[index] = true;
-            if let Some(slot) = self.slot(FIELDS[index]) {
-                *slot = Some(value.into_owned());
+    fn merge_form(&mut self, form: &[u8]) -> Result<(), ParamError> {
+        let params = Params::parse(form)?;
+        for field in FIELDS {
+            if let Some(value) = params.get(field) {
+                self.set(field, value);
             }
         }
+        Ok(())
     }
 
     fn merge_body(&mut self, req: &Request) -> Result<(), ParamError> {
@@ -90,49 +99,77 @@ impl TokenParams {
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(());
         }
-        if is_json(req, body) {
-            let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(body) else {
-                return Err(ParamError::MalformedJson);
-            };
-            for field in FIELDS {
-                match object.get(field) {
-                    None | Some(Value::Null) => {}
-                    Some(Value::String(value)) if value.is_empty() => {}
-                    Some(Value::String(value)) => {
-                        if let Some(slot) = self.slot(field) {
-                            *slot = Some(value.clone());
-                        }
-                    }
-                    Some(_) => return Err(ParamError::NotAString(field)),
-                }
+        if !is_json(req, body) {
+            return self.merge_form(body);
+        }
+        let Ok(JsonParams { members, repeated }) = serde_json::from_slice::<JsonParams>(body)
+        else {
+            return Err(ParamError::MalformedJson);
+        };
+        if let Some(name) = repeated {
+            return Err(RepeatedParam::named(&name).into());
+        }
+        for field in FIELDS {
+            match members.get(field) {
+                None | Some(Value::Null) => {}
+                Some(Value::String(value)) => self.set(field, value),
+                Some(_) => return Err(ParamError::NotAString(field)),
             }
-        } else {
-            self.merge_form(body);
         }
         Ok(())
     }
+}
 
-    fn merge_basic(&mut self, req: &Request) -> Result<(), ParamError> {
-        let Some(header) = req.headers().get(AUTHORIZATION) else {
-            return Ok(());
-        };
-        let Ok(header) = header.to_str() else {
-            return Err(ParamError::MalformedBasic);
-        };
-        let (scheme, encoded) = header.trim().split_once(' ').unwrap_or((header, ""));
-        if !scheme.eq_ignore_ascii_case("basic") {
-            // Some other scheme (a stale Bearer, say): not client authentication.
-            return Ok(());
+/// The client id and secret of a Basic `Authorization` header; `None` for no header
+/// or another scheme (a stale Bearer, say), which is not client authentication.
+fn basic_credentials(req: &Request) -> Result<Option<(String, String)>, ParamError> {
+    let Some(header) = req.headers().get(AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let header = header.to_str().map_err(|_| ParamError::MalformedBasic)?;
+    let (scheme, credentials) = split_scheme(header);
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Ok(None);
+    }
+    decode_basic(credentials)
+        .map(Some)
+        .ok_or(ParamError::MalformedBasic)
+}
+
+/// A JSON body's top-level members, and the first name given twice: serde_json would
+/// keep the last of a repeated member silently, and RFC 6749 §3.2 forbids repeats.
+struct JsonParams {
+    members: Map<String, Value>,
+    repeated: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for JsonParams {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ObjectVisitor;
+
+        impl<'de> Visitor<'de> for ObjectVisitor {
+            type Value = JsonParams;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<JsonParams, A::Error> {
+                let mut members = Map::new();
+                let mut repeated = None;
+                while let Some(name) = map.next_key::<String>()? {
+                    let value = map.next_value::<Value>()?;
+                    if members.contains_key(&name) {
+                        repeated.get_or_insert(name);
+                    } else {
+                        members.insert(name, value);
+                    }
+                }
+                Ok(JsonParams { members, repeated })
+            }
         }
-        let decoded = BASE64_ANY_PADDING
-            .decode(encoded.trim())
-            .map_err(|_| ParamError::MalformedBasic)?;
-        let decoded = String::from_utf8(decoded).map_err(|_| ParamError::MalformedBasic)?;
-        let (id, secret) = decoded.split_once(':').ok_or(ParamError::MalformedBasic)?;
-        self.client_id = Some(id.to_owned()).filter(|id| !id.is_empty());
-        self.client_secret = Some(secret.to_owned()).filter(|secret| !secret.is_empty());
-        self.via_basic = true;
-        Ok(())
+
+        deserializer.deserialize_map(ObjectVisitor)
     }
 }
 
@@ -179,35 +216,33 @@ pub(crate) fn form_decoded(value: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use base64::engine::general_purpose;
-    use lambda_http::Body;
-    use lambda_http::http;
+    use mock_kit::testing::basic;
 
-    fn request(uri: &str, headers: &[(&str, &str)], body: &str) -> Request {
-        let mut builder = http::Request::builder().method("POST").uri(uri);
-        for (name, value) in headers {
-            builder = builder.header(*name, *value);
-        }
-        builder.body(Body::from(body)).expect("valid test request")
-    }
+    type Headers<'a> = &'a [(&'a str, &'a str)];
 
-    fn basic(user_pass: &str) -> String {
-        format!(
-            "Basic {}",
-            general_purpose::STANDARD.encode(user_pass.as_bytes())
-        )
+    fn request(uri: &str, headers: Headers, body: &str) -> Request {
+        mock_kit::testing::request("POST", uri, headers, body)
     }
 
     #[test]
-    fn basic_header_beats_body_beats_query() {
-        let auth = basic("header-id:header-secret");
+    fn body_beats_query_and_basic_supplies_the_credentials() {
+        // A field in both the query and the body is two places, not a repeat.
         let req = request(
-            "/token?grant_type=query-grant&client_id=query-id&client_secret=query-secret",
-            &[
-                ("authorization", &auth),
-                ("content-type", "application/x-www-form-urlencoded"),
-            ],
-            "grant_type=client_credentials&client_id=body-id",
+            "/token?grant_type=query-grant&client_id=query-id&scope=s",
+            &[("content-type", "application/x-www-form-urlencoded")],
+            "grant_type=client_credentials&client_id=body-id&client_secret=body-secret",
+        );
+        let params = TokenParams::from_request(&req).expect("parses");
+        assert_eq!(params.grant_type.as_deref(), Some("client_credentials"));
+        assert_eq!(params.client_id.as_deref(), Some("body-id"));
+        assert_eq!(params.client_secret.as_deref(), Some("body-secret"));
+        assert!(!params.via_basic);
+
+        let auth = basic("header-id", "header-secret");
+        let req = request(
+            "/token?grant_type=query-grant",
+            &[("authorization", &auth)],
+            "grant_type=client_credentials&scope=s",
         );
         let params = TokenParams::from_request(&req).expect("parses");
         assert_eq!(params.grant_type.as_deref(), Some("client_credentials"));
@@ -273,7 +308,7 @@ mod tests {
                 ParamError::MalformedBasic,
             ),
             (
-                request("/t", &[("authorization", &basic("no-colon"))], ""),
+                request("/t", &[("authorization", "Basic bm8tY29sb24=")], ""),
                 ParamError::MalformedBasic,
             ),
             (
@@ -299,5 +334,105 @@ mod tests {
         assert_eq!(form_decoded("a%3Ab+c").as_deref(), Some("a:b c"));
         assert_eq!(form_decoded("plain"), None);
         assert_eq!(form_decoded("%ff"), None);
+    }
+
+    #[test]
+    fn a_parameter_given_twice_in_one_place_is_refused_by_name() {
+        let json = [("content-type", "application/json")];
+        let form = [("content-type", "application/x-www-form-urlencoded")];
+        let cases: [(&str, Headers, &str, &str); 7] = [
+            (
+                "/t",
+                &form,
+                "grant_type=a&grant_type=client_credentials",
+                "grant_type",
+            ),
+            (
+                "/t",
+                &form,
+                "client_secret=one&client_id=x&client_secret=two",
+                "client_secret",
+            ),
+            ("/t", &form, "client_id=&client_id=x", "client_id"),
+            (
+                "/t",
+                &form,
+                "grant_type=client_credentials&scope=a&scope=b",
+                "scope",
+            ),
+            ("/t?grant_type=a&grant_type=b", &[], "", "grant_type"),
+            (
+                "/t?audience=a&audience=b",
+                &form,
+                "grant_type=client_credentials",
+                "audience",
+            ),
+            (
+                "/t",
+                &json,
+                r#"{"client_secret":"one","grant_type":"x","client_secret":"two"}"#,
+                "client_secret",
+            ),
+        ];
+        for (uri, headers, body, name) in cases {
+            let err = TokenParams::from_request(&request(uri, headers, body)).expect_err(body);
+            assert_eq!(
+                err,
+                ParamError::Repeated(RepeatedParam(name.to_owned())),
+                "{uri} {body}"
+            );
+            let description = err.to_string();
+            assert!(description.contains(name), "{description}");
+            for secret in ["one", "two"] {
+                assert!(!description.contains(secret), "value leaked: {description}");
+            }
+        }
+    }
+
+    #[test]
+    fn basic_header_and_credential_parameters_together_are_refused() {
+        let auth = basic("id", "secret");
+        let with_auth = [
+            ("authorization", auth.as_str()),
+            ("content-type", "application/x-www-form-urlencoded"),
+        ];
+        let json = [
+            ("authorization", auth.as_str()),
+            ("content-type", "application/json"),
+        ];
+        let cases: [(&str, Headers, &str); 5] = [
+            (
+                "/t",
+                &with_auth,
+                "grant_type=client_credentials&client_id=id&client_secret=secret",
+            ),
+            (
+                "/t",
+                &with_auth,
+                "grant_type=client_credentials&client_id=id",
+            ),
+            (
+                "/t",
+                &with_auth,
+                "grant_type=client_credentials&client_secret=secret",
+            ),
+            (
+                "/t?client_secret=secret",
+                &with_auth,
+                "grant_type=client_credentials",
+            ),
+            (
+                "/t",
+                &json,
+                r#"{"grant_type":"client_credentials","client_id":"id"}"#,
+            ),
+        ];
+        for (uri, headers, body) in cases {
+            assert_eq!(
+                TokenParams::from_request(&request(uri, headers, body)),
+                Err(ParamError::TwoAuthMethods),
+                "{uri} {body}"
+            );
+        }
     }
 }

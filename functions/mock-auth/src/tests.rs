@@ -1,9 +1,8 @@
 //! Handler tests: real `lambda_http` requests in, status and JSON body out.
 
 use super::*;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use lambda_http::http;
+use lambda_http::http::header::{ALLOW, CONTENT_TYPE};
+use mock_kit::testing::{basic, body_json, request};
 
 const NOW: u64 = 1_700_000_000;
 const KEY: &[u8] = b"shared-signing-key";
@@ -27,26 +26,10 @@ fn state() -> State {
     state_with(false, 300)
 }
 
-fn request(method: &str, uri: &str, headers: &[(&str, &str)], body: &str) -> Request {
-    let mut builder = http::Request::builder().method(method).uri(uri);
-    for (name, value) in headers {
-        builder = builder.header(*name, *value);
-    }
-    builder.body(Body::from(body)).expect("valid test request")
-}
-
-fn basic(id: &str, secret: &str) -> String {
-    format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
-}
-
 fn form_encode(pairs: &[(&str, &str)]) -> String {
     form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs)
         .finish()
-}
-
-fn body_json(response: &Response<Body>) -> Value {
-    serde_json::from_slice(response.body()).expect("response body is JSON")
 }
 
 /// Asserts a 200 token response whose token mock-api would accept.
@@ -63,7 +46,7 @@ fn assert_issued(response: &Response<Body>, ttl: u64) {
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], ttl);
     let token = body["access_token"].as_str().expect("access_token string");
-    let claims = mock_token::verify(KEY, token, NOW, None).expect("token verifies");
+    let claims = mock_kit::verify(KEY, token, NOW, None).expect("token verifies");
     assert_eq!(claims.iat, NOW);
     assert_eq!(claims.exp, NOW + ttl);
 }
@@ -152,7 +135,7 @@ fn extra_eventbridge_parameters_are_ignored() {
     ]);
     let req = request(
         "POST",
-        "/token?custom=1&client_id=ignored-when-basic",
+        "/token?custom=1",
         &[
             ("authorization", &basic(ID, SECRET)),
             ("x-custom-header", "anything"),
@@ -374,4 +357,146 @@ fn health_and_unknown_paths() {
         body_json(&missing),
         json!({ "error": "not_found", "path": "/oauth/token" })
     );
+}
+
+// ---- RFC 6749 strictness: one value per parameter, one authentication method ----
+
+const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencoded");
+
+#[test]
+fn client_secret_post_in_a_form_body_is_accepted() {
+    for pairs in [
+        [
+            ("grant_type", "client_credentials"),
+            ("client_id", ID),
+            ("client_secret", SECRET),
+        ],
+        [
+            ("client_secret", SECRET),
+            ("client_id", ID),
+            ("grant_type", "client_credentials"),
+        ],
+    ] {
+        let req = request("POST", "/token", &[FORM], &form_encode(&pairs));
+        assert_issued(&handle(&state(), &req), 300);
+    }
+}
+
+#[test]
+fn a_repeated_parameter_is_invalid_request_naming_it() {
+    let auth = basic(ID, SECRET);
+    let with_basic = [("authorization", auth.as_str()), FORM];
+    let repeated_secret = form_encode(&[
+        ("grant_type", "client_credentials"),
+        ("client_id", ID),
+        ("client_secret", SECRET),
+        ("client_secret", "other-secret"),
+    ]);
+    let repeated_get = format!("/token?{repeated_secret}");
+    // (method, uri, headers, body, the parameter named, allow GET)
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        &'a [(&'a str, &'a str)],
+        &'a str,
+        &'a str,
+        bool,
+    );
+    let cases: [Case; 6] = [
+        (
+            "POST",
+            "/token",
+            &with_basic,
+            "grant_type=client_credentials&grant_type=client_credentials",
+            "grant_type",
+            false,
+        ),
+        (
+            "POST",
+            "/token",
+            &[FORM],
+            &repeated_secret,
+            "client_secret",
+            false,
+        ),
+        (
+            "POST",
+            "/token",
+            &with_basic,
+            "grant_type=client_credentials&scope=a&scope=b",
+            "scope",
+            false,
+        ),
+        (
+            "POST",
+            "/token?grant_type=x&grant_type=y",
+            &with_basic,
+            "",
+            "grant_type",
+            false,
+        ),
+        ("GET", &repeated_get, &[], "", "client_secret", true),
+        (
+            "POST",
+            "/token",
+            &[("content-type", "application/json")],
+            r#"{"grant_type":"client_credentials","client_id":"a","client_id":"b","client_secret":"c"}"#,
+            "client_id",
+            false,
+        ),
+    ];
+    for (method, uri, headers, body, name, allow_get) in cases {
+        let response = handle(
+            &state_with(allow_get, 300),
+            &request(method, uri, headers, body),
+        );
+        let body = assert_oauth_error(&response, StatusCode::BAD_REQUEST, "invalid_request");
+        assert_eq!(
+            body["error_description"],
+            format!("parameter {name} is given more than once"),
+            "{method} {uri}"
+        );
+        let text = body.to_string();
+        assert!(
+            !text.contains(SECRET) && !text.contains("other-secret"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn basic_and_body_credentials_together_are_invalid_request() {
+    let auth = basic(ID, SECRET);
+    let with_basic = [("authorization", auth.as_str()), FORM];
+    let cases = [
+        // The same, correct, credentials both ways are still two methods.
+        form_encode(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", ID),
+            ("client_secret", SECRET),
+        ]),
+        form_encode(&[("grant_type", "client_credentials"), ("client_id", ID)]),
+        form_encode(&[
+            ("grant_type", "client_credentials"),
+            ("client_secret", SECRET),
+        ]),
+    ];
+    for body in &cases {
+        let response = handle(&state(), &request("POST", "/token", &with_basic, body));
+        let json = assert_oauth_error(&response, StatusCode::BAD_REQUEST, "invalid_request");
+        let description = json["error_description"].as_str().expect("description");
+        assert!(description.contains("not both"), "{description}");
+        assert!(!description.contains(SECRET), "{description}");
+    }
+    let in_query = format!("/token?{}", form_encode(&[("client_secret", SECRET)]));
+    let response = handle(
+        &state(),
+        &request(
+            "POST",
+            &in_query,
+            &with_basic,
+            "grant_type=client_credentials",
+        ),
+    );
+    assert_oauth_error(&response, StatusCode::BAD_REQUEST, "invalid_request");
 }

@@ -1,14 +1,10 @@
-//! What a request leaves in the log. Its own test binary (own process) because
-//! tracing caches per-callsite interest globally, and handlers logging on parallel
-//! test threads without a subscriber race with a scoped capture subscriber.
+//! What a request leaves in the log. Its own test binary (own process), as
+//! `LogCapture` asks.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use lambda_http::{Body, Request, http};
+use lambda_http::Request;
 use mock_auth::{Config, State, handle};
-use mock_token::Clock;
-use std::io::Write;
-use std::sync::{Arc, Mutex, PoisonError};
+use mock_kit::Clock;
+use mock_kit::testing::{LogCapture, basic, request as build_request};
 
 const NOW: u64 = 1_700_000_000;
 const SECRET: &str = "top-s3cr3t";
@@ -25,43 +21,17 @@ fn state() -> State {
 }
 
 fn request(uri: &str, authorization: Option<String>) -> Request {
-    let mut builder = http::Request::builder().method("POST").uri(uri);
-    if let Some(value) = authorization {
-        builder = builder.header("authorization", value);
-    }
-    builder.body(Body::Empty).expect("valid test request")
-}
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+    let headers: Vec<_> = authorization
+        .iter()
+        .map(|value| ("authorization", value.as_str()))
+        .collect();
+    build_request("POST", uri, &headers, "")
 }
 
 fn logged_while<T>(f: impl FnOnce() -> T) -> (T, String) {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let result = tracing::subscriber::with_default(subscriber, f);
-    let bytes = captured
-        .0
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone();
-    (result, String::from_utf8(bytes).expect("utf-8 log"))
+    let capture = LogCapture::start();
+    let result = f();
+    (result, capture.text())
 }
 
 #[test]
@@ -72,7 +42,7 @@ fn one_line_per_request_without_secret_or_token() {
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = serde_json::from_slice(response.body()).expect("json");
     let token = body["access_token"].as_str().expect("token");
-    let claims = mock_token::verify(b"key", token, NOW, None).expect("valid token");
+    let claims = mock_kit::verify(b"key", token, NOW, None).expect("valid token");
 
     assert_eq!(log.lines().count(), 1, "{log}");
     for expected in [
@@ -88,10 +58,7 @@ fn one_line_per_request_without_secret_or_token() {
     assert!(!log.contains(token), "token leaked: {log}");
     assert!(!log.contains(&claims.jti), "full token id leaked: {log}");
 
-    let wrong = format!(
-        "Basic {}",
-        STANDARD.encode(format!("client:{SECRET}-wrong"))
-    );
+    let wrong = basic("client", &format!("{SECRET}-wrong"));
     let (response, log) = logged_while(|| {
         handle(
             &state(),

@@ -80,15 +80,16 @@ pub async fn handler_raw<S: SecretSource>(
             let err = match notifier {
                 Ok(n) => n.reject_unusable(raw, err).await,
                 Err(_) => {
-                    // No configuration, so no connection to learn from: the
-                    // default key rules mask what they can, and the line says so.
+                    // No configuration, so no connection to learn its secret
+                    // values from: the event's content stays out of the log
+                    // (the caller still holds it, with this typed error).
                     let gate = Gate::new(Redactor::default());
-                    let event = gate.seal(raw, UNCONFIGURED_LOG_MAX);
+                    let withheld = gate.seal("[withheld: the function is misconfigured]", 64);
                     log_rejected(
                         &err,
                         raw.len(),
-                        &event,
-                        "default key rules only: the function is misconfigured",
+                        &withheld,
+                        "withheld: no configuration, so no known secrets",
                     );
                     err
                 }
@@ -97,10 +98,6 @@ pub async fn handler_raw<S: SecretSource>(
         }
     }
 }
-
-/// What the log keeps of an unusable event when configuration failed (and
-/// with it `LOG_EVENT_MAX_BYTES`).
-const UNCONFIGURED_LOG_MAX: usize = 32 * 1024;
 
 /// `notifier render [--html] FILE|-`: the exact case body the Lambda would
 /// POST, rendered from the same configuration and code, with no network and

@@ -264,7 +264,7 @@ async fn max_attempts_bounds_retries() {
     assert_eq!(err.error_type, "TicketDeliveryFailed");
     assert!(
         err.error_message
-            .contains("after 2 attempt(s), and the attempt limit (2) is reached"),
+            .contains("after 2 attempts, and the attempt limit (2) is reached"),
         "{}",
         err.error_message
     );

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::Value;
-use ticket_bridge::secrets::SecretsManager;
+use ticket_bridge::secrets::{SecretsManager, StaticSecret};
 use ticket_bridge::{Config, Notifier, NotifierError};
 
 pub fn repo_root() -> PathBuf {
@@ -142,8 +142,8 @@ pub async fn notifier(
 }
 
 /// Invokes the real handler as the runtime would, with a deadline.
-pub async fn invoke(
-    n: &Result<Notifier<SecretsManager>, NotifierError>,
+pub async fn invoke<S: ticket_bridge::secrets::SecretSource>(
+    n: &Result<Notifier<S>, NotifierError>,
     event: Value,
     deadline_ms: u64,
 ) -> Result<Value, Diagnostic> {
@@ -223,4 +223,50 @@ pub fn capture_logs() -> (Logs, tracing::subscriber::DefaultGuard) {
         .with_writer(logs.clone())
         .finish();
     (logs, tracing::subscriber::set_default(sub))
+}
+
+/// A notifier on in-memory adapters (a fixed connection secret, the memory
+/// claim store), built from an environment as `main` builds one: no moto.
+pub fn memory_notifier(
+    secret: &Value,
+    api_url: &str,
+    extra: &[(&str, &str)],
+) -> Result<Notifier<StaticSecret>, NotifierError> {
+    let mut env = vec![
+        ("TICKET_API_URL", api_url),
+        ("CONNECTION_SECRET_ID", "events!connection/canary/0000"),
+        ("FROM_PERSON_EMAIL", "oncall@example.com"),
+    ];
+    env.extend_from_slice(extra);
+    let get = |k: &str| {
+        env.iter()
+            .rev()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.to_string())
+    };
+    let config = Config::from_lookup(&get)?;
+    Notifier::new(config, StaticSecret(Ok(secret.to_string())))
+}
+
+/// Invokes the raw entry point (what the runtime calls) with raw JSON, which
+/// may nest deeper than serde's recursion limit.
+pub async fn invoke_raw<S: ticket_bridge::secrets::SecretSource>(
+    n: &Result<Notifier<S>, NotifierError>,
+    raw: &str,
+) -> Result<Value, Diagnostic> {
+    let payload =
+        serde_json::value::RawValue::from_string(raw.to_owned()).expect("raw JSON (of any depth)");
+    notifier::handler_raw(n, LambdaEvent::new(payload, Context::default()))
+        .await
+        .map_err(Diagnostic::from)
+}
+
+/// Asserts a typed error: its `errorType`, and a fragment of its message.
+pub fn expect_error(err: &Diagnostic, error_type: &str, fragment: &str) {
+    assert_eq!(err.error_type, error_type, "{}", err.error_message);
+    assert!(
+        err.error_message.contains(fragment),
+        "{error_type}: expected {fragment:?} in {:?}",
+        err.error_message
+    );
 }

@@ -1,13 +1,27 @@
-//! Code shared by the mock OAuth token endpoint (mock-auth) and the mock ticket API
-//! (mock-api): the self-validating tokens that let them prove a refresh without any
-//! shared store, and the few helpers both need around them.
+//! The common kit of the mock OAuth token endpoint (mock-auth) and the mock ticket
+//! API (mock-api): the self-validating tokens that let them prove a refresh without
+//! any shared store, and everything else both mocks do alike (routing, JSON answers,
+//! configuration, the Lambda entry point), so the two cannot drift apart. Each mock
+//! keeps only its own endpoints and rules.
 
+mod authorization;
 mod clock;
+mod env;
+mod params;
+mod response;
 mod route;
+mod serve;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod token;
 
+pub use authorization::{decode_basic, split_scheme};
 pub use clock::Clock;
+pub use env::{InvalidVar, Vars};
+pub use params::{Params, RepeatedParam};
+pub use response::{json_response, method_not_allowed, set_header};
 pub use route::normalise_path;
+pub use serve::{MockFunction, run};
 pub use token::{CLOCK_SKEW_SECS, Claims, IssuedToken, TokenError, issue, short_id, verify};
 
 use subtle::ConstantTimeEq;

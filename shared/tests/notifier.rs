@@ -1,0 +1,233 @@
+//! `Notifier::handle` on in-memory adapters (a fixed connection secret, the
+//! memory claim store, a recording publisher) and a local HTTP ticket API:
+//! the invocation's decisions, without AWS or moto. The moto-backed tests in
+//! functions/notifier/tests are the integration layer above these.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use serde_json::{Value, json};
+use ticket_bridge::dedupe::{ClaimStore, Memory};
+use ticket_bridge::fallback::Recording;
+use ticket_bridge::secrets::StaticSecret;
+use ticket_bridge::{Config, Notifier, NotifierError, Outcome};
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const CASES: &str = "/api/v1/support/cases";
+
+/// The recipe's connection: a harmless API-key header, the Outseta
+/// credential as a secret invocation header parameter.
+fn recipe() -> Value {
+    json!({
+        "api_key_name": "X-Outseta-Connection",
+        "api_key_value": "header-parameter",
+        "invocation_http_parameters": {"header_parameters": [
+            {"key": "Authorization", "value": "Outseta K1:S1", "is_value_secret": true}
+        ]}
+    })
+}
+
+struct Setup {
+    api: MockServer,
+    notifier: Notifier<StaticSecret>,
+    store: Arc<Memory>,
+    fallback: Arc<Recording>,
+}
+
+async fn setup(answer: ResponseTemplate, fallback: Recording) -> Setup {
+    let api = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(CASES))
+        .and(header("Authorization", "Outseta K1:S1"))
+        .respond_with(answer)
+        .mount(&api)
+        .await;
+    let url = format!("{}{CASES}", api.uri());
+    let env = [
+        ("TICKET_API_URL", url.as_str()),
+        ("CONNECTION_SECRET_ID", "events!connection/outseta/1"),
+        ("FROM_PERSON_EMAIL", "oncall@example.com"),
+        ("MAX_ATTEMPTS", "2"),
+    ];
+    let config = Config::from_lookup(&|k: &str| {
+        env.iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.to_string())
+    })
+    .unwrap();
+    let store = Arc::new(Memory::new());
+    let fallback = Arc::new(fallback);
+    let notifier = Notifier::new(config, StaticSecret(Ok(recipe().to_string())))
+        .unwrap()
+        .with_store(store.clone() as Arc<dyn ClaimStore>)
+        .with_fallback(fallback.clone());
+    Setup {
+        api,
+        notifier,
+        store,
+        fallback,
+    }
+}
+
+fn created(uid: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({"Uid": uid}))
+}
+
+fn failed(execution: &str, redrive: u32) -> Value {
+    json!({
+        "version": "0", "id": "e1", "source": "aws.states", "account": "123456789012",
+        "time": "2026-11-21T10:00:00Z", "region": "eu-west-1", "resources": [],
+        "detail-type": "Step Functions Execution Status Change",
+        "detail": {
+            "executionArn": format!("arn:aws:states:eu-west-1:123456789012:execution:nightly:{execution}"),
+            "stateMachineArn": "arn:aws:states:eu-west-1:123456789012:stateMachine:nightly",
+            "name": execution, "status": "FAILED", "error": "States.TaskFailed", "cause": "boom",
+            "redriveCount": redrive, "startDate": 1_763_719_000_000_u64, "stopDate": 1_763_719_200_000_u64,
+            "input": "{}", "inputDetails": {"included": true}
+        }
+    })
+}
+
+async fn posts(api: &MockServer) -> usize {
+    api.received_requests().await.unwrap_or_default().len()
+}
+
+fn deadline() -> Option<SystemTime> {
+    Some(SystemTime::now() + Duration::from_secs(5))
+}
+
+#[tokio::test]
+async fn the_recipe_files_one_case_and_a_repeat_is_a_duplicate() {
+    let s = setup(created("C1"), Recording::default()).await;
+    let first = s
+        .notifier
+        .handle(failed("run-1", 0), deadline())
+        .await
+        .unwrap();
+    assert!(
+        matches!(&first, Outcome::Delivered { case_uid, duplicate: false, .. } if case_uid == "C1")
+    );
+    let again = s
+        .notifier
+        .handle(failed("run-1", 0), deadline())
+        .await
+        .unwrap();
+    assert!(matches!(
+        again,
+        Outcome::Delivered {
+            duplicate: true,
+            attempts: 0,
+            ..
+        }
+    ));
+    assert_eq!(posts(&s.api).await, 1);
+    // The harmless API-key header goes along; it authorises nothing.
+    let sent = &s.api.received_requests().await.unwrap()[0];
+    assert_eq!(sent.headers["x-outseta-connection"], "header-parameter");
+}
+
+#[tokio::test]
+async fn redrive_zero_one_and_one_again_file_two_cases() {
+    let s = setup(created("C1"), Recording::default()).await;
+    for redrive in [0, 1, 1] {
+        s.notifier
+            .handle(failed("run-r", redrive), deadline())
+            .await
+            .unwrap();
+    }
+    assert_eq!(posts(&s.api).await, 2);
+}
+
+#[tokio::test]
+async fn undeliverable_goes_to_the_fallback_and_releases_the_claim() {
+    let s = setup(ResponseTemplate::new(503), Recording::default()).await;
+    let err = s
+        .notifier
+        .handle(failed("run-f", 0), deadline())
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "TicketDeliveryFailed");
+    assert!(
+        err.to_string().contains("published to the fallback topic"),
+        "{err}"
+    );
+    let published = s.fallback.published();
+    assert_eq!(published.len(), 1);
+    assert!(
+        published[0].0.starts_with("UNDELIVERED "),
+        "{}",
+        published[0].0
+    );
+    let message: Value = serde_json::from_str(&published[0].1).unwrap();
+    assert_eq!(message["error"]["errorType"], "TicketDeliveryFailed");
+    assert!(
+        message["ticket"]["Subject"]
+            .as_str()
+            .unwrap()
+            .contains("nightly")
+    );
+    assert!(s.store.is_empty(), "a failed delivery gives its claim back");
+}
+
+#[tokio::test]
+async fn a_copy_waits_for_a_live_holder_and_takes_over_a_lapsed_one() {
+    let s = setup(created("C2"), Recording::default()).await;
+    let ev = failed("run-t", 0);
+    let ticket_bridge::Intake::Failure(f) = ticket_bridge::intake::intake(&ev, None).unwrap()
+    else {
+        panic!()
+    };
+    let key = ticket_bridge::dedupe::key(&f, s.notifier.config().dedupe_scope);
+    let later = SystemTime::now() + Duration::from_secs(600);
+    s.store.claim(&key, later, later).await.unwrap();
+    let short = Some(SystemTime::now() + Duration::from_millis(1_200));
+    let err = s.notifier.handle(ev.clone(), short).await.unwrap_err();
+    assert!(
+        matches!(err, NotifierError::TicketDeliveryFailed(ref m) if m.contains("still delivering"))
+    );
+    assert_eq!(posts(&s.api).await, 0);
+    // The holder stopped mid-delivery: its claim lapses in 300 ms and the
+    // waiting copy files the case inside its own budget.
+    s.store.release(&key).await.unwrap();
+    let lapse = SystemTime::now() + Duration::from_millis(300);
+    s.store.claim(&key, lapse, later).await.unwrap();
+    let out = s.notifier.handle(ev, deadline()).await.unwrap();
+    assert!(
+        matches!(
+            out,
+            Outcome::Delivered {
+                duplicate: false,
+                ..
+            }
+        ),
+        "{out:?}"
+    );
+    assert_eq!(posts(&s.api).await, 1);
+}
+
+#[tokio::test]
+async fn an_unreadable_secret_is_a_typed_connection_error() {
+    let env = [
+        ("TICKET_API_URL", "http://127.0.0.1:9/x"),
+        ("CONNECTION_SECRET_ID", "events!connection/gone/1"),
+        ("FROM_PERSON_EMAIL", "oncall@example.com"),
+    ];
+    let config = Config::from_lookup(&|k: &str| {
+        env.iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.to_string())
+    })
+    .unwrap();
+    let n = Notifier::new(
+        config,
+        StaticSecret(Err("not found (ResourceNotFoundException)".into())),
+    )
+    .unwrap();
+    let err = n.handle(failed("run-s", 0), deadline()).await.unwrap_err();
+    assert_eq!(err.error_type(), "ConnectionSecretError");
+    assert!(
+        err.to_string().contains("events!connection/gone/1"),
+        "{err}"
+    );
+}
