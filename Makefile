@@ -30,6 +30,7 @@ lint: setup
 	ruff format --check
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	(cd infra && { [ -d node_modules ] || npm ci --loglevel=error --no-audit --no-fund; } && npx eslint --max-warnings 0 .)
 
 test-rust:
 	cargo test --workspace

@@ -106,17 +106,7 @@ def main():
             say("   Outseta API-key connection: key X-Outseta-Connection: header-parameter, and")
             say("   Authorization: Outseta KEY:SECRET as a secret invocation header (EventBridge allows `:` there)")
         else:
-            conn = svc.seed(
-                "--name",
-                "outseta-demo",
-                "oauth",
-                "--token-url",
-                svc.token_url(),
-                "--client-id",
-                CLIENT_ID,
-                "--client-secret",
-                svc.client_secret,
-            )
+            conn = svc.seed_oauth("--name", "outseta-demo")
             extra = {}
         say(f"   connection: {conn['connectionArn']}")
         say(f"   its secret: {conn['secretArn']}")

@@ -65,17 +65,7 @@ def seed_connection(svc, auth):
     if auth == "basic":
         conn = svc.seed("--name", CONNECTION, "basic", "--username", "dev-user", "--password", API_SECRET)
         return conn, {"BASIC_USER": "dev-user", "BASIC_PASSWORD": API_SECRET}, None
-    conn = svc.seed(
-        "--name",
-        CONNECTION,
-        "oauth",
-        "--token-url",
-        svc.token_url(),
-        "--client-id",
-        CLIENT_ID,
-        "--client-secret",
-        svc.client_secret,
-    )
+    conn = svc.seed_oauth("--name", CONNECTION)
     return conn, {}, None
 
 

@@ -235,6 +235,20 @@ class Services:
         self.moto = f"http://127.0.0.1:{port}"
         return self.moto
 
+    def seed_oauth(self, *options):
+        """An OAuth connection whose token endpoint is the local mock-auth, with
+        this run's client credentials; `options` go before the kind (`--name`)."""
+        return self.seed(
+            *options,
+            "oauth",
+            "--token-url",
+            self.token_url(),
+            "--client-id",
+            CLIENT_ID,
+            "--client-secret",
+            self.client_secret,
+        )
+
     def seed(self, *args):
         out = subprocess.run(
             [

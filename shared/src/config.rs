@@ -14,32 +14,9 @@ use crate::delivery::DeliverySettings;
 pub use crate::error::ConfigError;
 use crate::http::endpoint_url;
 use crate::intake::ErrorPath;
+pub use crate::notifier::Config;
 use crate::redact::Redactor;
 use crate::ticket::{FromPerson, RenderConfig};
-
-/// Everything the Lambda needs, on top of rendering.
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub render: RenderConfig,
-    /// Where intake looks for the caught error (`ERROR_PATH`).
-    pub error_path: Option<ErrorPath>,
-    pub delivery: DeliverySettings,
-    pub connection_secret_id: String,
-    pub secret_cache_ttl: Duration,
-    pub deadline_margin: Duration,
-    /// Used when the invocation carries no deadline (direct calls, tests).
-    pub default_budget: Duration,
-    /// DynamoDB table for cross-container dedupe; `None`: per-container only.
-    pub idempotency_table: Option<String>,
-    pub dedupe_scope: Scope,
-    /// How long a delivered failure is remembered.
-    pub idempotency_ttl: Duration,
-    /// SNS topic that receives tickets that could not be delivered.
-    pub fallback_topic_arn: Option<String>,
-    /// The most one log line may take (`LOG_EVENT_MAX_BYTES`); the event and
-    /// ticket fields are cut, visibly, to fit.
-    pub log_max_bytes: usize,
-}
 
 const PLACEHOLDER_EMAIL: &str = "set-FROM_PERSON_EMAIL-or-FROM_PERSON_UID@example.invalid";
 

@@ -481,7 +481,8 @@ mod tests {
         let ms = Duration::from_millis;
         let s = Duration::from_secs;
         // (attempt, max, Retry-After, time left, jitter) -> wait, or stop
-        let cases: &[(u32, u32, Option<Duration>, Duration, f64, Option<Duration>)] = &[
+        type Row = (u32, u32, Option<Duration>, Duration, f64, Option<Duration>);
+        let cases: &[Row] = &[
             (1, 5, None, s(10), 1.0, Some(ms(400))),
             (1, 5, None, s(10), 0.0, Some(ms(0))),
             (1, 5, None, s(10), 0.5, Some(ms(200))),

@@ -17,11 +17,13 @@ use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::config::Config;
+use crate::dedupe::Scope;
 use crate::dedupe::{self, Claim, ClaimStore, Memory};
+use crate::delivery::DeliverySettings;
 use crate::delivery::{Attempts, TicketClient};
 use crate::error::NotifierError;
 use crate::fallback::{self, Publisher};
+use crate::intake::ErrorPath;
 use crate::intake::{Intake, intake};
 use crate::redact::{Gate, Redacted};
 use crate::secrets::{SecretCache, SecretSource};
@@ -37,6 +39,31 @@ const LOG_FIXED: usize = 6 * 1024;
 const KNOW_TOKEN_WITHIN: Duration = Duration::from_secs(2);
 /// Error messages leave the process (Step Functions' `Cause`, logs) cut to this.
 const ERROR_MAX: usize = 4 * 1024;
+
+/// Everything the notifier needs, on top of rendering; `config` builds it
+/// from the environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub render: RenderConfig,
+    /// Where intake looks for the caught error (`ERROR_PATH`).
+    pub error_path: Option<ErrorPath>,
+    pub delivery: DeliverySettings,
+    pub connection_secret_id: String,
+    pub secret_cache_ttl: Duration,
+    pub deadline_margin: Duration,
+    /// Used when the invocation carries no deadline (direct calls, tests).
+    pub default_budget: Duration,
+    /// DynamoDB table for cross-container dedupe; `None`: per-container only.
+    pub idempotency_table: Option<String>,
+    pub dedupe_scope: Scope,
+    /// How long a delivered failure is remembered.
+    pub idempotency_ttl: Duration,
+    /// SNS topic that receives tickets that could not be delivered.
+    pub fallback_topic_arn: Option<String>,
+    /// The most one log line may take (`LOG_EVENT_MAX_BYTES`); the event and
+    /// ticket fields are cut, visibly, to fit.
+    pub log_max_bytes: usize,
+}
 
 /// What an invocation returns to its caller (the state machine's next state).
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -155,10 +155,13 @@ async fn fetch_token(
     Ok((Secret::new(token), Duration::from_secs(expires_in)))
 }
 
+/// Name-value pairs of a query or form.
+type Pairs<'a> = Vec<(&'a str, &'a str)>;
+
 /// The token request's query and form: the connection's parameters, each key
 /// once (the first wins), and `grant_type=client_credentials` only when the
 /// connection does not set it. A GET carries everything in its query.
-fn token_parameters(extra: &HttpParameters, get: bool) -> (Vec<(&str, &str)>, Vec<(&str, &str)>) {
+fn token_parameters(extra: &HttpParameters, get: bool) -> (Pairs<'_>, Pairs<'_>) {
     let mut seen = std::collections::HashSet::new();
     let mut query = pairs(&extra.query);
     query.retain(|(k, _)| seen.insert(*k));
@@ -209,8 +212,7 @@ mod tests {
             query: vec![param("grant_type", "urn:custom")],
             ..Default::default()
         };
-        type Pairs = Vec<(&'static str, &'static str)>;
-        let cases: [(&HttpParameters, bool, Pairs, Pairs); 6] = [
+        let cases: [(&HttpParameters, bool, Pairs<'static>, Pairs<'static>); 6] = [
             (
                 &none,
                 false,

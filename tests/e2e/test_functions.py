@@ -66,15 +66,7 @@ def test_basic_mode_creates_exactly_one_case(svc):
 
 def test_oauth_mode_refreshes_a_revoked_token_once(svc):
     svc.reserve_watch_port()
-    arn = svc.seed(
-        "oauth",
-        "--token-url",
-        svc.token_url(),
-        "--client-id",
-        "ticket-bridge-demo",
-        "--client-secret",
-        svc.client_secret,
-    )["secretArn"]
+    arn = svc.seed_oauth()["secretArn"]
     # TTL 0: the notifier re-reads the connection each time, so the revoke
     # header added below reaches it; the token itself stays cached.
     svc.start_watch(arn, {"SECRET_CACHE_TTL_SECONDS": "0"})
@@ -147,15 +139,7 @@ def test_synthesized_state_machine_runs_locally_into_one_ticket(svc):
     template = os.path.join(os.path.dirname(__file__), "../../infra/cdk.out/TicketBridgeDemo.template.json")
     assert os.path.exists(template), "run infra/scripts/test.sh first (make test does): no synthesized template"
     svc.reserve_watch_port()
-    arn = svc.seed(
-        "oauth",
-        "--token-url",
-        svc.token_url(),
-        "--client-id",
-        "ticket-bridge-demo",
-        "--client-secret",
-        svc.client_secret,
-    )["secretArn"]
+    arn = svc.seed_oauth()["secretArn"]
     svc.start_watch(arn)
     env = dict(
         os.environ,

@@ -83,6 +83,17 @@ fn echo(execution: &str, canaries: &[&str]) -> Value {
     })
 }
 
+/// JSON nested past serde's recursion limit, echoing the canaries: what the
+/// runtime hands over but the notifier cannot parse.
+fn too_deep(canaries: &[&str]) -> String {
+    format!(
+        "{{\"note\":\"{}\",\"x\":{}{}}}",
+        canaries.join(" "),
+        "[".repeat(200),
+        "]".repeat(200)
+    )
+}
+
 /// Issues `TOKENS[0]`, then `TOKENS[1]` (a refresh), then `TOKENS[1]` again.
 struct TokenIssuer(AtomicUsize);
 
@@ -171,18 +182,14 @@ fn assert_clean(path: &str, output: &str) {
 fn outcome(logs: &Logs) -> String {
     logs.lines()
         .iter()
-        .filter_map(|l| l["fields"]["outcome"].as_str().map(str::to_owned))
-        .last()
+        .rev()
+        .find_map(|l| l["fields"]["outcome"].as_str().map(str::to_owned))
         .unwrap_or_default()
-}
-
-fn created() -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json(json!({"Uid": "CASE-1"}))
 }
 
 #[tokio::test]
 async fn delivered_and_duplicate() {
-    let h = harness(created(), Recording::default(), &[]).await;
+    let h = harness(created("CASE-1"), Recording::default(), &[]).await;
     let (logs, _g) = capture_logs();
     let first = invoke(&h.notifier, echoing_event("delivered"), 5_000).await;
     assert_eq!(first.as_ref().unwrap()["caseUid"], "CASE-1");
@@ -198,7 +205,7 @@ async fn delivered_and_duplicate() {
 
 #[tokio::test]
 async fn in_progress_elsewhere_and_a_lapsed_holder_taken_over() {
-    let h = harness(created(), Recording::default(), &[]).await;
+    let h = harness(created("CASE-1"), Recording::default(), &[]).await;
     let n = h.notifier.as_ref().unwrap();
     let key = |name: &str| {
         let ev = echoing_event(name);
@@ -233,7 +240,7 @@ async fn in_progress_elsewhere_and_a_lapsed_holder_taken_over() {
 #[tokio::test]
 async fn in_progress_timeout_when_the_api_is_slower_than_the_budget() {
     let h = harness(
-        created().set_delay(Duration::from_secs(5)),
+        created("CASE-1").set_delay(Duration::from_secs(5)),
         Recording::default(),
         &[],
     )
@@ -323,7 +330,7 @@ async fn fallback_published_and_fallback_failed() {
 
 #[tokio::test]
 async fn invalid_and_unparseable_events_after_the_secret_was_read() {
-    let h = harness(created(), Recording::default(), &[]).await;
+    let h = harness(created("CASE-1"), Recording::default(), &[]).await;
     let (logs, _g) = capture_logs();
     // A cold container: the first event it sees is not a failure. The gate
     // reads the connection through the cache before it logs anything.
@@ -342,13 +349,7 @@ async fn invalid_and_unparseable_events_after_the_secret_was_read() {
         "connection values, current and earlier credentials, and key rules"
     );
 
-    let deep = format!(
-        "{{\"note\":\"{}\",\"x\":{}{}}}",
-        CANARIES[..5].join(" "),
-        "[".repeat(200),
-        "]".repeat(200)
-    );
-    let raw = invoke_raw(&h.notifier, &deep).await;
+    let raw = invoke_raw(&h.notifier, &too_deep(&CANARIES[..5])).await;
     expect_error(
         raw.as_ref().unwrap_err(),
         "InvalidFailureEvent",
@@ -363,7 +364,7 @@ async fn invalid_and_unparseable_events_after_the_secret_was_read() {
 #[tokio::test]
 async fn config_error_never_echoes_the_event() {
     let h = harness(
-        created(),
+        created("CASE-1"),
         Recording::default(),
         &[("FROM_PERSON_EMAIL", "not-an-email")],
     )
@@ -371,13 +372,7 @@ async fn config_error_never_echoes_the_event() {
     let (logs, _g) = capture_logs();
     let r = invoke(&h.notifier, echoing_event("config"), 5_000).await;
     expect_error(r.as_ref().unwrap_err(), "ConfigError", "FROM_PERSON_EMAIL");
-    let deep = format!(
-        "{{\"note\":\"{}\",\"x\":{}{}}}",
-        CANARIES.join(" "),
-        "[".repeat(200),
-        "]".repeat(200)
-    );
-    let raw = invoke_raw(&h.notifier, &deep).await;
+    let raw = invoke_raw(&h.notifier, &too_deep(&CANARIES)).await;
     expect_error(
         raw.as_ref().unwrap_err(),
         "InvalidFailureEvent",

@@ -74,6 +74,54 @@ async fn token_is_fetched_once_and_reused_while_valid() {
     assert_eq!(n.as_ref().unwrap().token_fetches(), 1);
 }
 
+/// RFC 6749 §3.2: no parameter twice. The connection already carries
+/// `grant_type` (as the demo's does), so the raw form body the token
+/// endpoint receives must hold it exactly once, with the connection's value.
+#[tokio::test]
+async fn each_token_parameter_is_sent_once_in_the_raw_form_body() {
+    let (s, token_url, cases) = servers().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(token("CanaryTokenOnce999", 3600))
+        .mount(&s)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/support/cases"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"Uid": "O1"})))
+        .mount(&s)
+        .await;
+    let secret = secret_arn(&[
+        "oauth",
+        "--token-url",
+        &token_url,
+        "--client-id",
+        CID,
+        "--client-secret",
+        CSECRET,
+        "--method",
+        "POST",
+        "--oauth-body",
+        "grant_type=client_credentials",
+        "--oauth-body",
+        "audience=tickets",
+    ]);
+    let n = notifier(&secret, &cases, &[]).await;
+    invoke(&n, fresh("bare-error.json"), 10_000).await.unwrap();
+    let requests = s.received_requests().await.unwrap();
+    let token_request = requests
+        .iter()
+        .find(|r| r.url.path() == "/oauth/token")
+        .expect("a token request");
+    let body = String::from_utf8_lossy(&token_request.body).into_owned();
+    let mut keys: Vec<&str> = body
+        .split('&')
+        .map(|pair| pair.split('=').next().unwrap_or(""))
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["audience", "grant_type"], "raw body: {body}");
+    assert!(body.contains("grant_type=client_credentials"), "{body}");
+}
+
 #[tokio::test]
 async fn get_method_sends_the_grant_in_the_query() {
     let (s, token_url, cases) = servers().await;
@@ -174,12 +222,7 @@ async fn refresh_on_401_and_407_then_auth_error_on_a_second_refusal() {
     let err = invoke(&n, fresh("bare-error.json"), 10_000)
         .await
         .unwrap_err();
-    assert_eq!(err.error_type, "AuthError");
-    assert!(
-        err.error_message.contains("even after refreshing"),
-        "{}",
-        err.error_message
-    );
+    expect_error(&err, "AuthError", "even after refreshing");
     assert!(!err.error_message.contains("CanaryAny666"));
 }
 
@@ -242,12 +285,7 @@ async fn token_endpoint_failures_are_clear_auth_errors() {
     let err = invoke(&n, fresh("bare-error.json"), 10_000)
         .await
         .unwrap_err();
-    assert_eq!(err.error_type, "AuthError");
-    assert!(
-        err.error_message.contains("unreachable"),
-        "{}",
-        err.error_message
-    );
+    expect_error(&err, "AuthError", "unreachable");
 }
 
 #[tokio::test]
@@ -262,10 +300,5 @@ async fn plain_http_token_endpoint_off_loopback_is_refused() {
     let err = invoke(&n, fresh("bare-error.json"), 10_000)
         .await
         .unwrap_err();
-    assert_eq!(err.error_type, "ConnectionSecretError");
-    assert!(
-        err.error_message.contains("plain http"),
-        "{}",
-        err.error_message
-    );
+    expect_error(&err, "ConnectionSecretError", "plain http");
 }

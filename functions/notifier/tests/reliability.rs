@@ -11,28 +11,18 @@ use support::*;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-async fn api(delay_ms: u64) -> (MockServer, String) {
-    let server = MockServer::start().await;
+/// A ticket API that files every case as `ONLY-ONE`, after `delay_ms`.
+async fn counting_api(delay_ms: u64) -> (MockServer, String) {
+    let (server, url) = api().await;
     Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"Uid": "ONLY-ONE"}))
-                .set_delay(Duration::from_millis(delay_ms)),
-        )
+        .respond_with(created("ONLY-ONE").set_delay(Duration::from_millis(delay_ms)))
         .mount(&server)
         .await;
-    let url = format!("{}/api/v1/support/cases", server.uri());
     (server, url)
 }
 
 fn secret() -> String {
-    secret_arn(&[
-        "apikey",
-        "--key-name",
-        "Authorization",
-        "--key-value",
-        "Outseta K:S-rel",
-    ])
+    apikey_secret("Outseta K:S-rel")
 }
 
 fn table() -> String {
@@ -53,7 +43,7 @@ async fn posts(server: &MockServer) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_concurrent_copies_of_one_failure_file_one_case() {
-    let (server, url) = api(300).await;
+    let (server, url) = counting_api(300).await;
     let (secret, table) = (secret(), table());
     // Twenty separate "containers", sharing only the table.
     let mut notifiers = Vec::new();
@@ -82,7 +72,7 @@ async fn twenty_concurrent_copies_of_one_failure_file_one_case() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_different_failures_file_twenty_cases() {
-    let (server, url) = api(50).await;
+    let (server, url) = counting_api(50).await;
     let (secret, table) = (secret(), table());
     let n = Arc::new(notifier(&secret, &url, &[("IDEMPOTENCY_TABLE", &table)]).await);
     let runs = (0..20).map(|i| {
@@ -101,7 +91,7 @@ async fn twenty_different_failures_file_twenty_cases() {
 
 #[tokio::test]
 async fn scopes_choose_what_is_a_repeat() {
-    let (server, url) = api(0).await;
+    let (server, url) = counting_api(0).await;
     let (secret, table) = (secret(), table());
     let by_execution = notifier(
         &secret,
@@ -130,7 +120,7 @@ async fn scopes_choose_what_is_a_repeat() {
 
 #[tokio::test]
 async fn without_a_table_a_warm_container_still_suppresses_repeats() {
-    let (server, url) = api(0).await;
+    let (server, url) = counting_api(0).await;
     let n = notifier(&secret(), &url, &[]).await;
     let first = invoke(&n, failure_of("warm"), 10_000).await.unwrap();
     let second = invoke(&n, failure_of("warm"), 10_000).await.unwrap();
@@ -172,7 +162,7 @@ async fn a_failed_delivery_releases_its_claim_for_the_retry() {
 
 #[tokio::test]
 async fn a_crashed_claim_lapses_and_a_live_one_is_waited_for() {
-    let (server, url) = api(0).await;
+    let (server, url) = counting_api(0).await;
     let table = table();
     let n = notifier(&secret(), &url, &[("IDEMPOTENCY_TABLE", &table)]).await;
     let key = {
@@ -214,12 +204,7 @@ async fn a_crashed_claim_lapses_and_a_live_one_is_waited_for() {
     put(now_ms + 60_000).await.unwrap();
     let started = Instant::now();
     let err = invoke(&n, failure_of("crashed"), 2_000).await.unwrap_err();
-    assert_eq!(err.error_type, "TicketDeliveryFailed");
-    assert!(
-        err.error_message.contains("another invocation"),
-        "{}",
-        err.error_message
-    );
+    expect_error(&err, "TicketDeliveryFailed", "another invocation");
     assert!(started.elapsed() < Duration::from_secs(2));
     assert_eq!(posts(&server).await, 0);
     // Held by one that died: its claim lapsed, so this one files the ticket.
@@ -229,9 +214,52 @@ async fn a_crashed_claim_lapses_and_a_live_one_is_waited_for() {
     assert_eq!(posts(&server).await, 1);
 }
 
+/// A holder that stops mid-delivery and never completes or releases its
+/// claim: the waiting copy sees the claim lapse while it waits and takes it
+/// over with the conditional write, inside its own budget (not only its
+/// caller's retry can). The same on the memory adapter is in shared/tests.
+#[tokio::test]
+async fn a_holder_that_stops_mid_delivery_is_taken_over_within_the_budget() {
+    let (server, url) = counting_api(0).await;
+    let table = table();
+    let n = notifier(&secret(), &url, &[("IDEMPOTENCY_TABLE", &table)]).await;
+    let ev = failure_of("stopped-mid-delivery");
+    let ticket_bridge::Intake::Failure(f) = ticket_bridge::intake::intake(&ev, None).unwrap()
+    else {
+        panic!()
+    };
+    let key = ticket_bridge::dedupe::key(&f, ticket_bridge::dedupe::Scope::Error);
+    let holder = ticket_bridge::dedupe::DynamoDb::new(
+        aws_sdk_dynamodb::Client::new(&moto_sdk().await),
+        table.clone(),
+    );
+    use ticket_bridge::dedupe::{Claim, ClaimStore};
+    let holder_deadline = SystemTime::now() + Duration::from_millis(1_500);
+    let expires = SystemTime::now() + Duration::from_secs(3600);
+    assert_eq!(
+        holder.claim(&key, holder_deadline, expires).await.unwrap(),
+        Claim::New
+    );
+    // The holder now "stops": no complete, no release.
+    let started = Instant::now();
+    let ok = invoke(&n, ev, 8_000).await.unwrap();
+    assert_eq!(ok["caseUid"], "ONLY-ONE", "{ok}");
+    assert_eq!(ok.get("duplicate"), None);
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(1_000) && waited < Duration::from_secs(8),
+        "took over after {waited:?}"
+    );
+    assert_eq!(posts(&server).await, 1);
+    assert!(matches!(
+        holder.existing(&key).await.unwrap(),
+        Claim::Done { .. }
+    ));
+}
+
 #[tokio::test]
 async fn a_broken_dedupe_store_never_blocks_a_ticket() {
-    let (server, url) = api(0).await;
+    let (server, url) = counting_api(0).await;
     let n = notifier(&secret(), &url, &[("IDEMPOTENCY_TABLE", "no-such-table")]).await;
     let ok = invoke(&n, failure_of("no-table"), 10_000).await.unwrap();
     assert_eq!(ok["caseUid"], "ONLY-ONE");

@@ -270,3 +270,30 @@ pub fn expect_error(err: &Diagnostic, error_type: &str, fragment: &str) {
         err.error_message
     );
 }
+
+/// The cases path of the ticket API.
+pub const CASES: &str = "/api/v1/support/cases";
+
+/// A local ticket API (nothing mounted yet) and its cases URL.
+pub async fn api() -> (wiremock::MockServer, String) {
+    let server = wiremock::MockServer::start().await;
+    let url = format!("{}{CASES}", server.uri());
+    (server, url)
+}
+
+/// Outseta's answer to a created case.
+pub fn created(uid: &str) -> wiremock::ResponseTemplate {
+    wiremock::ResponseTemplate::new(200).set_body_json(serde_json::json!({"Uid": uid, "Status": 1}))
+}
+
+/// An API-key connection (through moto's CreateConnection) sending
+/// `Authorization: <value>`.
+pub fn apikey_secret(value: &str) -> String {
+    secret_arn(&[
+        "apikey",
+        "--key-name",
+        "Authorization",
+        "--key-value",
+        value,
+    ])
+}
