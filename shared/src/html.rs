@@ -101,10 +101,9 @@ impl Html {
     pub(crate) fn finish(mut self, hard_max: usize) -> String {
         if self.buf.len() > hard_max {
             let note = "<p><em>[truncated]</em></p>";
-            let mut cut = hard_max.saturating_sub(note.len());
-            while !self.buf.is_char_boundary(cut) {
-                cut -= 1;
-            }
+            let cut = self
+                .buf
+                .floor_char_boundary(hard_max.saturating_sub(note.len()));
             self.buf.truncate(cut);
             self.buf.push_str(note);
         }

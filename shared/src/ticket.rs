@@ -11,8 +11,10 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::cause::{self, Decoded};
+use crate::history::Enrichment;
 use crate::html::Html;
 use crate::intake::{Failure, Input};
+use crate::links::{self, Console};
 use crate::redact::Redactor;
 
 /// Subject limit, in characters.
@@ -41,10 +43,7 @@ fn shown<'h>(h: &'h mut Html, r: &Redactor, s: &str, cap: usize) -> &'h mut Html
     if s.len() <= limit {
         return h.text(&r.text(s), cap);
     }
-    let mut cut = limit;
-    while !s.is_char_boundary(cut) {
-        cut -= 1;
-    }
+    let cut = s.floor_char_boundary(limit);
     h.text_of(&r.text(&s[..cut]), cap, Some(s.chars().count()))
 }
 
@@ -58,10 +57,7 @@ fn shown_row(h: &mut Html, r: &Redactor, label: &str, value: &str, cap: usize) {
 
 /// Event text for the Subject, redacted from a bounded prefix.
 fn subject_piece(r: &Redactor, s: &str) -> String {
-    let mut cut = s.len().min(SUBJECT_MAX * 4 + CLIP_MARGIN);
-    while !s.is_char_boundary(cut) {
-        cut -= 1;
-    }
+    let cut = s.floor_char_boundary(SUBJECT_MAX * 4 + CLIP_MARGIN);
     r.text(&s[..cut])
 }
 
@@ -100,9 +96,22 @@ pub struct CaseBody {
 /// Renders the case. `now` is when the failure was reported (the stop time
 /// when the event has none), passed in so rendering is deterministic.
 pub fn render(failure: &Failure, cfg: &RenderConfig, now: OffsetDateTime) -> CaseBody {
+    render_with(failure, None, cfg, now)
+}
+
+/// [`render`], with what the execution history added on the EventBridge
+/// path (see [`crate::history::enrich`]): the task resource, the retries
+/// spent, the failed state's own input, links to its logs, and the note
+/// when the history could not be read.
+pub fn render_with(
+    failure: &Failure,
+    extra: Option<&Enrichment>,
+    cfg: &RenderConfig,
+    now: OffsetDateTime,
+) -> CaseBody {
     let r = &cfg.redactor;
     let decoded = cause::decode(failure.error.as_deref(), failure.cause.as_deref());
-    let headline = decoded.headline(failure.error.as_deref(), failure.status.as_deref());
+    let lead = decoded.lead(failure.error.as_deref(), failure.status.as_deref());
     let machine = failure
         .state_machine_name
         .as_deref()
@@ -114,7 +123,7 @@ pub fn render(failure: &Failure, cfg: &RenderConfig, now: OffsetDateTime) -> Cas
         "{} {}: {}",
         cfg.subject_prefix,
         subject_piece(r, machine),
-        subject_piece(r, &headline.error)
+        subject_piece(r, &lead.reason)
     );
     if let Some(state) = &failure.failed_state {
         subject.push_str(&format!(" in {}", subject_piece(r, state)));
@@ -124,20 +133,35 @@ pub fn render(failure: &Failure, cfg: &RenderConfig, now: OffsetDateTime) -> Cas
     let subject = truncate_chars(&one_line(&subject), SUBJECT_MAX);
 
     let mut h = Html::new(BODY_TARGET);
-    h.raw("<h2>Step Functions failure: ");
-    shown(&mut h, r, machine, FIELD_CAP).raw("</h2>\n");
+    // The first line says why, and under which error name (Retry/Catch
+    // match on the name, so it must stay visible).
     h.raw("<p><strong>");
-    shown(&mut h, r, &headline.error, FIELD_CAP).raw("</strong>");
-    if let Some(m) = &headline.message {
+    shown(&mut h, r, &lead.reason, FIELD_CAP).raw("</strong>");
+    if lead.reason != lead.error {
+        h.raw(" (error ");
+        shown(&mut h, r, &lead.error, FIELD_CAP).raw(")");
+    } else if let Some(detail) = &lead.detail {
         h.raw(": ");
-        shown(&mut h, r, m, MESSAGE_CAP);
+        shown(&mut h, r, detail, MESSAGE_CAP);
     }
-    h.raw("</p>\n");
+    if let Some(state) = &failure.failed_state {
+        h.raw(" in state ");
+        shown(&mut h, r, state, FIELD_CAP);
+    }
+    h.raw("</p>\n<h2>Step Functions failure: ");
+    shown(&mut h, r, machine, FIELD_CAP).raw("</h2>\n");
+    if let Some(note) = extra.and_then(|e| e.note.as_deref()) {
+        h.raw("<p><em>");
+        shown(&mut h, r, note, MESSAGE_CAP).raw("</em></p>\n");
+    }
 
-    summary(&mut h, failure, cfg, now);
+    summary(&mut h, failure, extra, cfg, now);
     cause_section(&mut h, failure, &decoded, r);
-    links(&mut h, failure, cfg);
-    input_section(&mut h, failure.input.as_ref(), r);
+    links_section(&mut h, failure, extra, &decoded, cfg, now);
+    input_section(&mut h, "Input (redacted)", failure.input.as_ref(), r);
+    if let Some(input) = extra.and_then(|e| e.state_input.as_ref()) {
+        input_section(&mut h, "Failed state input (redacted)", Some(input), r);
+    }
     h.raw("<p><small>Filed by the Step Functions ticket bridge at ")
         .text(&timestamp(now), FIELD_CAP)
         .raw(".</small></p>\n");
@@ -150,15 +174,26 @@ pub fn render(failure: &Failure, cfg: &RenderConfig, now: OffsetDateTime) -> Cas
     }
 }
 
-fn summary(h: &mut Html, f: &Failure, cfg: &RenderConfig, now: OffsetDateTime) {
+fn summary(
+    h: &mut Html,
+    f: &Failure,
+    extra: Option<&Enrichment>,
+    cfg: &RenderConfig,
+    now: OffsetDateTime,
+) {
     let r = &cfg.redactor;
     h.raw("<h3>Summary</h3>\n<table>");
-    let rows: [(&str, Option<String>); 8] = [
+    let rows: [(&str, Option<String>); 10] = [
         ("State machine", f.state_machine_name.clone()),
         ("Execution", f.execution_name.clone()),
         ("Execution ARN", f.execution_arn.clone()),
         ("Status", f.status.clone()),
         ("Failed state", f.failed_state.clone()),
+        ("Task resource", extra.and_then(|e| e.resource.clone())),
+        (
+            "Retries spent",
+            extra.and_then(|e| e.retries).map(|n| n.to_string()),
+        ),
         ("Region", region(f, cfg).map(str::to_owned)),
         ("Account", f.account.clone()),
         ("Started", f.start_time.map(timestamp)),
@@ -179,6 +214,8 @@ fn summary(h: &mut Html, f: &Failure, cfg: &RenderConfig, now: OffsetDateTime) {
     h.raw("</table>\n");
 }
 
+/// The error and its decoded cause: one table of rows, then what does not
+/// fit a row (stack trace, containers, bodies, the child's own cause).
 fn cause_section(h: &mut Html, f: &Failure, decoded: &Decoded, r: &Redactor) {
     h.raw("<h3>Error</h3>\n<table>");
     h.row(
@@ -186,11 +223,21 @@ fn cause_section(h: &mut Html, f: &Failure, decoded: &Decoded, r: &Redactor) {
         &r.text(f.error.as_deref().unwrap_or("(none given)")),
         FIELD_CAP,
     );
-    let opt = |h: &mut Html, label: &str, v: &Option<String>| {
-        if let Some(v) = v {
-            shown_row(h, r, label, v, MESSAGE_CAP);
-        }
-    };
+    cause_rows(h, decoded, r);
+    h.raw("</table>\n");
+    cause_details(h, decoded, r);
+}
+
+/// A row of event text, when there is a value.
+fn opt_row(h: &mut Html, r: &Redactor, label: &str, v: Option<&str>) {
+    if let Some(v) = v {
+        shown_row(h, r, label, v, MESSAGE_CAP);
+    }
+}
+
+/// The rows each shape contributes to the open error table.
+fn cause_rows(h: &mut Html, decoded: &Decoded, r: &Redactor) {
+    let num = |n: Option<i64>| n.map(|n| n.to_string());
     match decoded {
         Decoded::Empty => {
             h.row(
@@ -202,90 +249,118 @@ fn cause_section(h: &mut Html, f: &Failure, decoded: &Decoded, r: &Redactor) {
         Decoded::Lambda {
             error_type,
             error_message,
-            stack_trace,
             request_id,
+            ..
         } => {
-            opt(h, "Lambda error type", error_type);
-            opt(h, "Message", error_message);
-            opt(h, "Request ID", request_id);
-            h.raw("</table>\n");
-            if !stack_trace.is_empty() {
-                h.raw("<p>Stack trace:</p>\n<pre>");
-                for line in stack_trace.iter().take(STACK_LINES) {
-                    shown(h, r, line, FIELD_CAP).raw("\n");
-                }
-                if stack_trace.len() > STACK_LINES {
-                    h.text(
-                        &format!(
-                            "[truncated: {} more lines]",
-                            stack_trace.len() - STACK_LINES
-                        ),
-                        FIELD_CAP,
-                    );
-                }
-                h.raw("</pre>\n");
-            }
-            return;
+            opt_row(h, r, "Lambda error type", error_type.as_deref());
+            opt_row(h, r, "Message", error_message.as_deref());
+            opt_row(h, r, "Request ID", request_id.as_deref());
         }
         Decoded::Ecs {
             task_arn,
             stopped_reason,
             stop_code,
             last_status,
-            containers,
+            ..
         } => {
-            opt(h, "Task", task_arn);
-            opt(h, "Stop code", stop_code);
-            opt(h, "Stopped reason", stopped_reason);
-            opt(h, "Last status", last_status);
-            h.raw("</table>\n");
-            if !containers.is_empty() {
-                h.raw("<p>Containers:</p>\n<ul>");
-                for c in containers.iter().take(CONTAINERS) {
-                    let exit = c
-                        .exit_code
-                        .map_or("no exit code".to_owned(), |e| format!("exit code {e}"));
-                    h.raw("<li><strong>")
-                        .text(&r.text(c.name.as_deref().unwrap_or("(unnamed)")), FIELD_CAP)
-                        .raw("</strong>: ")
-                        .text(&exit, FIELD_CAP);
-                    if let Some(reason) = &c.reason {
-                        h.raw(" — ").text(&r.text(reason), FIELD_CAP);
-                    }
-                    if let Some(s) = &c.last_status {
-                        h.raw(" (").text(s, FIELD_CAP).raw(")");
-                    }
-                    h.raw("</li>");
-                }
-                if containers.len() > CONTAINERS {
-                    h.raw("<li>")
-                        .text(
-                            &format!(
-                                "[truncated: {} more containers]",
-                                containers.len() - CONTAINERS
-                            ),
-                            FIELD_CAP,
-                        )
-                        .raw("</li>");
-                }
-                h.raw("</ul>\n");
+            opt_row(h, r, "Task", task_arn.as_deref());
+            opt_row(h, r, "Stop code", stop_code.as_deref());
+            opt_row(h, r, "Stopped reason", stopped_reason.as_deref());
+            opt_row(h, r, "Last status", last_status.as_deref());
+        }
+        Decoded::Batch(job) => {
+            opt_row(h, r, "Batch job", job.job_name.as_deref());
+            opt_row(h, r, "Job ID", job.job_id.as_deref());
+            opt_row(h, r, "Job queue", job.job_queue.as_deref());
+            opt_row(h, r, "Status", job.status.as_deref());
+            opt_row(h, r, "Status reason", job.status_reason.as_deref());
+            opt_row(h, r, "Container exit code", num(job.exit_code).as_deref());
+            opt_row(h, r, "Container reason", job.container_reason.as_deref());
+            opt_row(h, r, "Log stream", job.log_stream.as_deref());
+            if job.attempts > 0 {
+                h.row("Attempts", &job.attempts.to_string(), FIELD_CAP);
             }
-            return;
+        }
+        Decoded::Glue(run) => {
+            opt_row(h, r, "Glue job", run.job_name.as_deref());
+            opt_row(h, r, "Run ID", run.run_id.as_deref());
+            opt_row(h, r, "Run state", run.state.as_deref());
+            opt_row(h, r, "Error message", run.error_message.as_deref());
+            opt_row(
+                h,
+                r,
+                "Execution time (s)",
+                num(run.execution_time).as_deref(),
+            );
+            opt_row(h, r, "Log group", run.log_group.as_deref());
+        }
+        Decoded::CodeBuild(b) => {
+            opt_row(h, r, "CodeBuild project", b.project.as_deref());
+            opt_row(h, r, "Build", b.id.as_deref());
+            opt_row(h, r, "Build status", b.status.as_deref());
+            opt_row(h, r, "Failed phase", b.failed_phase.as_deref());
+            opt_row(h, r, "Phase status", b.phase_status.as_deref());
+            opt_row(h, r, "Phase context", b.phase_message.as_deref());
+            opt_row(h, r, "Log stream", b.log_stream.as_deref());
+        }
+        Decoded::Execution(child) => {
+            opt_row(h, r, "Child execution", child.execution_arn.as_deref());
+            opt_row(h, r, "Child status", child.status.as_deref());
+            opt_row(h, r, "Child error", child.error.as_deref());
+            let mut chain = Vec::new();
+            let mut at = decoded;
+            while let Decoded::Execution(c) = at {
+                let name = c
+                    .state_machine_arn
+                    .as_deref()
+                    .and_then(|a| a.rsplit(':').next())
+                    .or(c.name.as_deref())
+                    .unwrap_or("child");
+                chain.push(format!(
+                    "{name}: {}",
+                    c.error
+                        .as_deref()
+                        .or(c.status.as_deref())
+                        .unwrap_or("failed")
+                ));
+                at = &c.cause;
+            }
+            shown_row(h, r, "Chain", &chain.join(" → "), MESSAGE_CAP);
         }
         Decoded::Http {
             status_code,
             status_text,
-            response_body,
+            ..
         } => {
-            opt(h, "HTTP status", &status_code.map(|c| c.to_string()));
-            opt(h, "Status text", status_text);
-            h.raw("</table>\n");
-            if let Some(body) = response_body {
-                h.raw("<p>Response body:</p>\n<pre>")
-                    .text(&pretty_text(body, r, CAUSE_CAP), CAUSE_CAP)
-                    .raw("</pre>\n");
-            }
-            return;
+            opt_row(
+                h,
+                r,
+                "HTTP status",
+                status_code.map(|c| c.to_string()).as_deref(),
+            );
+            opt_row(h, r, "Status text", status_text.as_deref());
+        }
+        Decoded::ApiMessage {
+            status_code,
+            message,
+        } => {
+            opt_row(
+                h,
+                r,
+                "HTTP status",
+                status_code.map(|c| c.to_string()).as_deref(),
+            );
+            shown_row(h, r, "Message", message, MESSAGE_CAP);
+        }
+        Decoded::PutEvents {
+            failed_entry_count, ..
+        } => {
+            opt_row(
+                h,
+                r,
+                "Failed entries",
+                failed_entry_count.map(|n| n.to_string()).as_deref(),
+            );
         }
         Decoded::Sdk {
             message,
@@ -293,60 +368,268 @@ fn cause_section(h: &mut Html, f: &Failure, decoded: &Decoded, r: &Redactor) {
             status_code,
             error_code,
             request_id,
+            attempts,
         } => {
-            opt(h, "Service", service);
-            opt(h, "Status code", &status_code.map(|c| c.to_string()));
-            opt(h, "Error code", error_code);
-            opt(h, "Request ID", request_id);
+            opt_row(h, r, "Service", service.as_deref());
+            opt_row(
+                h,
+                r,
+                "Status code",
+                status_code.map(|c| c.to_string()).as_deref(),
+            );
+            opt_row(h, r, "Error code", error_code.as_deref());
+            opt_row(h, r, "Request ID", request_id.as_deref());
+            opt_row(
+                h,
+                r,
+                "SDK attempts",
+                attempts.map(|n| n.to_string()).as_deref(),
+            );
             shown_row(h, r, "Message", message, CAUSE_CAP);
         }
+        Decoded::Json(_) | Decoded::Text(_) => {}
+    }
+}
+
+/// What follows the error table for each shape.
+fn cause_details(h: &mut Html, decoded: &Decoded, r: &Redactor) {
+    match decoded {
+        Decoded::Lambda { stack_trace, .. } if !stack_trace.is_empty() => {
+            h.raw("<p>Stack trace:</p>\n<pre>");
+            for line in stack_trace.iter().take(STACK_LINES) {
+                shown(h, r, line, FIELD_CAP).raw("\n");
+            }
+            if stack_trace.len() > STACK_LINES {
+                h.text(
+                    &format!(
+                        "[truncated: {} more lines]",
+                        stack_trace.len() - STACK_LINES
+                    ),
+                    FIELD_CAP,
+                );
+            }
+            h.raw("</pre>\n");
+        }
+        Decoded::Ecs { containers, .. } if !containers.is_empty() => {
+            h.raw("<p>Containers:</p>\n<ul>");
+            for c in containers.iter().take(CONTAINERS) {
+                let exit = c
+                    .exit_code
+                    .map_or("no exit code".to_owned(), |e| format!("exit code {e}"));
+                h.raw("<li><strong>")
+                    .text(&r.text(c.name.as_deref().unwrap_or("(unnamed)")), FIELD_CAP)
+                    .raw("</strong>: ")
+                    .text(&exit, FIELD_CAP);
+                if let Some(reason) = &c.reason {
+                    h.raw(" — ").text(&r.text(reason), FIELD_CAP);
+                }
+                if let Some(s) = &c.last_status {
+                    h.raw(" (").text(&r.text(s), FIELD_CAP).raw(")");
+                }
+                h.raw("</li>");
+            }
+            if containers.len() > CONTAINERS {
+                h.raw("<li>")
+                    .text(
+                        &format!(
+                            "[truncated: {} more containers]",
+                            containers.len() - CONTAINERS
+                        ),
+                        FIELD_CAP,
+                    )
+                    .raw("</li>");
+            }
+            h.raw("</ul>\n");
+        }
+        Decoded::PutEvents { failed, .. } if !failed.is_empty() => {
+            h.raw("<p>Failed entries:</p>\n<ul>");
+            for (code, message) in failed.iter().take(CONTAINERS) {
+                h.raw("<li><strong>");
+                shown(h, r, code.as_deref().unwrap_or("(no code)"), FIELD_CAP).raw("</strong>: ");
+                shown(h, r, message.as_deref().unwrap_or(""), FIELD_CAP).raw("</li>");
+            }
+            h.raw("</ul>\n");
+        }
+        Decoded::Http {
+            response_body: Some(body),
+            ..
+        } => {
+            h.raw("<p>Response body:</p>\n<pre>")
+                .text(&pretty_text(body, r, CAUSE_CAP), CAUSE_CAP)
+                .raw("</pre>\n");
+        }
+        Decoded::Execution(child) => {
+            h.raw("<h3>Child execution error</h3>\n<table>");
+            opt_row(h, r, "Error", child.error.as_deref());
+            cause_rows(h, &child.cause, r);
+            h.raw("</table>\n");
+            cause_details(h, &child.cause, r);
+        }
         Decoded::Json(v) => {
-            h.raw("</table>\n<p>Cause:</p>\n<pre>")
+            h.raw("<p>Cause:</p>\n<pre>")
                 .text(&pretty(&r.json(v), CAUSE_CAP), CAUSE_CAP)
                 .raw("</pre>\n");
-            return;
         }
         Decoded::Text(t) => {
-            h.raw("</table>\n<p>Cause:</p>\n<pre>");
+            h.raw("<p>Cause:</p>\n<pre>");
             shown(h, r, t, CAUSE_CAP).raw("</pre>\n");
-            return;
         }
+        _ => {}
     }
-    h.raw("</table>\n");
 }
 
-fn links(h: &mut Html, f: &Failure, cfg: &RenderConfig) {
-    let Some(region) = region(f, cfg) else { return };
-    let base = format!("https://{region}.console.aws.amazon.com/states/home?region={region}");
-    let mut any = false;
-    if let Some(arn) = f.execution_arn.as_deref().filter(|a| a.starts_with("arn:")) {
-        h.raw("<h3>Links</h3>\n<ul><li>");
-        h.link(
-            &format!("{base}#/v2/executions/details/{arn}"),
-            "Execution in the AWS console",
-        );
-        h.raw("</li>");
-        any = true;
+/// Console and log links, from facts in the event and the history only.
+fn links_section(
+    h: &mut Html,
+    f: &Failure,
+    extra: Option<&Enrichment>,
+    decoded: &Decoded,
+    cfg: &RenderConfig,
+    now: OffsetDateTime,
+) {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let exec = f.execution_arn.as_deref().filter(|a| a.starts_with("arn:"));
+    if let Some(url) = exec.and_then(links::execution) {
+        out.push((url, "Execution in the AWS console".to_owned()));
     }
-    if let Some(arn) = &f.state_machine_arn {
-        if !any {
-            h.raw("<h3>Links</h3>\n<ul>");
-        }
+    if let Some(url) = f
+        .state_machine_arn
+        .as_deref()
+        .and_then(links::state_machine)
+    {
+        out.push((url, "State machine in the AWS console".to_owned()));
+    }
+    // The console of the execution's partition and region, for resources
+    // that carry only an id.
+    let context = exec
+        .and_then(links::Arn::parse)
+        .and_then(|a| a.console())
+        .or_else(|| region(f, cfg).and_then(|r| links::Console::new("aws", r)));
+    let end = f.stop_time.unwrap_or(now);
+    let window = Some((
+        f.start_time.unwrap_or(end - time::Duration::hours(1)) - time::Duration::minutes(1),
+        end + time::Duration::minutes(5),
+    ));
+    if let (Some(function), Some(rid)) = (
+        extra.and_then(|e| e.function_arn.as_deref()),
+        decoded.request_id(),
+    ) && let Some(url) = links::lambda_logs(function, rid, window)
+    {
+        out.push((
+            url,
+            "Lambda logs for this request (CloudWatch Logs Insights)".to_owned(),
+        ));
+    }
+    resource_links(&mut out, decoded, context.as_ref());
+    if out.is_empty() {
+        return;
+    }
+    h.raw("<h3>Links</h3>\n<ul>");
+    for (url, label) in &out {
         h.raw("<li>");
-        h.link(
-            &format!("{base}#/statemachines/view/{arn}"),
-            "State machine in the AWS console",
-        );
+        h.link(url, label);
         h.raw("</li>");
-        any = true;
     }
-    if any {
-        h.raw("</ul>\n");
+    h.raw("</ul>\n");
+}
+
+/// Links to the resource the cause names (task, job, run, build, child).
+fn resource_links(out: &mut Vec<(String, String)>, decoded: &Decoded, context: Option<&Console>) {
+    let mut push = |url: Option<String>, label: &str| {
+        if let Some(url) = url {
+            out.push((url, label.to_owned()));
+        }
+    };
+    match decoded {
+        Decoded::Ecs { task_arn, .. } => {
+            push(
+                task_arn.as_deref().and_then(links::ecs_task),
+                "ECS task in the AWS console",
+            );
+        }
+        Decoded::Batch(job) => {
+            let console = job
+                .job_arn
+                .as_deref()
+                .and_then(links::Arn::parse)
+                .and_then(|a| a.console())
+                .or_else(|| context.cloned());
+            if let Some(console) = console {
+                push(
+                    job.job_id
+                        .as_deref()
+                        .and_then(|id| links::batch_job(job.job_arn.as_deref(), id, &console)),
+                    "Batch job in the AWS console",
+                );
+                let group = job.log_group.as_deref().unwrap_or("/aws/batch/job");
+                push(
+                    job.log_stream
+                        .as_deref()
+                        .and_then(|s| links::log_stream(&console, group, s)),
+                    "Batch job log stream",
+                );
+            }
+        }
+        Decoded::Glue(run) => {
+            if let (Some(console), Some(job), Some(id)) =
+                (context, run.job_name.as_deref(), run.run_id.as_deref())
+            {
+                push(
+                    links::glue_run(console, job, id),
+                    "Glue job run in the AWS console",
+                );
+                // Glue writes a run's errors to `<log group>/error`, one
+                // stream per run id.
+                if let Some(group) = run.log_group.as_deref() {
+                    push(
+                        links::log_stream(
+                            console,
+                            &format!("{}/error", group.trim_end_matches('/')),
+                            id,
+                        ),
+                        "Glue job run error log",
+                    );
+                }
+            }
+        }
+        Decoded::CodeBuild(b) => {
+            push(
+                b.arn.as_deref().and_then(links::codebuild),
+                "CodeBuild build logs in the AWS console",
+            );
+            let console = b
+                .arn
+                .as_deref()
+                .and_then(links::Arn::parse)
+                .and_then(|a| a.console())
+                .or_else(|| context.cloned());
+            if let (Some(console), Some(group), Some(stream)) =
+                (console, b.log_group.as_deref(), b.log_stream.as_deref())
+            {
+                push(
+                    links::log_stream(&console, group, stream),
+                    "CodeBuild log stream",
+                );
+            }
+        }
+        Decoded::Execution(child) => {
+            let machine = child
+                .state_machine_arn
+                .as_deref()
+                .and_then(|a| a.rsplit(':').next())
+                .unwrap_or("child");
+            push(
+                child.execution_arn.as_deref().and_then(links::execution),
+                &format!("Child execution ({machine}) in the AWS console"),
+            );
+            resource_links(out, &child.cause, context);
+        }
+        _ => {}
     }
 }
 
-fn input_section(h: &mut Html, input: Option<&Input>, r: &Redactor) {
-    h.raw("<h3>Input (redacted)</h3>\n");
+fn input_section(h: &mut Html, title: &str, input: Option<&Input>, r: &Redactor) {
+    h.raw("<h3>").text(title, FIELD_CAP).raw("</h3>\n");
     match input {
         None => h.raw("<p>(no input in the event)</p>\n"),
         Some(Input::NotIncluded) => {
@@ -571,7 +854,68 @@ mod tests {
             "{}",
             case.body
         );
-        assert_eq!(case.subject, "[Step Functions] etl: States.TaskFailed");
+        assert_eq!(
+            case.subject,
+            "[Step Functions] etl: OutOfMemoryError: exit code 137 of container app"
+        );
+        assert!(
+            case.body.starts_with(
+                "<p><strong>OutOfMemoryError: exit code 137 of container app</strong> (error States.TaskFailed)</p>"
+            ),
+            "{}",
+            case.body
+        );
+    }
+
+    /// The history's findings show: resource, retries, the state's input,
+    /// the Lambda log link; and the note when it could not be read.
+    #[test]
+    fn enrichment_shows_in_the_ticket() {
+        let ev = json!({"detail-type": "Step Functions Execution Status Change", "region": "eu-west-1",
+            "detail": {"status": "FAILED", "executionArn": ARN, "error": "States.TaskFailed",
+                       "cause": json!({"errorType": "KeyError", "errorMessage": "'sku'", "requestId": "rid-1"}).to_string(),
+                       "stateMachineArn": "arn:aws:states:eu-west-1:123456789012:stateMachine:orders",
+                       "startDate": 1_700_000_000_000_i64, "stopDate": 1_700_000_060_000_i64}});
+        let Intake::Failure(mut f) = intake(&ev, None).unwrap() else {
+            panic!()
+        };
+        f.failed_state = Some("Reserve".into());
+        let extra = Enrichment {
+            resource: Some("arn:aws:lambda:eu-west-1:123456789012:function:reserve".into()),
+            function_arn: Some("arn:aws:lambda:eu-west-1:123456789012:function:reserve".into()),
+            retries: Some(2),
+            state_input: Some(Input::Json(json!({"sku": null, "token": "tok_live_9"}))),
+            note: None,
+        };
+        let now = OffsetDateTime::from_unix_timestamp(1_700_000_100).unwrap();
+        let case = render_with(&f, Some(&extra), &cfg(), now);
+        assert_eq!(
+            case.subject,
+            "[Step Functions] orders: KeyError: &#39;sku&#39; in Reserve".replace("&#39;", "'")
+        );
+        for needle in [
+            "<p><strong>KeyError: &#39;sku&#39;</strong> (error States.TaskFailed) in state Reserve</p>",
+            ">Retries spent</th><td>2<",
+            "function:reserve",
+            "#logsV2:logs-insights$3FqueryDetail$3D~(end~&#39;2023-11-14T22*3A19*3A20.000Z",
+            "Failed state input (redacted)",
+        ] {
+            assert!(
+                case.body.contains(needle),
+                "missing {needle} in {}",
+                case.body
+            );
+        }
+        assert!(!case.body.contains("tok_live_9"));
+        let note = Enrichment {
+            note: Some("execution history unavailable: throttled".into()),
+            ..Enrichment::default()
+        };
+        let case = render_with(&f, Some(&note), &cfg(), now);
+        assert!(
+            case.body
+                .contains("<p><em>execution history unavailable: throttled</em></p>")
+        );
     }
 
     #[test]

@@ -99,15 +99,23 @@ pub async fn handler_raw<S: SecretSource>(
     }
 }
 
-/// `notifier render FILE|-`: the exact case body the Lambda would POST,
-/// rendered from the same configuration and code, with no network and no
-/// secrets. Returns the JSON to print, or a one-line reason.
+/// `notifier render [--html] FILE|-`: the exact case body the Lambda would
+/// POST, rendered from the same configuration and code, with no network and
+/// no secrets. With `--html`, a standalone HTML page of the ticket instead
+/// (the Subject as `<title>`, the Body as Outseta shows it, no CSS), to
+/// look at or screenshot. Returns what to print, or a one-line reason.
 pub fn render_cli(
     args: &[String],
     env: &impl Fn(&str) -> Option<String>,
 ) -> Result<String, String> {
-    let [path] = args else {
-        return Err("usage: notifier render FILE (or - for standard input)".to_owned());
+    let (html, path) = match args {
+        [flag, path] if flag == "--html" => (true, path),
+        [path] if path != "--html" => (false, path),
+        _ => {
+            return Err(
+                "usage: notifier render [--html] FILE (or - for standard input)".to_owned(),
+            );
+        }
     };
     let mut raw = String::new();
     let read = if path == "-" {
@@ -124,9 +132,17 @@ pub fn render_cli(
     let json = match ticket_bridge::intake::intake(&event, error_path.as_ref()) {
         Ok(Intake::Failure(f)) => {
             let now = time::OffsetDateTime::from(SystemTime::now());
-            serde_json::to_string_pretty(&ticket_bridge::ticket::render(&f, &config, now))
+            let case = ticket_bridge::ticket::render(&f, &config, now);
+            if html {
+                return Ok(html_page(&case.subject, &case.body));
+            }
+            serde_json::to_string_pretty(&case)
         }
         Ok(Intake::Skipped { status }) => {
+            if html {
+                let text = format!("skipped: {status} (no ticket)");
+                return Ok(html_page(&text, &format!("<p>{}</p>", escape(&text))));
+            }
             serde_json::to_string_pretty(&serde_json::json!({"skipped": true, "status": status}))
         }
         // The CLI holds no secrets: its gate has the key rules only.
@@ -136,4 +152,28 @@ pub fn render_cli(
         }
     };
     json.map_err(|e| format!("could not serialise the case: {e}"))
+}
+
+/// A standalone page around a rendered Body. The Body is already escaped
+/// HTML (the renderer's contract); the title is text and is escaped here.
+fn html_page(title: &str, body: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n</head>\n<body>\n{body}</body>\n</html>",
+        escape(title)
+    )
+}
+
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }

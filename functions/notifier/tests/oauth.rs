@@ -201,7 +201,7 @@ async fn refresh_on_401_and_407_then_auth_error_on_a_second_refusal() {
         let out = invoke(&n, fresh("bare-error.json"), 10_000).await.unwrap();
         assert_eq!(
             out,
-            json!({"caseUid": "N1", "subject": "[Step Functions] unknown state machine: States.TaskFailed", "attempts": 2}),
+            json!({"caseUid": "N1", "subject": "[Step Functions] unknown state machine: Task timed out after 30.02 seconds", "attempts": 2}),
             "{status}"
         );
     }
