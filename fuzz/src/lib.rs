@@ -198,6 +198,8 @@ const TAGS: &[&str] = &[
     "td",
     "/td",
     "pre",
+    "code",
+    "/code",
     "/pre",
     "ul",
     "/ul",

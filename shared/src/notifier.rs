@@ -23,11 +23,12 @@ use crate::delivery::DeliverySettings;
 use crate::delivery::{Attempts, TicketClient};
 use crate::error::NotifierError;
 use crate::fallback::{self, Publisher};
+use crate::history::{Enrichment, HistoryLimits, SfnHistory, enrich};
 use crate::intake::ErrorPath;
 use crate::intake::{Intake, intake};
 use crate::redact::{Gate, Redacted};
 use crate::secrets::{SecretCache, SecretSource};
-use crate::ticket::{CaseBody, RenderConfig, render};
+use crate::ticket::{CaseBody, RenderConfig, render_with};
 
 /// How often a duplicate checks whether the first invocation has finished.
 const IN_PROGRESS_POLL: Duration = Duration::from_millis(200);
@@ -93,6 +94,8 @@ pub struct Notifier<S> {
     client: TicketClient,
     store: Arc<dyn ClaimStore>,
     fallback: Option<Arc<dyn Publisher>>,
+    /// The EventBridge path's source of the failed state; `None` in tests.
+    history: Option<SfnHistory>,
 }
 
 /// How an invocation that files nothing ended, for its log line.
@@ -125,6 +128,7 @@ impl<S: SecretSource> Notifier<S> {
             client,
             store: Arc::new(Memory::new()),
             fallback: None,
+            history: None,
         })
     }
 
@@ -206,7 +210,7 @@ impl<S: SecretSource> Notifier<S> {
                 });
             }
             Ok(Claim::InProgress) => {
-                let case = self.render(&failure, reported);
+                let case = self.render(&failure, None, reported);
                 let err = NotifierError::TicketDeliveryFailed(
                     "another invocation is still delivering this failure's ticket; retry later to get its result"
                         .to_owned(),
@@ -222,6 +226,7 @@ impl<S: SecretSource> Notifier<S> {
             }
         };
 
+        let (failure, extra) = self.enrich(*failure, end).await;
         // The connection first: reading it teaches the gate its secret
         // values, so the ticket is rendered masking them in the raw text,
         // before escaping and the size caps, wherever the event echoes them.
@@ -236,7 +241,7 @@ impl<S: SecretSource> Notifier<S> {
                 .map(|auth| (conn, auth)),
             Err(e) => Err(NotifierError::ConnectionSecret(e.to_string())),
         };
-        let case = self.render(&failure, reported);
+        let case = self.render(&failure, extra.as_ref(), reported);
         let result = match ready {
             Ok((conn, auth)) => {
                 self.client
@@ -298,12 +303,37 @@ impl<S: SecretSource> Notifier<S> {
         err
     }
 
-    fn render(&self, failure: &crate::Failure, reported: OffsetDateTime) -> CaseBody {
+    fn render(
+        &self,
+        failure: &crate::Failure,
+        extra: Option<&Enrichment>,
+        reported: OffsetDateTime,
+    ) -> CaseBody {
         let cfg = RenderConfig {
             redactor: self.gate.redactor(),
             ..self.config.render.clone()
         };
-        render(failure, &cfg, reported)
+        render_with(failure, extra, &cfg, reported)
+    }
+
+    /// The EventBridge path knows no failed state: read it from the
+    /// execution history, inside a slice of the budget. Never fails; when the
+    /// history cannot be read the ticket says so.
+    async fn enrich(
+        &self,
+        failure: crate::Failure,
+        end: Instant,
+    ) -> (crate::Failure, Option<Enrichment>) {
+        let Some(history) = &self.history else {
+            return (failure, None);
+        };
+        let left = end.saturating_duration_since(Instant::now());
+        let limits = HistoryLimits {
+            budget: HistoryLimits::default().budget.min(left / 3),
+            ..HistoryLimits::default()
+        };
+        let (failure, extra) = enrich(history, failure, &limits).await;
+        (failure, Some(extra))
     }
 
     /// Claims the failure, and when another invocation holds it, waits
@@ -462,6 +492,7 @@ impl Notifier<crate::secrets::SecretsManager> {
         let topic = config.fallback_topic_arn.clone();
         let secrets = crate::secrets::SecretsManager::new(aws_sdk_secretsmanager::Client::new(sdk));
         let mut notifier = Notifier::new(config, secrets)?;
+        notifier.history = Some(SfnHistory::new(aws_sdk_sfn::Client::new(sdk)));
         if let Some(table) = table {
             notifier = notifier.with_store(Arc::new(dedupe::DynamoDb::new(
                 aws_sdk_dynamodb::Client::new(sdk),

@@ -211,7 +211,21 @@ fn summary(
     if let Some(start) = f.start_time {
         h.row("Duration", &duration(end - start), FIELD_CAP);
     }
+    if f.redrive_count > 0 {
+        h.row(
+            "Redrive",
+            &format!("redrive {}", f.redrive_count),
+            FIELD_CAP,
+        );
+    }
     h.raw("</table>\n");
+    // A redriven execution keeps its ARN and resumes at the failed state:
+    // say how to do that again once the cause is fixed.
+    if let Some(arn) = &f.execution_arn {
+        h.raw("<p>To resume from the failed state once the cause is fixed: <code>aws stepfunctions redrive-execution --execution-arn ");
+        shown(h, r, arn, FIELD_CAP)
+            .raw("</code> (or Redrive on the execution page of the console).</p>\n");
+    }
 }
 
 /// The error and its decoded cause: one table of rows, then what does not
@@ -768,6 +782,19 @@ mod tests {
     }
 
     const ARN: &str = "arn:aws:states:eu-west-1:123456789012:execution:orders:run-42";
+
+    #[test]
+    fn a_redriven_failure_says_which_redrive_and_how_to_redrive_again() {
+        let ev = json!({"error": {"Error": "E", "Cause": "c"}, "redriveCount": 2,
+                        "execution": "arn:aws:states:eu-west-1:1:execution:m:e"});
+        let Intake::Failure(f) = intake(&ev, None).unwrap() else {
+            panic!()
+        };
+        let cfg = RenderConfig::from_lookup(&|_: &str| None).unwrap();
+        let body = render(&f, &cfg, OffsetDateTime::UNIX_EPOCH).body;
+        assert!(body.contains("redrive 2"), "{body}");
+        assert!(body.contains("aws stepfunctions redrive-execution --execution-arn arn:aws:states:eu-west-1:1:execution:m:e"), "{body}");
+    }
 
     #[test]
     fn case_body_has_outseta_shape_and_the_facts() {
