@@ -120,7 +120,9 @@ describe('the notifier may do exactly what its Rust code calls', () => {
   });
 
   test('every called operation is granted (nothing fails with AccessDenied at run time)', () => {
-    const missing = [...called.keys()].filter((action) => !granted.has(action));
+    // watch() grants the history read in its own policy on the watched
+    // machines' executions only (bridge.test.ts checks that statement).
+    const missing = [...called.keys()].filter((action) => !granted.has(action) && !GRANTED_AHEAD_OF_CODE.has(action));
     assert.deepEqual(missing, [], `called but not granted: ${missing.map((a) => `${a} at ${called.get(a)!.join(', ')}`).join('; ')}`);
   });
 
