@@ -130,10 +130,8 @@ impl TicketClient {
                 None => self.auth_header(&conn, deadline, stats).await?,
             };
             if let Some((_, v)) = &auth {
-                // The whole header value, and the credential after its scheme
-                // (a refreshed token is new here).
-                let bare = v.expose().split_once(' ').map_or("", |(_, rest)| rest);
-                self.gate.learn([v.expose(), bare]);
+                // A refreshed token is new here.
+                self.learn_credential(v);
             }
             let redactor = self.gate.redactor();
             stats.api_calls += 1;
@@ -232,10 +230,16 @@ impl TicketClient {
     ) -> Result<Authorization, NotifierError> {
         let header = self.auth_header(conn, deadline, stats).await?;
         if let Some((_, v)) = &header {
-            let bare = v.expose().split_once(' ').map_or("", |(_, rest)| rest);
-            self.gate.learn([v.expose(), bare]);
+            self.learn_credential(v);
         }
         Ok(Authorization(header))
+    }
+
+    /// Teaches the gate a header value it is about to send: whole, and the
+    /// credential after its scheme (`Bearer`, `Basic`, `Outseta`).
+    fn learn_credential(&self, v: &Secret) {
+        let bare = v.expose().split_once(' ').map_or("", |(_, rest)| rest);
+        self.gate.learn([v.expose(), bare]);
     }
 
     async fn auth_header(

@@ -16,7 +16,7 @@ pub fn request(method: &str, uri: &str, headers: &[(&str, &str)], body: &str) ->
     for (name, value) in headers {
         builder = builder.header(*name, *value);
     }
-    builder.body(Body::from(body)).expect("valid test request")
+    builder.body(Body::from(body)).expect("valid test request") // ok: test helper; a bad fixture must fail its test
 }
 
 /// An `Authorization: Basic` value for `user:password`, unencoded as RFC 7617 has it.
@@ -25,7 +25,7 @@ pub fn basic(user: &str, password: &str) -> String {
 }
 
 pub fn body_json(response: &Response<Body>) -> Value {
-    serde_json::from_slice(response.body()).expect("response body is JSON")
+    serde_json::from_slice(response.body()).expect("response body is JSON") // ok: test helper; a non-JSON answer must fail its test
 }
 
 /// Captures, as plain text, what is logged on this thread until [`LogCapture::text`].
@@ -60,7 +60,7 @@ impl LogCapture {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
-        String::from_utf8(bytes).expect("utf-8 log")
+        String::from_utf8(bytes).expect("utf-8 log") // ok: test helper; the subscriber writes UTF-8
     }
 }
 
