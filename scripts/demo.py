@@ -16,13 +16,12 @@
 """
 
 import argparse
-import base64
 import json
 import os
 import re
 import time
 
-from localrun import CLIENT_ID, ROOT, Services, field, http
+from localrun import ROOT, Services, field, http
 
 # The demo's Outseta API key (mock-api accepts exactly this pair).
 API_KEY, API_SECRET = "demo-key", "demo-secret-" + os.urandom(6).hex()
@@ -44,17 +43,7 @@ def text_of(html, limit=400):
 
 
 def list_cases(svc, auth):
-    if auth == "apikey":
-        header = f"Outseta {API_KEY}:{API_SECRET}"
-    else:
-        basic = base64.b64encode(f"{CLIENT_ID}:{svc.client_secret}".encode()).decode()
-        _, _, tok = http(
-            "POST",
-            svc.token_url(),
-            b"grant_type=client_credentials",
-            {"Authorization": f"Basic {basic}", "Content-Type": "application/x-www-form-urlencoded"},
-        )
-        header = f"Bearer {tok['access_token']}"
+    header = f"Outseta {API_KEY}:{API_SECRET}" if auth == "apikey" else f"Bearer {svc.fetch_token()}"
     status, _, cases = http("GET", svc.cases_url(), headers={"Authorization": header})
     if status != 200:
         raise SystemExit(f"mock-api did not list the cases (HTTP {status}): {cases}")

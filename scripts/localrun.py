@@ -7,6 +7,7 @@ and env files go to a directory outside the crates, because a file written
 inside a crate makes `cargo lambda watch` rebuild forever.
 """
 
+import base64
 import contextlib
 import json
 import os
@@ -300,6 +301,19 @@ class Services:
 
     def cases_url(self):
         return self.url("mock-api", "/api/v1/support/cases")
+
+    def fetch_token(self):
+        """A fresh access token from mock-auth, as the demo's client."""
+        basic = base64.b64encode(f"{CLIENT_ID}:{self.client_secret}".encode()).decode()
+        status, _, body = http(
+            "POST",
+            self.token_url(),
+            b"grant_type=client_credentials",
+            {"Authorization": f"Basic {basic}", "Content-Type": "application/x-www-form-urlencoded"},
+        )
+        if status != 200:
+            raise RuntimeError(f"mock-auth issued no token (HTTP {status}): {body}")
+        return body["access_token"]
 
     def url(self, function, path):
         return f"http://127.0.0.1:{self.watch_port}/lambda-url/{function}{path}"

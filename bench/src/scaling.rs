@@ -3,8 +3,6 @@
 //! ticket it files. Criterion's `render-scaling` and `parse-scaling` groups
 //! (shared/benches/render.rs) time the same events.
 
-use serde_json::{Value, json};
-
 /// The sizes, in 10³ bytes, as criterion names them.
 pub const SIZES: [(&str, usize); 4] = [
     ("1KB", 1_000),
@@ -22,48 +20,11 @@ pub struct Point {
     pub peak_rss_kb: u64,
 }
 
-/// A Catch payload of about `target` bytes (never more) whose Lambda cause is
-/// a long message and stack trace. The same generator as `sized_event` in
-/// shared/benches/render.rs: keep them in step.
-pub fn sized_event(target: usize) -> Value {
-    let build = |units: usize| {
-        let trace: Vec<String> = (0..units)
-            .map(|i| {
-                format!(
-                    "    at com.example.pipeline.stage{i}.Handler.process(Handler.java:{i}) <\"&'>"
-                )
-            })
-            .collect();
-        let cause = json!({
-            "errorType": "java.lang.IllegalStateException",
-            "errorMessage": "upstream said: <error code=\"E42\"> & more ".repeat(units),
-            "stackTrace": trace,
-            "requestId": "3e0a1c9b-8f5d-4c63-9d51-2b7f0e6a1d44",
-        })
-        .to_string();
-        json!({
-            "orderId": "A-1042",
-            "customer": {"email": "ann@example.com", "apiKey": "sk_live_do_not_leak"},
-            "error": {"Error": "java.lang.IllegalStateException", "Cause": cause},
-            "execution": "arn:aws:states:eu-west-1:123456789012:execution:order-pipeline:7f3c2a1e-demo",
-            "stateMachine": "order-pipeline",
-            "startTime": "2026-11-21T09:58:12.345Z",
-            "failedState": "ChargeCard"
-        })
-    };
-    let len = |v: &Value| v.to_string().len();
-    let (base, one) = (len(&build(0)), len(&build(1)));
-    // Lines grow with their number's digits: shrink until it fits.
-    let mut units = target.saturating_sub(base) / (one - base).max(1);
-    loop {
-        let v = build(units);
-        let n = len(&v);
-        if n <= target || units == 0 {
-            return v;
-        }
-        units = units * target.saturating_sub(base) / (n - base);
-    }
-}
+/// The event generator the criterion benches use, so the harness's RSS and
+/// ticket sizes describe the very events criterion times.
+#[path = "../../shared/benches/support/mod.rs"]
+mod events;
+pub use events::sized_event;
 
 #[cfg(test)]
 mod tests {

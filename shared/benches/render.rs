@@ -14,12 +14,15 @@ use std::hint::black_box;
 use std::path::PathBuf;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use serde_json::{Value, json};
+use serde_json::Value;
 use ticket_bridge::RenderConfig;
 use ticket_bridge::intake::ErrorPath;
 use ticket_bridge::intake::{Intake, intake};
 use ticket_bridge::ticket::render;
 use time::OffsetDateTime;
+
+mod support;
+use support::{huge_cause_event, sized_event};
 
 /// Shapes the notifier turns into a ticket. `catch-payload-path` needs
 /// `ERROR_PATH`, so it gets its own config below.
@@ -43,82 +46,6 @@ fn event_files() -> Vec<(String, Value)> {
         out.push((name, value));
     }
     out
-}
-
-/// A Catch payload whose Lambda cause is about 300 KB: a long message and a
-/// deep stack trace, as a crashing JVM or a recursion error produces.
-fn huge_cause_event() -> Value {
-    let trace: Vec<String> = (0..2_300)
-        .map(|i| {
-            format!("    at com.example.pipeline.stage{i}.Handler.process(Handler.java:{i}) <\"&'>")
-        })
-        .collect();
-    let message = "upstream said: <error code=\"E42\"> & more ".repeat(2_600);
-    let cause = json!({
-        "errorType": "java.lang.IllegalStateException",
-        "errorMessage": message,
-        "stackTrace": trace,
-        "requestId": "3e0a1c9b-8f5d-4c63-9d51-2b7f0e6a1d44",
-    })
-    .to_string();
-    assert!(
-        (290_000..=320_000).contains(&cause.len()),
-        "cause is {} bytes",
-        cause.len()
-    );
-    json!({
-        "orderId": "A-1042",
-        "customer": {"email": "ann@example.com", "apiKey": "sk_live_do_not_leak"},
-        "error": {"Error": "java.lang.IllegalStateException", "Cause": cause},
-        "execution": "arn:aws:states:eu-west-1:123456789012:execution:order-pipeline:7f3c2a1e-demo",
-        "stateMachine": "order-pipeline",
-        "startTime": "2026-11-21T09:58:12.345Z",
-        "failedState": "ChargeCard"
-    })
-}
-
-/// A Catch payload of about `target` bytes whose Lambda cause is a long
-/// message and stack trace. The same generator as bench/src/scaling.rs
-/// (keep them in step), which measures peak RSS and ticket size at the same
-/// sizes.
-fn sized_event(target: usize) -> Value {
-    let build = |units: usize| {
-        let trace: Vec<String> = (0..units)
-            .map(|i| {
-                format!(
-                    "    at com.example.pipeline.stage{i}.Handler.process(Handler.java:{i}) <\"&'>"
-                )
-            })
-            .collect();
-        let cause = json!({
-            "errorType": "java.lang.IllegalStateException",
-            "errorMessage": "upstream said: <error code=\"E42\"> & more ".repeat(units),
-            "stackTrace": trace,
-            "requestId": "3e0a1c9b-8f5d-4c63-9d51-2b7f0e6a1d44",
-        })
-        .to_string();
-        json!({
-            "orderId": "A-1042",
-            "customer": {"email": "ann@example.com", "apiKey": "sk_live_do_not_leak"},
-            "error": {"Error": "java.lang.IllegalStateException", "Cause": cause},
-            "execution": "arn:aws:states:eu-west-1:123456789012:execution:order-pipeline:7f3c2a1e-demo",
-            "stateMachine": "order-pipeline",
-            "startTime": "2026-11-21T09:58:12.345Z",
-            "failedState": "ChargeCard"
-        })
-    };
-    let len = |v: &Value| v.to_string().len();
-    let (base, one) = (len(&build(0)), len(&build(1)));
-    // Lines grow with their number's digits: shrink until it fits.
-    let mut units = target.saturating_sub(base) / (one - base).max(1);
-    loop {
-        let v = build(units);
-        let n = len(&v);
-        if n <= target || units == 0 {
-            return v;
-        }
-        units = units * target.saturating_sub(base) / (n - base);
-    }
 }
 
 /// The scaling sizes: 1 KB to Lambda's 6 MB payload limit (10³ bytes).

@@ -894,12 +894,7 @@ fn clip(s: &str) -> String {
         .map(str::trim)
         .find(|l| !l.is_empty())
         .unwrap_or("");
-    if line.chars().count() <= REASON_CHARS {
-        return line.to_owned();
-    }
-    let mut out: String = line.chars().take(REASON_CHARS - 1).collect();
-    out.push('…');
-    out
+    crate::text::clip(line, REASON_CHARS).into_owned()
 }
 
 fn text(obj: &Map<String, Value>, key: &str) -> Option<String> {

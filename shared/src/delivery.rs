@@ -454,11 +454,7 @@ fn api_message(body: &str, redactor: &Redactor) -> String {
     } else {
         text
     };
-    let mut out: String = redactor.text(&text).chars().take(MESSAGE_MAX).collect();
-    if text.chars().count() > MESSAGE_MAX {
-        out.push('…');
-    }
-    out
+    crate::text::clip(&redactor.text(&text), MESSAGE_MAX).into_owned()
 }
 
 fn build_error(_: reqwest::Error) -> NotifierError {
@@ -549,10 +545,9 @@ mod tests {
         );
         assert_eq!(api_message("", &Redactor::default()), "(empty body)");
         let long = "x".repeat(2000);
-        assert_eq!(
-            api_message(&long, &Redactor::default()).chars().count(),
-            MESSAGE_MAX + 1
-        );
+        let clipped = api_message(&long, &Redactor::default());
+        assert_eq!(clipped.chars().count(), MESSAGE_MAX);
+        assert!(clipped.ends_with('…'));
     }
 
     #[test]

@@ -21,14 +21,13 @@ const SUBJECT_MAX: usize = 99;
 /// SNS refuses messages over 256 KiB; leave room for the envelope.
 pub const MESSAGE_MAX: usize = 250 * 1024;
 
+/// A publish's message id, or why it failed.
+pub type Published<'a> = BoxFuture<'a, Result<String, String>>;
+
 /// Where undelivered tickets go.
 pub trait Publisher: Send + Sync {
     /// Publishes; returns the message id, or why publishing failed.
-    fn publish<'a>(
-        &'a self,
-        subject: &'a Redacted,
-        message: &'a Redacted,
-    ) -> BoxFuture<'a, Result<String, String>>;
+    fn publish<'a>(&'a self, subject: &'a Redacted, message: &'a Redacted) -> Published<'a>;
 }
 
 /// The fallback message for an undelivered ticket, sealed by the gate: the
@@ -67,11 +66,7 @@ impl Sns {
 }
 
 impl Publisher for Sns {
-    fn publish<'a>(
-        &'a self,
-        subject: &'a Redacted,
-        message: &'a Redacted,
-    ) -> BoxFuture<'a, Result<String, String>> {
+    fn publish<'a>(&'a self, subject: &'a Redacted, message: &'a Redacted) -> Published<'a> {
         Box::pin(async move {
             let out = self
                 .client
@@ -109,11 +104,7 @@ impl Recording {
 }
 
 impl Publisher for Recording {
-    fn publish<'a>(
-        &'a self,
-        subject: &'a Redacted,
-        message: &'a Redacted,
-    ) -> BoxFuture<'a, Result<String, String>> {
+    fn publish<'a>(&'a self, subject: &'a Redacted, message: &'a Redacted) -> Published<'a> {
         Box::pin(async move {
             if self.refuse {
                 return Err("the recording publisher refuses everything".to_owned());

@@ -32,6 +32,7 @@ pub mod oauth;
 pub mod redact;
 mod sdk;
 pub mod secrets;
+mod text;
 pub mod ticket;
 
 pub use config::Config;

@@ -18,7 +18,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::dedupe::Scope;
-use crate::dedupe::{self, Claim, ClaimStore, Memory};
+use crate::dedupe::{self, Claim, ClaimStore, Filed, Lease, Memory};
 use crate::delivery::DeliverySettings;
 use crate::delivery::{Attempts, TicketClient};
 use crate::error::NotifierError;
@@ -257,7 +257,14 @@ impl<S: SecretSource> Notifier<S> {
                     let expires = SystemTime::now() + self.config.idempotency_ttl;
                     if let Err(e) = self
                         .store
-                        .complete(&key, &case_uid, &case.subject, expires)
+                        .complete(
+                            &key,
+                            Filed {
+                                case_uid: &case_uid,
+                                subject: &case.subject,
+                                expires,
+                            },
+                        )
                         .await
                     {
                         tracing::warn!(error = %e, "ticket filed but not recorded for dedupe; a retry may file it again");
@@ -346,13 +353,13 @@ impl<S: SecretSource> Notifier<S> {
         end_wall: SystemTime,
     ) -> Result<Claim, dedupe::StoreError> {
         let expires = SystemTime::now() + self.config.idempotency_ttl;
-        let mut claim = self.store.claim(key, end_wall, expires).await?;
+        let mut claim = self.store.claim(key, Lease::new(end_wall, expires)).await?;
         while claim == Claim::InProgress && Instant::now() + IN_PROGRESS_POLL < end {
             tokio::time::sleep(IN_PROGRESS_POLL).await;
             claim = match self.store.existing(key).await? {
                 // Released (its delivery failed) or lapsed (its holder died):
                 // try ourselves; the conditional write decides who wins.
-                Claim::New => self.store.claim(key, end_wall, expires).await?,
+                Claim::New => self.store.claim(key, Lease::new(end_wall, expires)).await?,
                 other => other,
             };
         }

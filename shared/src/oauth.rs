@@ -130,7 +130,7 @@ async fn fetch_token(
             _ => "refused the token request",
         };
         let code = oauth_error
-            .map(|e| format!(": {}", e.chars().take(100).collect::<String>()))
+            .map(|e| format!(": {}", crate::text::clip(e, 100)))
             .unwrap_or_default();
         return Err(fail(format!("{what} (HTTP {}{code})", status.as_u16())));
     }

@@ -130,7 +130,7 @@ pub fn render_with(
     } else if let (Some(status), Some(_)) = (&failure.status, &failure.error) {
         subject.push_str(&format!(" ({})", r.text(status)));
     }
-    let subject = truncate_chars(&one_line(&subject), SUBJECT_MAX);
+    let subject = crate::text::clip(&one_line(&subject), SUBJECT_MAX).into_owned();
 
     let mut h = Html::new(BODY_TARGET);
     // The first line says why, and under which error name (Retry/Catch
@@ -744,15 +744,6 @@ fn duration(d: time::Duration) -> String {
 
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn truncate_chars(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_owned();
-    }
-    let mut out: String = s.chars().take(max - 1).collect();
-    out.push('…');
-    out
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
-use ticket_bridge::dedupe::{ClaimStore, Memory};
+use ticket_bridge::dedupe::{ClaimStore, Lease, Memory};
 use ticket_bridge::fallback::Recording;
 use ticket_bridge::secrets::StaticSecret;
 use ticket_bridge::{Config, Notifier, NotifierError, Outcome};
@@ -180,7 +180,7 @@ async fn a_copy_waits_for_a_live_holder_and_takes_over_a_lapsed_one() {
     };
     let key = ticket_bridge::dedupe::key(&f, s.notifier.config().dedupe_scope);
     let later = SystemTime::now() + Duration::from_secs(600);
-    s.store.claim(&key, later, later).await.unwrap();
+    s.store.claim(&key, Lease::new(later, later)).await.unwrap();
     let short = Some(SystemTime::now() + Duration::from_millis(1_200));
     let err = s.notifier.handle(ev.clone(), short).await.unwrap_err();
     assert!(
@@ -191,7 +191,7 @@ async fn a_copy_waits_for_a_live_holder_and_takes_over_a_lapsed_one() {
     // waiting copy files the case inside its own budget.
     s.store.release(&key).await.unwrap();
     let lapse = SystemTime::now() + Duration::from_millis(300);
-    s.store.claim(&key, lapse, later).await.unwrap();
+    s.store.claim(&key, Lease::new(lapse, later)).await.unwrap();
     let out = s.notifier.handle(ev, deadline()).await.unwrap();
     assert!(
         matches!(

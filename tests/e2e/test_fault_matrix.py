@@ -114,38 +114,27 @@ def test_server_errors_are_retried_then_typed(api_session, status):
     )
 
 
-def test_429_retry_after_seconds_is_honoured(api_session):
+@pytest.mark.parametrize(
+    ("retry_after", "expected", "attempts", "min_ms"),
+    [
+        # Seconds and an HTTP-date (made when the row runs) are both
+        # honoured...
+        (lambda: 1, "HTTP 429", lambda n: 2 <= n <= 4, 1000),
+        (lambda: http_date(2), "HTTP 429", lambda n: 2 <= n <= 4, 500),
+        # ...and a wait past the budget stops at once.
+        (lambda: 60, "would not fit", lambda n: n == 1, 0),
+    ],
+    ids=["seconds", "http-date", "beyond-the-budget"],
+)
+def test_429_retry_after(api_session, retry_after, expected, attempts, min_ms):
     svc, arn = api_session
     run_row(
         svc,
         arn,
-        apikey_secret(X_Mock_Status=429, X_Mock_Retry_After=1),
-        ("TicketDeliveryFailed", "HTTP 429"),
-        lambda n: 2 <= n <= 4,
-        min_ms=1000,
-    )
-
-
-def test_429_retry_after_http_date_is_honoured(api_session):
-    svc, arn = api_session
-    run_row(
-        svc,
-        arn,
-        apikey_secret(X_Mock_Status=429, X_Mock_Retry_After=http_date(2)),
-        ("TicketDeliveryFailed", "HTTP 429"),
-        lambda n: 2 <= n <= 4,
-        min_ms=500,
-    )
-
-
-def test_429_retry_after_beyond_the_budget_stops_at_once(api_session):
-    svc, arn = api_session
-    run_row(
-        svc,
-        arn,
-        apikey_secret(X_Mock_Status=429, X_Mock_Retry_After=60),
-        ("TicketDeliveryFailed", "would not fit"),
-        lambda n: n == 1,
+        apikey_secret(X_Mock_Status=429, X_Mock_Retry_After=retry_after()),
+        ("TicketDeliveryFailed", expected),
+        attempts,
+        min_ms=min_ms,
     )
 
 

@@ -90,22 +90,10 @@ def test_oauth_mode_refreshes_a_revoked_token_once(svc):
     notifier_lines = [r for r in svc.log_records() if field(r, "outcome") == "delivered"]
     assert [field(r, "token_fetches") for r in notifier_lines] == [1, 0, 1]
 
-    token = get_token(svc)
+    token = svc.fetch_token()
     held = cases(svc, f"Bearer {token}")
     assert sorted(c["Uid"] for c in held) == sorted([first["caseUid"], second["caseUid"], third["caseUid"]])
     assert_no_leaks(svc, svc.client_secret, token)
-
-
-def get_token(s):
-    basic = base64.b64encode(f"ticket-bridge-demo:{s.client_secret}".encode()).decode()
-    status, _, body = http(
-        "POST",
-        s.token_url(),
-        b"grant_type=client_credentials",
-        {"Authorization": f"Basic {basic}", "Content-Type": "application/x-www-form-urlencoded"},
-    )
-    assert status == 200, body
-    return body["access_token"]
 
 
 def test_wrong_client_secret_is_an_auth_error_within_the_deadline(svc):
@@ -162,7 +150,7 @@ def test_synthesized_state_machine_runs_locally_into_one_ticket(svc):
     result = json.loads(run.stdout.strip().splitlines()[-1])
     assert result["status"] == "FAILED" and result["stateName"] == result["expectedStateName"], result
 
-    held = cases(svc, f"Bearer {get_token(svc)}")
+    held = cases(svc, f"Bearer {svc.fetch_token()}")
     assert len(held) == 1, [c["Subject"] for c in held]
     body = held[0]["Body"]
     message = result["input"]["message"]

@@ -39,32 +39,13 @@ pub enum ConfigError {
         set: &'static str,
         missing: &'static str,
     },
-    #[error("environment variable {name} is invalid: {reason}")]
-    Invalid {
-        name: &'static str,
-        reason: &'static str,
-    },
+    #[error(transparent)]
+    Invalid(#[from] InvalidVar),
 }
 
-mock_kit::debug_as_display!(ConfigError);
-
-impl From<InvalidVar> for ConfigError {
-    fn from(InvalidVar { name, reason }: InvalidVar) -> Self {
-        ConfigError::Invalid { name, reason }
-    }
-}
+mock_kit::config_from_env!(Config, ConfigError);
 
 impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_vars(&Vars::process())
-    }
-
-    /// Builds the configuration from any variable source, so tests need not touch the
-    /// process environment. Empty values count as unset.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        Self::from_vars(&Vars::new(lookup))
-    }
-
     fn from_vars<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<Self, ConfigError> {
         let pair =
             |user: &'static str, secret: &'static str| match (vars.get(user), vars.get(secret)) {
@@ -100,14 +81,9 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
     fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let vars: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Config::from_lookup(|name| vars.get(name).cloned())
+        Config::from_lookup(mock_kit::testing::vars(vars))
     }
 
     #[test]

@@ -22,32 +22,13 @@ pub struct Config {
 pub enum ConfigError {
     #[error("missing required environment variable(s): {}", .0.join(", "))]
     Missing(Vec<&'static str>),
-    #[error("environment variable {name} is invalid: {reason}")]
-    Invalid {
-        name: &'static str,
-        reason: &'static str,
-    },
+    #[error(transparent)]
+    Invalid(#[from] InvalidVar),
 }
 
-mock_kit::debug_as_display!(ConfigError);
-
-impl From<InvalidVar> for ConfigError {
-    fn from(InvalidVar { name, reason }: InvalidVar) -> Self {
-        ConfigError::Invalid { name, reason }
-    }
-}
+mock_kit::config_from_env!(Config, ConfigError);
 
 impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_vars(&Vars::process())
-    }
-
-    /// Builds the configuration from any variable source, so tests need not touch the
-    /// process environment. Empty values count as unset.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        Self::from_vars(&Vars::new(lookup))
-    }
-
     fn from_vars<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<Self, ConfigError> {
         let mut missing = Vec::new();
         let mut required = |name: &'static str| {
@@ -69,10 +50,11 @@ impl Config {
         let token_ttl_secs = match vars.number(TTL, TTL_REASON)? {
             None => DEFAULT_TOKEN_TTL_SECS,
             Some(0) => {
-                return Err(ConfigError::Invalid {
+                return Err(InvalidVar {
                     name: TTL,
                     reason: TTL_REASON,
-                });
+                }
+                .into());
             }
             Some(secs) => secs,
         };
@@ -90,14 +72,9 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
     fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let vars: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Config::from_lookup(|name| vars.get(name).cloned())
+        Config::from_lookup(mock_kit::testing::vars(vars))
     }
 
     const BASE: [(&str, &str); 3] = [

@@ -5,8 +5,9 @@
 //! answering 500s later. The lookup is a function so tests need not touch the
 //! process environment.
 
-/// A variable whose value doesn't parse; each mock's `ConfigError` converts it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A variable whose value doesn't parse; each mock's `ConfigError` wraps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("environment variable {name} is invalid: {reason}")]
 pub struct InvalidVar {
     pub name: &'static str,
     pub reason: &'static str,
@@ -81,6 +82,29 @@ macro_rules! debug_as_display {
                 ::std::fmt::Display::fmt(self, f)
             }
         }
+    };
+}
+
+/// The environment plumbing every mock's `Config` shares, over its own
+/// `from_vars`: `from_env` at cold start, `from_lookup` for tests (so they
+/// need not touch the process environment), and `Debug` as `Display` for
+/// the init log.
+#[macro_export]
+macro_rules! config_from_env {
+    ($config:ty, $error:ident) => {
+        impl $config {
+            pub fn from_env() -> Result<Self, $error> {
+                Self::from_vars(&$crate::Vars::process())
+            }
+
+            /// Builds the configuration from any variable source. Empty
+            /// values count as unset.
+            pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, $error> {
+                Self::from_vars(&$crate::Vars::new(lookup))
+            }
+        }
+
+        $crate::debug_as_display!($error);
     };
 }
 

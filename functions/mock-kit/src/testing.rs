@@ -24,6 +24,15 @@ pub fn basic(user: &str, password: &str) -> String {
     format!("Basic {}", STANDARD.encode(format!("{user}:{password}")))
 }
 
+/// A variable source holding exactly `vars`, for the mocks' `Config::from_lookup`.
+pub fn vars(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+    let vars: std::collections::HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    move |name| vars.get(name).cloned()
+}
+
 pub fn body_json(response: &Response<Body>) -> Value {
     serde_json::from_slice(response.body()).expect("response body is JSON") // ok: test helper; a non-JSON answer must fail its test
 }

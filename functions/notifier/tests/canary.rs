@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
 use support::*;
-use ticket_bridge::dedupe::{ClaimStore, Memory};
+use ticket_bridge::dedupe::{ClaimStore, Lease, Memory};
 use ticket_bridge::fallback::Recording;
 use ticket_bridge::secrets::StaticSecret;
 use ticket_bridge::{Notifier, NotifierError};
@@ -217,10 +217,16 @@ async fn in_progress_elsewhere_and_a_lapsed_holder_taken_over() {
     };
     let later = SystemTime::now() + Duration::from_secs(600);
     // Another invocation holds the claim and is alive the whole time.
-    h.store.claim(&key("held"), later, later).await.unwrap();
+    h.store
+        .claim(&key("held"), Lease::new(later, later))
+        .await
+        .unwrap();
     // And one whose holder stopped mid-delivery: its deadline is 1 s away.
     let soon = SystemTime::now() + Duration::from_secs(1);
-    h.store.claim(&key("lapsed"), soon, later).await.unwrap();
+    h.store
+        .claim(&key("lapsed"), Lease::new(soon, later))
+        .await
+        .unwrap();
 
     let (logs, _g) = capture_logs();
     let held = invoke(&h.notifier, echoing_event("held"), 1_200).await;

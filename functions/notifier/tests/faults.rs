@@ -80,13 +80,7 @@ async fn http_fault_matrix() {
             attempts: 1,
         },
     ];
-    let secret = secret_arn(&[
-        "apikey",
-        "--key-name",
-        "Authorization",
-        "--key-value",
-        KEY_VALUE,
-    ]);
+    let secret = apikey_secret(KEY_VALUE);
     for row in rows {
         let server = MockServer::start().await;
         Mock::given(method("POST"))
@@ -169,21 +163,13 @@ fn raw_server(behaviour: fn(&mut std::net::TcpStream)) -> (String, Arc<AtomicUsi
 
 #[tokio::test]
 async fn connection_reset_before_and_during_the_response() {
-    let secret = secret_arn(&[
-        "apikey",
-        "--key-name",
-        "Authorization",
-        "--key-value",
-        KEY_VALUE,
-    ]);
+    let secret = apikey_secret(KEY_VALUE);
     // Closed before any answer: nothing was created, so it is retried.
     let (url, count) = raw_server(|s| {
         let _ = s.shutdown(std::net::Shutdown::Both);
     });
     let n = notifier(&secret, &url, &[("MAX_ATTEMPTS", "3")]).await;
-    let err = invoke(&n, event("bare-error.json"), DEADLINE_MS)
-        .await
-        .unwrap_err();
+    let err = invoke_err(&n, event("bare-error.json"), DEADLINE_MS).await;
     expect_error(&err, "TicketDeliveryFailed", "3 attempts");
     assert_eq!(count.load(Ordering::SeqCst), 3);
     // Cut mid-body after a 200: the case may exist, so no blind retry.
@@ -192,9 +178,7 @@ async fn connection_reset_before_and_during_the_response() {
         let _ = s.shutdown(std::net::Shutdown::Both);
     });
     let n = notifier(&secret, &url, &[("MAX_ATTEMPTS", "3")]).await;
-    let err = invoke(&n, event("bare-error.json"), DEADLINE_MS)
-        .await
-        .unwrap_err();
+    let err = invoke_err(&n, event("bare-error.json"), DEADLINE_MS).await;
     expect_error(&err, "TicketDeliveryFailed", "could not be read");
     expect_error(&err, "TicketDeliveryFailed", "may exist");
     assert_eq!(count.load(Ordering::SeqCst), 1);
@@ -219,9 +203,7 @@ async fn secrets_manager_access_denied_is_named() {
         ("FROM_PERSON_EMAIL", "a@b.c"),
     ];
     let n = notifier_with(&env, &sdk_at(&sm.uri()).await);
-    let err = invoke(&n, event("bare-error.json"), DEADLINE_MS)
-        .await
-        .unwrap_err();
+    let err = invoke_err(&n, event("bare-error.json"), DEADLINE_MS).await;
     expect_error(&err, "ConnectionSecretError", "events!connection/denied/1");
     expect_error(&err, "ConnectionSecretError", "access denied");
     assert!(api.received_requests().await.unwrap().is_empty());

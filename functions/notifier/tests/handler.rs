@@ -14,19 +14,17 @@ use wiremock::{Mock, ResponseTemplate};
 #[tokio::test]
 async fn api_key_connection_posts_the_exact_case() {
     let (server, url) = api().await;
-    let secret = secret_arn(&[
-        "apikey",
-        "--key-name",
-        "Authorization",
-        "--key-value",
+    let secret = apikey_secret_with(
         "Outseta KEY1:SECRET1",
-        "--header",
-        "X-Tenant=acme",
-        "--query",
-        "team=ops",
-        "--body",
-        "Tag=pipeline",
-    ]);
+        &[
+            "--header",
+            "X-Tenant=acme",
+            "--query",
+            "team=ops",
+            "--body",
+            "Tag=pipeline",
+        ],
+    );
     let n = notifier(
         &secret,
         &url,
@@ -107,11 +105,7 @@ async fn basic_connection_and_auto_responder_flag() {
 
 #[tokio::test]
 async fn every_sample_event_renders_and_delivers() {
-    let (server, url) = api().await;
-    Mock::given(method("POST"))
-        .respond_with(created("ANY"))
-        .mount(&server)
-        .await;
+    let (server, url) = api_answering(created("ANY"), None).await;
     let secret = apikey_secret("Outseta K:S-every");
     let with_path = notifier(&secret, &url, &[("ERROR_PATH", "$.Payload.error")]).await;
     let mut delivered = 0;
@@ -148,24 +142,12 @@ async fn every_sample_event_renders_and_delivers() {
 #[tokio::test]
 async fn retries_5xx_and_429_then_succeeds() {
     let (server, url) = api().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(503))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
-        .up_to_n_times(1)
-        .with_priority(2)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(created("R3"))
-        .with_priority(3)
-        .mount(&server)
-        .await;
-    let n = notifier(&apikey_secret("Outseta K:S-retry"), &url, &[]).await;
+    let first = vec![
+        ResponseTemplate::new(503),
+        ResponseTemplate::new(429).insert_header("Retry-After", "1"),
+    ];
+    answer_in_turn(&server, first, created("R3")).await;
+    let n = keyed_notifier("retry", &url, &[]).await;
     let started = Instant::now();
     let out = invoke(&n, event("catch-ecs.json"), 10_000).await.unwrap();
     assert_eq!(out["caseUid"], "R3");
@@ -178,27 +160,10 @@ async fn retries_5xx_and_429_then_succeeds() {
 
 #[tokio::test]
 async fn persistent_5xx_fails_typed_inside_the_deadline() {
-    let (server, url) = api().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(500))
-        .mount(&server)
-        .await;
-    let n = notifier(
-        &apikey_secret("Outseta K:S-500"),
-        &url,
-        &[("MAX_ATTEMPTS", "20")],
-    )
-    .await;
+    let (server, url) = api_answering(ResponseTemplate::new(500), None).await;
+    let n = keyed_notifier("500", &url, &[("MAX_ATTEMPTS", "20")]).await;
     let (logs, _g) = capture_logs();
-    let started = Instant::now();
-    let err = invoke(&n, event("catch-sdk.json"), 3_000)
-        .await
-        .unwrap_err();
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "overran the deadline: {:?}",
-        started.elapsed()
-    );
+    let err = invoke_err(&n, event("catch-sdk.json"), 3_000).await;
     expect_error(&err, "TicketDeliveryFailed", "HTTP 500");
     let calls = server.received_requests().await.unwrap().len();
     assert!(calls >= 2, "only {calls} attempt(s)");
@@ -219,64 +184,36 @@ async fn persistent_5xx_fails_typed_inside_the_deadline() {
 
 #[tokio::test]
 async fn max_attempts_bounds_retries() {
-    let (server, url) = api().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(502))
-        .expect(2)
-        .mount(&server)
-        .await;
-    let n = notifier(
-        &apikey_secret("Outseta K:S-max"),
-        &url,
-        &[("MAX_ATTEMPTS", "2")],
-    )
-    .await;
-    let err = invoke(&n, event("bare-error.json"), 20_000)
-        .await
-        .unwrap_err();
-    assert_eq!(err.error_type, "TicketDeliveryFailed");
-    assert!(
-        err.error_message
-            .contains("after 2 attempts, and the attempt limit (2) is reached"),
-        "{}",
-        err.error_message
+    let (_server, url) = api_answering(ResponseTemplate::new(502), Some(2)).await;
+    let n = keyed_notifier("max", &url, &[("MAX_ATTEMPTS", "2")]).await;
+    let err = invoke_err(&n, event("bare-error.json"), 20_000).await;
+    expect_error(
+        &err,
+        "TicketDeliveryFailed",
+        "after 2 attempts, and the attempt limit (2) is reached",
     );
 }
 
 #[tokio::test]
 async fn retry_after_beyond_the_budget_gives_up_at_once() {
-    let (server, url) = api().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "120"))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let n = notifier(&apikey_secret("Outseta K:S-ra"), &url, &[]).await;
+    let too_late = ResponseTemplate::new(429).insert_header("Retry-After", "120");
+    let (_server, url) = api_answering(too_late, Some(1)).await;
+    let n = keyed_notifier("ra", &url, &[]).await;
     let started = Instant::now();
-    let err = invoke(&n, event("bare-error.json"), 5_000)
-        .await
-        .unwrap_err();
+    let err = invoke_err(&n, event("bare-error.json"), 5_000).await;
     expect_error(&err, "TicketDeliveryFailed", "would not fit");
-    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "did not give up at once"
+    );
 }
 
 #[tokio::test]
 async fn slow_api_times_out_inside_the_deadline() {
-    let (server, url) = api().await;
-    Mock::given(method("POST"))
-        .respond_with(created("late").set_delay(Duration::from_secs(10)))
-        .mount(&server)
-        .await;
-    let n = notifier(&apikey_secret("Outseta K:S-slow"), &url, &[]).await;
-    let started = Instant::now();
-    let err = invoke(&n, event("bare-error.json"), 2_000)
-        .await
-        .unwrap_err();
-    assert!(
-        started.elapsed() < Duration::from_millis(2_000),
-        "{:?}",
-        started.elapsed()
-    );
+    let late = created("late").set_delay(Duration::from_secs(10));
+    let (_server, url) = api_answering(late, None).await;
+    let n = keyed_notifier("slow", &url, &[]).await;
+    let err = invoke_err(&n, event("bare-error.json"), 2_000).await;
     expect_error(&err, "TicketDeliveryFailed", "timed out");
 }
 
@@ -290,10 +227,8 @@ async fn outseta_validation_error_is_rejected_with_its_message() {
         .expect(1)
         .mount(&server)
         .await;
-    let n = notifier(&apikey_secret("Outseta K:S-400"), &url, &[]).await;
-    let err = invoke(&n, event("catch-timeout.json"), 10_000)
-        .await
-        .unwrap_err();
+    let n = keyed_notifier("400", &url, &[]).await;
+    let err = invoke_err(&n, event("catch-timeout.json"), 10_000).await;
     assert_eq!(err.error_type, "TicketRejected");
     assert_eq!(
         err.error_message,
@@ -303,38 +238,20 @@ async fn outseta_validation_error_is_rejected_with_its_message() {
 
 #[tokio::test]
 async fn unauthorized_rereads_the_secret_once_then_fails_as_auth_error() {
-    let (server, url) = api().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"Message": "Unauthorized"})))
-        .expect(2)
-        .mount(&server)
-        .await;
-    let n = notifier(&apikey_secret("Outseta K:S-401"), &url, &[]).await;
-    let err = invoke(&n, event("catch-runtime.json"), 10_000)
-        .await
-        .unwrap_err();
-    assert_eq!(err.error_type, "AuthError");
-    assert!(
-        err.error_message
-            .contains(&format!("{}{CASES}", server.uri())),
-        "{}",
-        err.error_message
-    );
-    assert!(err.error_message.contains("HTTP 401"));
+    let refused = ResponseTemplate::new(401).set_body_json(json!({"Message": "Unauthorized"}));
+    let (server, url) = api_answering(refused, Some(2)).await;
+    let n = keyed_notifier("401", &url, &[]).await;
+    let err = invoke_err(&n, event("catch-runtime.json"), 10_000).await;
+    expect_error(&err, "AuthError", &format!("{}{CASES}", server.uri()));
+    expect_error(&err, "AuthError", "HTTP 401");
 }
 
 #[tokio::test]
 async fn success_without_uid_is_a_visible_failure() {
-    let (server, url) = api().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("<html>ok</html>"))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let n = notifier(&apikey_secret("Outseta K:S-nouid"), &url, &[]).await;
-    let err = invoke(&n, event("bare-error.json"), 10_000)
-        .await
-        .unwrap_err();
+    let html = ResponseTemplate::new(200).set_body_string("<html>ok</html>");
+    let (_server, url) = api_answering(html, Some(1)).await;
+    let n = keyed_notifier("nouid", &url, &[]).await;
+    let err = invoke_err(&n, event("bare-error.json"), 10_000).await;
     expect_error(&err, "TicketDeliveryFailed", "not JSON");
     expect_error(&err, "TicketDeliveryFailed", "may exist");
 }
@@ -343,15 +260,8 @@ async fn success_without_uid_is_a_visible_failure() {
 async fn connection_refused_is_retried_then_typed() {
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}{CASES}");
-    let n = notifier(
-        &apikey_secret("Outseta K:S-refused"),
-        &url,
-        &[("MAX_ATTEMPTS", "3")],
-    )
-    .await;
-    let err = invoke(&n, event("bare-error.json"), 10_000)
-        .await
-        .unwrap_err();
+    let n = keyed_notifier("refused", &url, &[("MAX_ATTEMPTS", "3")]).await;
+    let err = invoke_err(&n, event("bare-error.json"), 10_000).await;
     expect_error(&err, "TicketDeliveryFailed", "connection failed");
     expect_error(&err, "TicketDeliveryFailed", "3 attempts");
 }
@@ -375,9 +285,7 @@ async fn secret_problems_are_connection_secret_errors_naming_the_id() {
         ),
     ] {
         let n = notifier(id, &url, &[]).await;
-        let err = invoke(&n, event("bare-error.json"), 10_000)
-            .await
-            .unwrap_err();
+        let err = invoke_err(&n, event("bare-error.json"), 10_000).await;
         expect_error(&err, "ConnectionSecretError", id.as_str());
         expect_error(&err, "ConnectionSecretError", expected);
         assert!(
@@ -401,9 +309,7 @@ async fn secrets_manager_down_is_a_connection_secret_error() {
         &env,
         &sdk_at(&format!("http://127.0.0.1:{}", free_port())).await,
     );
-    let err = invoke(&n, event("bare-error.json"), 10_000)
-        .await
-        .unwrap_err();
+    let err = invoke_err(&n, event("bare-error.json"), 10_000).await;
     expect_error(&err, "ConnectionSecretError", "events!connection/x/y");
     expect_error(&err, "ConnectionSecretError", "unreachable");
     assert!(server.received_requests().await.unwrap().is_empty());
@@ -411,11 +317,7 @@ async fn secrets_manager_down_is_a_connection_secret_error() {
 
 #[tokio::test]
 async fn secret_is_cached_across_warm_invocations() {
-    let (server, url) = api().await;
-    Mock::given(method("POST"))
-        .respond_with(created("C"))
-        .mount(&server)
-        .await;
+    let (server, url) = api_answering(created("C"), None).await;
     let name = format!("cache-{}", std::process::id());
     let secret = secret_arn(&[
         "--name",
@@ -462,35 +364,22 @@ async fn secret_is_cached_across_warm_invocations() {
 #[tokio::test]
 async fn config_errors_surface_per_invocation_with_the_variable() {
     let n = notifier("x", "http://example.com/cases", &[]).await;
-    let err = invoke(&n, event("bare-error.json"), 10_000)
-        .await
-        .unwrap_err();
-    assert_eq!(err.error_type, "ConfigError");
-    assert!(
-        err.error_message.starts_with("TICKET_API_URL:"),
-        "{}",
-        err.error_message
-    );
+    let err = invoke_err(&n, event("bare-error.json"), 10_000).await;
+    expect_error(&err, "ConfigError", "TICKET_API_URL:");
+    assert!(err.error_message.starts_with("TICKET_API_URL:"));
 }
 
 #[tokio::test]
 async fn invalid_event_is_typed_and_logged_redacted() {
     let (server, url) = api().await;
-    let n = notifier(&apikey_secret("Outseta K:S-inv"), &url, &[]).await;
+    let n = keyed_notifier("inv", &url, &[]).await;
     let (logs, _g) = capture_logs();
-    let err = invoke(
-        &n,
-        json!({"orderId": 1, "password": "CANARY-pw-123"}),
-        10_000,
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(err.error_type, "InvalidFailureEvent");
-    assert!(
-        err.error_message
-            .contains("top-level keys: orderId, password"),
-        "{}",
-        err.error_message
+    let bad = json!({"orderId": 1, "password": "CANARY-pw-123"});
+    let err = invoke_err(&n, bad, 10_000).await;
+    expect_error(
+        &err,
+        "InvalidFailureEvent",
+        "top-level keys: orderId, password",
     );
     let text = logs.text();
     assert!(
@@ -509,26 +398,24 @@ async fn canary_secrets_never_leak() {
     const SECRET: &str = "CanarySecret4419";
     const HDR: &str = "CanaryHeader9052";
     let (server, url) = api().await;
-    let secret = secret_arn(&[
-        "apikey",
-        "--key-name",
-        "Authorization",
-        "--key-value",
+    let secret = apikey_secret_with(
         &format!("Outseta {KEY}:{SECRET}"),
-        "--header",
-        &format!("X-Extra={HDR}"),
-    ]);
+        &["--header", &format!("X-Extra={HDR}")],
+    );
     let echo = json!({"ErrorMessage": format!("bad key {KEY}:{SECRET} with {HDR}")});
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(422).set_body_json(echo))
-        .mount(&server)
-        .await;
+    on_post(
+        &server,
+        None,
+        ResponseTemplate::new(422).set_body_json(echo),
+        None,
+    )
+    .await;
     let n = notifier(&secret, &url, &[]).await;
     let (logs, _g) = capture_logs();
     let mut ev = event("catch-lambda.json");
     ev["note"] = json!(format!("someone pasted {SECRET} and {HDR} here"));
     ev["error"]["Cause"] = json!(format!("upstream said Outseta {KEY}:{SECRET}"));
-    let err = invoke(&n, ev, 10_000).await.unwrap_err();
+    let err = invoke_err(&n, ev, 10_000).await;
     assert_eq!(err.error_type, "TicketRejected");
     let sent =
         String::from_utf8_lossy(&server.received_requests().await.unwrap()[0].body).into_owned();
@@ -547,7 +434,7 @@ async fn canary_secrets_never_leak() {
 #[tokio::test]
 async fn too_deep_json_is_an_invalid_event_not_a_crash() {
     let (server, url) = api().await;
-    let n = notifier(&apikey_secret("Outseta K:S-deep"), &url, &[]).await;
+    let n = keyed_notifier("deep", &url, &[]).await;
     let deep = format!(
         "{{\"password\":\"CANARY-deep-pw\",\"x\":{}{}}}",
         "[".repeat(10_000),

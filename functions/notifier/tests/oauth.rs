@@ -12,6 +12,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const CID: &str = "bridge-client";
 const CSECRET: &str = "CanaryClientSecret8812";
+const TOKEN: &str = "/oauth/token";
 
 fn oauth_secret(token_url: &str, method_name: &str) -> String {
     secret_arn(&[
@@ -36,8 +37,8 @@ fn token(t: &str, expires_in: u64) -> ResponseTemplate {
 
 async fn servers() -> (MockServer, String, String) {
     let s = MockServer::start().await;
-    let token_url = format!("{}/oauth/token", s.uri());
-    let cases = format!("{}/api/v1/support/cases", s.uri());
+    let token_url = format!("{}{TOKEN}", s.uri());
+    let cases = format!("{}{CASES}", s.uri());
     (s, token_url, cases)
 }
 
@@ -60,7 +61,7 @@ async fn token_is_fetched_once_and_reused_while_valid() {
     Mock::given(method("POST"))
         .and(path("/api/v1/support/cases"))
         .and(header("Authorization", "Bearer CanaryTokenAAA111"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"Uid": "T1"})))
+        .respond_with(created("T1"))
         .expect(3)
         .mount(&s)
         .await;
@@ -80,16 +81,8 @@ async fn token_is_fetched_once_and_reused_while_valid() {
 #[tokio::test]
 async fn each_token_parameter_is_sent_once_in_the_raw_form_body() {
     let (s, token_url, cases) = servers().await;
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .respond_with(token("CanaryTokenOnce999", 3600))
-        .mount(&s)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/api/v1/support/cases"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"Uid": "O1"})))
-        .mount(&s)
-        .await;
+    on_post(&s, Some(TOKEN), token("CanaryTokenOnce999", 3600), None).await;
+    on_post(&s, Some(CASES), created("O1"), None).await;
     let secret = secret_arn(&[
         "oauth",
         "--token-url",
@@ -135,7 +128,7 @@ async fn get_method_sends_the_grant_in_the_query() {
         .await;
     Mock::given(method("POST"))
         .and(header("Authorization", "Bearer CanaryTokenGET222"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"Uid": "G1"})))
+        .respond_with(created("G1"))
         .expect(1)
         .mount(&s)
         .await;
@@ -150,18 +143,8 @@ async fn get_method_sends_the_grant_in_the_query() {
 async fn expired_token_is_refetched_before_use() {
     let (s, token_url, cases) = servers().await;
     // expires_in 1: the early-refresh margin (at least 1 s) makes it stale at once.
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .respond_with(token("CanaryShortLived333", 1))
-        .expect(2)
-        .mount(&s)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/api/v1/support/cases"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"Uid": "E"})))
-        .expect(2)
-        .mount(&s)
-        .await;
+    on_post(&s, Some(TOKEN), token("CanaryShortLived333", 1), Some(2)).await;
+    on_post(&s, Some(CASES), created("E"), Some(2)).await;
     let n = notifier(&oauth_secret(&token_url, "POST"), &cases, &[]).await;
     invoke(&n, fresh("bare-error.json"), 10_000).await.unwrap();
     invoke(&n, fresh("bare-error.json"), 10_000).await.unwrap();
@@ -193,7 +176,7 @@ async fn refresh_on_401_and_407_then_auth_error_on_a_second_refusal() {
         Mock::given(method("POST"))
             .and(path("/api/v1/support/cases"))
             .and(header("Authorization", "Bearer CanaryNew555"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"Uid": "N1"})))
+            .respond_with(created("N1"))
             .expect(1)
             .mount(&s)
             .await;
@@ -206,29 +189,17 @@ async fn refresh_on_401_and_407_then_auth_error_on_a_second_refusal() {
         );
     }
     let (s, token_url, cases) = servers().await;
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .respond_with(token("CanaryAny666", 3600))
-        .expect(2)
-        .mount(&s)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/api/v1/support/cases"))
-        .respond_with(ResponseTemplate::new(401))
-        .expect(2)
-        .mount(&s)
-        .await;
+    on_post(&s, Some(TOKEN), token("CanaryAny666", 3600), Some(2)).await;
+    on_post(&s, Some(CASES), ResponseTemplate::new(401), Some(2)).await;
     let n = notifier(&oauth_secret(&token_url, "POST"), &cases, &[]).await;
-    let err = invoke(&n, fresh("bare-error.json"), 10_000)
-        .await
-        .unwrap_err();
+    let err = invoke_err(&n, fresh("bare-error.json"), 10_000).await;
     expect_error(&err, "AuthError", "even after refreshing");
     assert!(!err.error_message.contains("CanaryAny666"));
 }
 
 #[tokio::test]
 async fn token_endpoint_failures_are_clear_auth_errors() {
-    let cases_resp = ResponseTemplate::new(200).set_body_json(json!({"Uid": "never"}));
+    let cases_resp = created("never");
     let scenarios: Vec<(ResponseTemplate, &str)> = vec![
         (
             ResponseTemplate::new(401).set_body_json(json!({"error": "invalid_client"})),
@@ -250,22 +221,11 @@ async fn token_endpoint_failures_are_clear_auth_errors() {
     ];
     for (resp, expected) in scenarios {
         let (s, token_url, cases) = servers().await;
-        Mock::given(method("POST"))
-            .and(path("/oauth/token"))
-            .respond_with(resp)
-            .mount(&s)
-            .await;
-        Mock::given(method("POST"))
-            .and(path("/api/v1/support/cases"))
-            .respond_with(cases_resp.clone())
-            .expect(0)
-            .mount(&s)
-            .await;
+        on_post(&s, Some(TOKEN), resp, None).await;
+        on_post(&s, Some(CASES), cases_resp.clone(), Some(0)).await;
         let n = notifier(&oauth_secret(&token_url, "POST"), &cases, &[]).await;
         let (logs, _g) = capture_logs();
-        let err = invoke(&n, fresh("catch-ecs.json"), 10_000)
-            .await
-            .unwrap_err();
+        let err = invoke_err(&n, fresh("catch-ecs.json"), 10_000).await;
         assert_eq!(err.error_type, "AuthError", "{expected}");
         assert!(
             err.error_message.contains(expected) && err.error_message.contains("/oauth/token"),
@@ -282,9 +242,7 @@ async fn token_endpoint_failures_are_clear_auth_errors() {
         &[],
     )
     .await;
-    let err = invoke(&n, fresh("bare-error.json"), 10_000)
-        .await
-        .unwrap_err();
+    let err = invoke_err(&n, fresh("bare-error.json"), 10_000).await;
     expect_error(&err, "AuthError", "unreachable");
 }
 
@@ -297,8 +255,6 @@ async fn plain_http_token_endpoint_off_loopback_is_refused() {
         &[],
     )
     .await;
-    let err = invoke(&n, fresh("bare-error.json"), 10_000)
-        .await
-        .unwrap_err();
+    let err = invoke_err(&n, fresh("bare-error.json"), 10_000).await;
     expect_error(&err, "ConnectionSecretError", "plain http");
 }

@@ -135,17 +135,12 @@ async fn without_a_table_a_warm_container_still_suppresses_repeats() {
 #[tokio::test]
 async fn a_failed_delivery_releases_its_claim_for_the_retry() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(503))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"Uid": "RETRIED"})))
-        .with_priority(2)
-        .mount(&server)
-        .await;
+    answer_in_turn(
+        &server,
+        vec![ResponseTemplate::new(503)],
+        created("RETRIED"),
+    )
+    .await;
     let url = format!("{}/api/v1/support/cases", server.uri());
     let n = notifier(
         &secret(),
@@ -153,7 +148,7 @@ async fn a_failed_delivery_releases_its_claim_for_the_retry() {
         &[("IDEMPOTENCY_TABLE", &table()), ("MAX_ATTEMPTS", "1")],
     )
     .await;
-    let err = invoke(&n, failure_of("retry"), 10_000).await.unwrap_err();
+    let err = invoke_err(&n, failure_of("retry"), 10_000).await;
     assert_eq!(err.error_type, "TicketDeliveryFailed");
     let ok = invoke(&n, failure_of("retry"), 10_000).await.unwrap();
     assert_eq!(ok["caseUid"], "RETRIED");
@@ -203,7 +198,7 @@ async fn a_crashed_claim_lapses_and_a_live_one_is_waited_for() {
     // telling the caller to retry (the holder owns the ticket).
     put(now_ms + 60_000).await.unwrap();
     let started = Instant::now();
-    let err = invoke(&n, failure_of("crashed"), 2_000).await.unwrap_err();
+    let err = invoke_err(&n, failure_of("crashed"), 2_000).await;
     expect_error(&err, "TicketDeliveryFailed", "another invocation");
     assert!(started.elapsed() < Duration::from_secs(2));
     assert_eq!(posts(&server).await, 0);
@@ -233,11 +228,14 @@ async fn a_holder_that_stops_mid_delivery_is_taken_over_within_the_budget() {
         aws_sdk_dynamodb::Client::new(&moto_sdk().await),
         table.clone(),
     );
-    use ticket_bridge::dedupe::{Claim, ClaimStore};
+    use ticket_bridge::dedupe::{Claim, ClaimStore, Lease};
     let holder_deadline = SystemTime::now() + Duration::from_millis(1_500);
     let expires = SystemTime::now() + Duration::from_secs(3600);
     assert_eq!(
-        holder.claim(&key, holder_deadline, expires).await.unwrap(),
+        holder
+            .claim(&key, Lease::new(holder_deadline, expires))
+            .await
+            .unwrap(),
         Claim::New
     );
     // The holder now "stops": no complete, no release.
@@ -286,9 +284,7 @@ async fn undeliverable_tickets_go_to_the_fallback_topic() {
     )
     .await;
     let (logs, _g) = capture_logs();
-    let err = invoke(&n, failure_of("fallback"), 10_000)
-        .await
-        .unwrap_err();
+    let err = invoke_err(&n, failure_of("fallback"), 10_000).await;
     assert_eq!(err.error_type, "TicketDeliveryFailed");
     assert!(
         err.error_message
@@ -328,9 +324,7 @@ async fn undeliverable_tickets_go_to_the_fallback_topic() {
         &[("FALLBACK_TOPIC_ARN", missing), ("MAX_ATTEMPTS", "1")],
     )
     .await;
-    let err = invoke(&n, failure_of("fallback-broken"), 10_000)
-        .await
-        .unwrap_err();
+    let err = invoke_err(&n, failure_of("fallback-broken"), 10_000).await;
     assert_eq!(err.error_type, "TicketDeliveryFailed");
     assert!(
         err.error_message

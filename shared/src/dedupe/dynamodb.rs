@@ -6,8 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{Claim, ClaimStore, StoreError};
-use crate::BoxFuture;
+use super::{Claim, ClaimStore, Filed, Lease, StoreError, Stored};
 use crate::sdk::describe_sdk_error;
 
 const PK: &str = "id";
@@ -45,12 +44,7 @@ impl ClaimStore for DynamoDb {
         "dynamodb"
     }
 
-    fn claim<'a>(
-        &'a self,
-        key: &'a str,
-        in_progress_until: SystemTime,
-        expires: SystemTime,
-    ) -> BoxFuture<'a, Result<Claim, StoreError>> {
+    fn claim<'a>(&'a self, key: &'a str, lease: Lease) -> Stored<'a, Claim> {
         Box::pin(async move {
             let now = SystemTime::now();
             // New, expired, or in progress past its holder's deadline: ours.
@@ -60,8 +54,8 @@ impl ClaimStore for DynamoDb {
                 .table_name(&self.table)
                 .item(PK, s(key))
                 .item(STATUS, s(IN_PROGRESS))
-                .item(EXPIRATION, n(secs(expires)))
-                .item(IN_PROGRESS_EXPIRY, n(millis(in_progress_until)))
+                .item(EXPIRATION, n(secs(lease.expires)))
+                .item(IN_PROGRESS_EXPIRY, n(millis(lease.in_progress_until)))
                 .condition_expression(
                     "attribute_not_exists(#id) OR #exp < :now OR (#st = :inprogress AND #ipe < :now_ms)",
                 )
@@ -93,7 +87,7 @@ impl ClaimStore for DynamoDb {
         })
     }
 
-    fn existing<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Claim, StoreError>> {
+    fn existing<'a>(&'a self, key: &'a str) -> Stored<'a, Claim> {
         Box::pin(async move {
             let out = self
                 .client
@@ -134,22 +128,16 @@ impl ClaimStore for DynamoDb {
         })
     }
 
-    fn complete<'a>(
-        &'a self,
-        key: &'a str,
-        case_uid: &'a str,
-        subject: &'a str,
-        expires: SystemTime,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn complete<'a>(&'a self, key: &'a str, filed: Filed<'a>) -> Stored<'a, ()> {
         Box::pin(async move {
             self.client
                 .put_item()
                 .table_name(&self.table)
                 .item(PK, s(key))
                 .item(STATUS, s(COMPLETED))
-                .item(EXPIRATION, n(secs(expires)))
-                .item(CASE_UID, s(case_uid))
-                .item(SUBJECT, s(subject))
+                .item(EXPIRATION, n(secs(filed.expires)))
+                .item(CASE_UID, s(filed.case_uid))
+                .item(SUBJECT, s(filed.subject))
                 .send()
                 .await
                 .map(|_| ())
@@ -157,7 +145,7 @@ impl ClaimStore for DynamoDb {
         })
     }
 
-    fn release<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn release<'a>(&'a self, key: &'a str) -> Stored<'a, ()> {
         Box::pin(async move {
             self.client
                 .delete_item()

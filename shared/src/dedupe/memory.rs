@@ -5,8 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::SystemTime;
 
-use super::{Claim, ClaimStore, StoreError};
-use crate::BoxFuture;
+use super::{Claim, ClaimStore, Filed, Lease, StoreError, Stored};
 
 /// Failures the per-container guard remembers at most.
 pub(super) const MEMORY_MAX: usize = 1024;
@@ -64,16 +63,7 @@ impl Memory {
 }
 
 impl ClaimStore for Memory {
-    fn describe(&self) -> &'static str {
-        "memory"
-    }
-
-    fn claim<'a>(
-        &'a self,
-        key: &'a str,
-        in_progress_until: SystemTime,
-        expires: SystemTime,
-    ) -> BoxFuture<'a, Result<Claim, StoreError>> {
+    fn claim<'a>(&'a self, key: &'a str, lease: Lease) -> Stored<'a, Claim> {
         Box::pin(async move {
             let now = SystemTime::now();
             let mut map = self.lock()?;
@@ -98,42 +88,40 @@ impl ClaimStore for Memory {
                 key.to_owned(),
                 Record {
                     done: None,
-                    in_progress_until,
-                    expires,
+                    in_progress_until: lease.in_progress_until,
+                    expires: lease.expires,
                 },
             );
             Ok(Claim::New)
         })
     }
 
-    fn existing<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Claim, StoreError>> {
+    fn existing<'a>(&'a self, key: &'a str) -> Stored<'a, Claim> {
         Box::pin(async move { Ok(Self::state(self.lock()?.get(key), SystemTime::now())) })
     }
 
-    fn complete<'a>(
-        &'a self,
-        key: &'a str,
-        case_uid: &'a str,
-        subject: &'a str,
-        expires: SystemTime,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn complete<'a>(&'a self, key: &'a str, filed: Filed<'a>) -> Stored<'a, ()> {
         Box::pin(async move {
             self.lock()?.insert(
                 key.to_owned(),
                 Record {
-                    done: Some((case_uid.to_owned(), subject.to_owned())),
+                    done: Some((filed.case_uid.to_owned(), filed.subject.to_owned())),
                     in_progress_until: SystemTime::now(),
-                    expires,
+                    expires: filed.expires,
                 },
             );
             Ok(())
         })
     }
 
-    fn release<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn release<'a>(&'a self, key: &'a str) -> Stored<'a, ()> {
         Box::pin(async move {
             self.lock()?.remove(key);
             Ok(())
         })
+    }
+
+    fn describe(&self) -> &'static str {
+        "memory"
     }
 }

@@ -115,36 +115,52 @@ pub enum Claim {
 #[error("dedupe store: {0}")]
 pub struct StoreError(pub String);
 
+/// What every claim store call returns.
+pub type Stored<'a, T> = BoxFuture<'a, Result<T, StoreError>>;
+
+/// How long a claim holds: in progress until its holder's deadline, and the
+/// whole record (so a later copy still finds the result) until `expires`.
+#[derive(Debug, Clone, Copy)]
+pub struct Lease {
+    pub in_progress_until: SystemTime,
+    pub expires: SystemTime,
+}
+
+impl Lease {
+    pub fn new(in_progress_until: SystemTime, expires: SystemTime) -> Self {
+        Lease {
+            in_progress_until,
+            expires,
+        }
+    }
+}
+
+/// A delivered failure's result, kept for the copies that come later.
+#[derive(Debug, Clone, Copy)]
+pub struct Filed<'a> {
+    pub case_uid: &'a str,
+    pub subject: &'a str,
+    pub expires: SystemTime,
+}
+
 /// Where claims live: a port, so the notifier is tested without AWS.
 pub trait ClaimStore: Send + Sync {
     /// For the log line: `dynamodb` or `memory`.
     fn describe(&self) -> &'static str;
 
-    /// Claims `key` until `in_progress_until`; a completed record lives until
-    /// `expires`. A lapsed in-progress claim is taken over.
-    fn claim<'a>(
-        &'a self,
-        key: &'a str,
-        in_progress_until: SystemTime,
-        expires: SystemTime,
-    ) -> BoxFuture<'a, Result<Claim, StoreError>>;
+    /// Claims `key` for the lease. A lapsed in-progress claim is taken over.
+    fn claim<'a>(&'a self, key: &'a str, lease: Lease) -> Stored<'a, Claim>;
 
     /// The state of a key someone else claimed (consistent read). A claim
     /// whose holder's deadline has passed reads as [`Claim::New`], so the
     /// caller claims it.
-    fn existing<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Claim, StoreError>>;
+    fn existing<'a>(&'a self, key: &'a str) -> Stored<'a, Claim>;
 
-    fn complete<'a>(
-        &'a self,
-        key: &'a str,
-        case_uid: &'a str,
-        subject: &'a str,
-        expires: SystemTime,
-    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn complete<'a>(&'a self, key: &'a str, filed: Filed<'a>) -> Stored<'a, ()>;
 
     /// Gives a claim back after a failed delivery, so a retry is not
     /// mistaken for a duplicate.
-    fn release<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn release<'a>(&'a self, key: &'a str) -> Stored<'a, ()>;
 }
 
 #[cfg(test)]
@@ -200,21 +216,40 @@ mod tests {
     async fn memory_guard_claims_completes_releases_and_expires() {
         let store = Memory::new();
         let later = SystemTime::now() + Duration::from_secs(60);
-        assert_eq!(store.claim("k", later, later).await.unwrap(), Claim::New);
         assert_eq!(
-            store.claim("k", later, later).await.unwrap(),
+            store.claim("k", Lease::new(later, later)).await.unwrap(),
+            Claim::New
+        );
+        assert_eq!(
+            store.claim("k", Lease::new(later, later)).await.unwrap(),
             Claim::InProgress
         );
         assert_eq!(store.existing("k").await.unwrap(), Claim::InProgress);
         store.release("k").await.unwrap();
         assert_eq!(store.existing("k").await.unwrap(), Claim::New);
-        assert_eq!(store.claim("k", later, later).await.unwrap(), Claim::New);
-        store.complete("k", "U1", "S", later).await.unwrap();
+        assert_eq!(
+            store.claim("k", Lease::new(later, later)).await.unwrap(),
+            Claim::New
+        );
+        store
+            .complete(
+                "k",
+                Filed {
+                    case_uid: "U1",
+                    subject: "S",
+                    expires: later,
+                },
+            )
+            .await
+            .unwrap();
         let done = Claim::Done {
             case_uid: "U1".into(),
             subject: "S".into(),
         };
-        assert_eq!(store.claim("k", later, later).await.unwrap(), done);
+        assert_eq!(
+            store.claim("k", Lease::new(later, later)).await.unwrap(),
+            done
+        );
         assert_eq!(store.existing("k").await.unwrap(), done);
     }
 
@@ -225,12 +260,18 @@ mod tests {
         let past = SystemTime::now() - Duration::from_millis(1);
         // The holder's deadline passed without complete or release.
         assert_eq!(
-            store.claim("crashed", past, later).await.unwrap(),
+            store
+                .claim("crashed", Lease::new(past, later))
+                .await
+                .unwrap(),
             Claim::New
         );
         assert_eq!(store.existing("crashed").await.unwrap(), Claim::New);
         assert_eq!(
-            store.claim("crashed", later, later).await.unwrap(),
+            store
+                .claim("crashed", Lease::new(later, later))
+                .await
+                .unwrap(),
             Claim::New
         );
         assert_eq!(store.existing("crashed").await.unwrap(), Claim::InProgress);
@@ -242,7 +283,10 @@ mod tests {
         let now = SystemTime::now();
         for i in 0..(memory::MEMORY_MAX as u64 + 10) {
             let exp = now + Duration::from_secs(60 + i);
-            store.claim(&format!("k{i}"), exp, exp).await.unwrap();
+            store
+                .claim(&format!("k{i}"), Lease::new(exp, exp))
+                .await
+                .unwrap();
         }
         assert_eq!(store.len(), memory::MEMORY_MAX);
         assert!(!store.holds("k0") && store.holds(&format!("k{}", memory::MEMORY_MAX + 9)));

@@ -289,11 +289,107 @@ pub fn created(uid: &str) -> wiremock::ResponseTemplate {
 /// An API-key connection (through moto's CreateConnection) sending
 /// `Authorization: <value>`.
 pub fn apikey_secret(value: &str) -> String {
-    secret_arn(&[
+    apikey_secret_with(value, &[])
+}
+
+/// [`apikey_secret`] with more of moto_seed's connection options
+/// (`--header K=V`, `--query K=V`, `--body K=V`).
+pub fn apikey_secret_with(value: &str, more: &[&str]) -> String {
+    let mut args = vec![
         "apikey",
         "--key-name",
         "Authorization",
         "--key-value",
         value,
-    ])
+    ];
+    args.extend_from_slice(more);
+    secret_arn(&args)
+}
+
+/// Mounts `answer` for POSTs to `path` (any path when `None`), expected
+/// exactly `times` times when given (checked when the server drops).
+pub async fn on_post(
+    server: &wiremock::MockServer,
+    path: Option<&str>,
+    answer: wiremock::ResponseTemplate,
+    times: Option<u64>,
+) {
+    let mut mock = wiremock::Mock::given(wiremock::matchers::method("POST"));
+    if let Some(p) = path {
+        mock = mock.and(wiremock::matchers::path(p));
+    }
+    let mut mock = mock.respond_with(answer);
+    if let Some(n) = times {
+        mock = mock.expect(n);
+    }
+    mock.mount(server).await;
+}
+
+/// A ticket API answering every POST with `answer`, and its cases URL.
+pub async fn api_answering(
+    answer: wiremock::ResponseTemplate,
+    times: Option<u64>,
+) -> (wiremock::MockServer, String) {
+    let (server, url) = api().await;
+    on_post(&server, None, answer, times).await;
+    (server, url)
+}
+
+/// A notifier on its own API-key connection (`Outseta K:S-<tag>`), built
+/// as `main` builds it.
+pub async fn keyed_notifier(
+    tag: &str,
+    api_url: &str,
+    extra: &[(&str, &str)],
+) -> Result<Notifier<SecretsManager>, NotifierError> {
+    notifier(
+        &apikey_secret(&format!("Outseta K:S-{tag}")),
+        api_url,
+        extra,
+    )
+    .await
+}
+
+/// Invokes the handler expecting a typed error, and checks that it came
+/// back inside the deadline it was given.
+pub async fn invoke_err<S: ticket_bridge::secrets::SecretSource>(
+    n: &Result<Notifier<S>, NotifierError>,
+    event: Value,
+    deadline_ms: u64,
+) -> Diagnostic {
+    let started = Instant::now();
+    let result = invoke(n, event, deadline_ms).await;
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_millis(deadline_ms),
+        "overran the {deadline_ms} ms deadline: {took:?}"
+    );
+    match result {
+        Ok(out) => panic!("expected a typed error, got {out}"),
+        Err(err) => err,
+    }
+}
+
+/// Answers POSTs with each of `first` once, in order, then `then` for good.
+pub async fn answer_in_turn(
+    server: &wiremock::MockServer,
+    first: Vec<wiremock::ResponseTemplate>,
+    then: wiremock::ResponseTemplate,
+) {
+    let post = || wiremock::Mock::given(wiremock::matchers::method("POST"));
+    let mut priority = 1;
+    for answer in first {
+        post()
+            .respond_with(answer)
+            .up_to_n_times(1)
+            .with_priority(priority)
+            .mount(server)
+            .await;
+        priority += 1;
+    }
+    post()
+        .respond_with(then)
+        .with_priority(priority)
+        .mount(server)
+        .await;
 }
