@@ -16,6 +16,7 @@
 """
 
 import argparse
+import html
 import json
 import os
 import re
@@ -40,6 +41,21 @@ def text_of(html, limit=400):
     flat = re.sub(r"<[^>]+>", " ", html)
     flat = re.sub(r"\s+", " ", flat).replace("&quot;", '"').replace("&amp;", "&").strip()
     return flat[:limit] + ("…" if len(flat) > limit else "")
+
+
+def write_case_page(case):
+    """The case exactly as mock-api holds it, as a page a browser opens: the
+    Body is the HTML the notifier sent, the title its Subject."""
+    out = os.path.join(ROOT, "target", "demo")
+    os.makedirs(out, exist_ok=True)
+    path = os.path.join(out, f"case-{case['Uid']}.html")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(
+            '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            f"<title>{html.escape(case['Subject'])}</title>\n</head>\n<body>\n"
+            f"<h1>{html.escape(case['Subject'])}</h1>\n{case['Body']}\n</body>\n</html>\n"
+        )
+    return path
 
 
 def list_cases(svc, auth):
@@ -128,6 +144,8 @@ def main():
         for c in cases:
             say(f"   {c['Uid']}  {c['SubmittedDateTime']}  {c['Subject']}")
         say(f"\n   body of {cases[0]['Uid']} (as text): {text_of(cases[0]['Body'])}")
+        page = write_case_page(cases[0])
+        say(f"   as the support desk shows it: file://{page}")
         say("\n== done: stopping everything")
         svc.cleanup()
 

@@ -21,8 +21,8 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-struct Moto {
-    endpoint: String,
+pub struct Moto {
+    pub endpoint: String,
     /// moto runs under a shell that kills it when this pipe closes, i.e.
     /// when the test process exits, however it exits.
     _lifeline: Option<Mutex<(Child, ChildStdin)>>,
@@ -42,9 +42,16 @@ fn start_moto() -> Moto {
             _lifeline: None,
         };
     }
+    moto_with("")
+}
+
+/// A moto server of this test process's own, started with `env` (shell
+/// assignments, e.g. `SF_EXECUTION_HISTORY_TYPE=FAILURE`); it lives until
+/// the process exits.
+pub fn moto_with(env: &str) -> Moto {
     let port = free_port();
     let script = format!(
-        "moto_server -H 127.0.0.1 -p {port} >/dev/null 2>&1 & pid=$!; trap 'kill $pid' EXIT; read _"
+        "{env} moto_server -H 127.0.0.1 -p {port} >/dev/null 2>&1 & pid=$!; trap 'kill $pid' EXIT; read _"
     );
     let mut child = Command::new("sh")
         .args(["-c", &script])
@@ -74,9 +81,14 @@ pub fn moto_endpoint() -> &'static str {
 
 /// Runs scripts/moto_seed.py; returns its JSON (`secretArn`, `connectionArn`).
 pub fn seed(args: &[&str]) -> Value {
+    seed_at(moto_endpoint(), args)
+}
+
+/// [`seed`] on any moto server.
+pub fn seed_at(endpoint: &str, args: &[&str]) -> Value {
     let out = Command::new("python3")
         .arg(repo_root().join("scripts/moto_seed.py"))
-        .args(["--endpoint", moto_endpoint()])
+        .args(["--endpoint", endpoint])
         .args(args)
         .output()
         .expect("python3 missing");
