@@ -33,29 +33,29 @@ const CASES: &[(&str, &str, &[&str])] = &[
     ),
     (
         "lambda-node-trace.json",
-        "TypeError",
-        &[
-            "at Runtime.handler (file:///var/task/index.mjs:4:28)",
-            "Cannot read properties of undefined",
-        ],
+        "Error: some_error_msg",
+        &[">Lambda error type</th><td>Error<", "&lt;stack-trace&gt;"],
     ),
     (
         "lambda-java-exception.json",
-        "order 7 could not be priced",
+        "Error: some_error_msg",
         &[
-            "Caused by: java.net.SocketTimeoutException: connect timed out",
-            "Handler.java:31",
+            ">Lambda error type</th><td>java.lang.RuntimeException<",
+            "&lt;stack-trace&gt;",
         ],
     ),
     (
         "lambda-dotnet-exception.json",
-        "InvalidOperationException",
-        &["Sequence contains no elements", "/src/Function.cs:line 22"],
+        "Error: some_error_msg",
+        &[
+            ">Lambda error type</th><td>Exception<",
+            "&lt;stack-trace&gt;",
+        ],
     ),
     (
         "lambda-go-error.json",
-        "order 7: no such customer",
-        &["errorString"],
+        "Error: some_error_msg",
+        &[">Lambda error type</th><td>errorString<"],
     ),
     (
         "lambda-sandbox-timedout.json",
@@ -64,8 +64,11 @@ const CASES: &[(&str, &str, &[&str])] = &[
     ),
     (
         "lambda-unknown-timeout.json",
-        "Task timed out after 900.01 seconds",
-        &["Lambda did not return an error type"],
+        "Task timed out after 902.11 seconds",
+        &[
+            "Lambda did not return an error type",
+            "92f6dcea-87c0-4e89-9a9e-294239bffbb9",
+        ],
     ),
     (
         "ecs-fargate-oom.json",
@@ -103,10 +106,11 @@ const CASES: &[(&str, &str, &[&str])] = &[
     ),
     (
         "nested-child-timeout.json",
-        "States.Timeout (child execution of load-warehouse)",
+        "Task timed out after 900.01 seconds (child execution of ExtractLoad-prod)",
         &[
-            ">Child status</th><td>TIMED_OUT<",
-            "#/v2/executions/details/arn:aws:states:eu-west-1:123456789012:execution:load-warehouse:2f0c-run",
+            ">Child status</th><td>FAILED<",
+            ">Child error</th><td>Lambda.Unknown<",
+            "https://eu-central-1.console.aws.amazon.com/states/home?region=eu-central-1#/v2/executions/details/arn:aws:states:eu-central-1:550813846955:execution:ExtractLoad-prod:16b05321-9cdf-4027-bc86-170d90311048",
         ],
     ),
     (
@@ -167,7 +171,9 @@ const CASES: &[(&str, &str, &[&str])] = &[
     (
         "data-limit-exceeded.json",
         "States.DataLimitExceeded",
-        &["maximum number of bytes service limit"],
+        &[
+            "The state/task &#39;lambda&#39; returned a result with a size exceeding the maximum number of bytes service limit.",
+        ],
     ),
     (
         "cross-account-role.json",
