@@ -194,12 +194,15 @@ impl TicketClient {
         let mut refreshed = false;
         let mut first = Some(authorization.0);
         let mut last_problem = String::from("no attempt was made");
+        // `stats` counts every call of the invocation (a read, then a
+        // reply); the attempt limit is per call.
+        let before = stats.api_calls;
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining < MIN_ATTEMPT {
                 return Err(NotifierError::TicketDeliveryFailed(format!(
                     "time budget used up after {}; last problem: {last_problem}",
-                    attempts(stats.api_calls)
+                    attempts(stats.api_calls - before)
                 )));
             }
             // The first attempt uses what `authorize` got (a short-lived
@@ -296,18 +299,13 @@ impl TicketClient {
             };
             let left = deadline.saturating_duration_since(Instant::now());
             let jitter = rand::rng().random_range(0.0..=1.0);
-            match next_step(
-                stats.api_calls,
-                self.max_attempts,
-                retry_after,
-                left,
-                jitter,
-            ) {
+            let made = stats.api_calls - before;
+            match next_step(made, self.max_attempts, retry_after, left, jitter) {
                 Step::Wait(wait) => tokio::time::sleep(wait).await,
                 Step::Stop(why) => {
                     return Err(NotifierError::TicketDeliveryFailed(format!(
                         "{last_problem} after {}, and {why}",
-                        attempts(stats.api_calls)
+                        attempts(made)
                     )));
                 }
             }

@@ -201,8 +201,16 @@ pub fn continuation(
     let r = &cfg.redactor;
     let subject = truncate_chars(&one_line(&r.text(subject)), SUBJECT_MAX);
     let mut h = Html::new(BODY_TARGET);
-    h.raw("<p><strong>This failure keeps happening</strong>: its occurrences are listed below; ")
-        .raw("the first occurrence's full ticket is on the previous case.</p>\n");
+    h.raw("<p><strong>This failure keeps happening</strong>.</p>\n<p>");
+    h.text(
+        match (note.previous_case, note.waiting) {
+            (Some(_), Some(_)) => "Its occurrences since the last update are listed below; the full ticket of its first occurrence is on the previous case.",
+            (Some(_), None) => "Its occurrences follow as replies; the full ticket of its first occurrence is on the previous case.",
+            (None, _) => "The first report of this failure could not be filed (its notifier stopped before the case was created); its occurrences follow as replies.",
+        },
+        FIELD_CAP,
+    )
+    .raw("</p>\n");
     incident_note(&mut h, note, r);
     if let Some(batch) = note.waiting {
         occurrences(&mut h, batch, note.first_reason, r);
