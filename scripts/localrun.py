@@ -229,9 +229,12 @@ class Services:
     def start_moto(self, port=None):
         port = port or free_port()
         if port_open(port):
-            raise RuntimeError(f"port {port} is already in use: cannot start moto_server there")
-        p = self._spawn(["moto_server", "-H", "127.0.0.1", "-p", str(port)], "moto.log")
-        wait_port(port, 30, "moto_server", p, os.path.join(self.logdir, "moto.log"))
+            raise RuntimeError(f"port {port} is already in use: cannot start moto there")
+        # moto_server's application, one request at a time: DynamoDB's
+        # per-item atomicity, which the storm tests depend on (see the script).
+        launcher = os.path.join(ROOT, "scripts", "moto_atomic.py")
+        p = self._spawn([sys.executable, launcher, "-H", "127.0.0.1", "-p", str(port)], "moto.log")
+        wait_port(port, 30, "moto (scripts/moto_atomic.py)", p, os.path.join(self.logdir, "moto.log"))
         self.moto = f"http://127.0.0.1:{port}"
         return self.moto
 
