@@ -173,7 +173,9 @@ struct NotFiled<'a> {
 }
 
 impl<S: SecretSource> Notifier<S> {
-    /// A notifier with the per-container dedupe guard and no fallback topic.
+    /// A notifier with the per-container dedupe guard, per-container
+    /// incidents when grouping is on (`with_incidents` shares them through
+    /// a table), and no fallback topic.
     pub fn new(config: Config, source: S) -> Result<Self, NotifierError> {
         let gate = Gate::new(config.render.redactor.clone());
         let client = TicketClient::new(&config.delivery, gate.clone())?;
