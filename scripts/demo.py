@@ -4,15 +4,18 @@
 1. moto plays AWS: its EventBridge CreateConnection writes an OAuth
    client-credentials connection secret whose token endpoint is mock-auth
    (with `--auth apikey`: an Outseta API-key connection built by the
-   EventBridge-valid recipe, `moto_seed.py outseta`).
+   EventBridge-valid recipe, `moto_seed.py outseta`), and a DynamoDB table
+   holds the dedupe claims and the incidents.
 2. `cargo lambda watch` serves the notifier, mock-auth and mock-api.
 3. A Step Functions Catch payload (events/catch-lambda.json) is sent to the
    notifier: it reads the connection, fetches a token, files the case.
-4. The same failure again (a retry) is answered from the dedupe memory.
-5. OAuth only: the cached token is revoked; the next failure gets a 401, a
-   new token and its case anyway.
-6. The cases mock-api holds are listed. Everything started is stopped, also on
-   Ctrl-C or error.
+4. The same failure again (a retry) is answered from its dedupe claim.
+5. The same state fails again in another execution: a recurrence, so no new
+   case but an agent reply on the open one (an incident).
+6. OAuth only: the cached token is revoked; the next recurrence gets a 401,
+   a new token and its reply anyway.
+7. The cases mock-api holds are listed, with their replies. Everything
+   started is stopped, also on Ctrl-C or error.
 """
 
 import argparse
@@ -33,7 +36,11 @@ def say(msg=""):
 
 
 def token_ids(svc, path, **match):
-    rows = [r for r in svc.log_records() if field(r, "path") == path]
+    """mock-api/mock-auth log rows of `path` (None: every cases API path)."""
+    if path is None:
+        rows = [r for r in svc.log_records() if (field(r, "path") or "").startswith("/api/v1/support/cases")]
+    else:
+        rows = [r for r in svc.log_records() if field(r, "path") == path]
     return [r for r in rows if all(field(r, k) == v for k, v in match.items())]
 
 
@@ -45,7 +52,7 @@ def text_of(html, limit=400):
 
 def write_case_page(case):
     """The case exactly as mock-api holds it, as a page a browser opens: the
-    Body is the HTML the notifier sent, the title its Subject."""
+    Body and each reply's Comment are the HTML the notifier sent."""
     out = os.path.join(ROOT, "target", "demo")
     os.makedirs(out, exist_ok=True)
     path = os.path.join(out, f"case-{case['Uid']}.html")
@@ -53,8 +60,14 @@ def write_case_page(case):
         f.write(
             '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             f"<title>{html.escape(case['Subject'])}</title>\n</head>\n<body>\n"
-            f"<h1>{html.escape(case['Subject'])}</h1>\n{case['Body']}\n</body>\n</html>\n"
+            f"<h1>{html.escape(case['Subject'])}</h1>\n{case['Body']}\n"
         )
+        for h in case.get("CaseHistories", []):
+            f.write(
+                f"<hr>\n<h2>Reply by {html.escape(h['AgentName'])} at {html.escape(h['HistoryDateTime'])}</h2>\n"
+                f"{h['Comment']}\n"
+            )
+        f.write("</body>\n</html>\n")
     return path
 
 
@@ -66,27 +79,47 @@ def list_cases(svc, auth):
     return cases
 
 
+def another_run(event, n):
+    """The same failure in another execution of the same state machine."""
+    ev = json.loads(json.dumps(event))
+    if "execution" in ev:
+        ev["execution"] += f"-run-{n}"
+    elif isinstance(ev.get("detail"), dict) and ev["detail"].get("executionArn"):
+        ev["detail"]["executionArn"] += f"-run-{n}"
+    else:
+        ev["demoRun"] = n
+    return ev
+
+
+def describe(out):
+    """One line for the notifier's answer: a case, a reply, or coalesced."""
+    if out.get("incident") == "reply_posted":
+        return f"reply posted on case {out['caseUid']} (occurrence {out['occurrence']} of this failure)"
+    if out.get("incident") == "reply_coalesced":
+        return f"coalesced into the next reply on case {out['caseUid']} (occurrence {out['occurrence']})"
+    return f"case {out['caseUid']}"
+
+
 def refresh_scenario(svc, conn, event):
-    say("\n== 3. refresh: the cached token is revoked at mock-api, then another execution fails")
+    say("\n== 4. refresh: the cached token is revoked at mock-api, then the failure recurs once more")
     time.sleep(1.1)  # tokens carry whole seconds: the cut-off must be after the cached token's
     svc.set_invocation_header(conn["secretArn"], "X-Mock-Revoke-Before", str(int(time.time())))
-    second = json.loads(json.dumps(event))
-    if "execution" in second:
-        second["execution"] += "-next-run"
-    else:
-        second["demoRun"] = 2
-    status, _, out2 = svc.invoke("notifier", second)
+    status, _, out = svc.invoke("notifier", another_run(event, 3))
     if status != 200:
-        raise SystemExit(f"notifier failed after revocation: {out2}")
-    posts = token_ids(svc, "/api/v1/support/cases", method="POST")
+        raise SystemExit(f"notifier failed after revocation: {out}")
+    api = token_ids(svc, None)
+    refused = [i for i, r in enumerate(api) if field(r, "status") == 401][-1]
     tokens = token_ids(svc, "/token", status=200)
-    old, new = field(tokens[0], "token_id"), field(tokens[-1], "token_id")
-    say(f"   POST with cached token {old} -> {field(posts[-2], 'status')} ({field(posts[-2], 'reason')})")
-    say(f"   new token fetched: id {new}")
+    # The refused request's row names no token (it was revoked): the earlier one mock-auth issued.
+    old, new = field(tokens[-2] if len(tokens) > 1 else tokens[0], "token_id"), field(tokens[-1], "token_id")
+    after = api[refused + 1]
     say(
-        f"   POST with token {new} -> {field(posts[-1], 'status')}: "
-        f"case {out2['caseUid']} in {out2['attempts']} attempts"
+        f"   {field(api[refused], 'method')} {field(api[refused], 'path')} with cached token {old} -> "
+        f"{field(api[refused], 'status')} ({field(api[refused], 'reason')})"
     )
+    say(f"   new token fetched: id {new}")
+    say(f"   {field(after, 'method')} {field(after, 'path')} with token {new} -> {field(after, 'status')}")
+    say(f"   {describe(out)}, in {out['attempts']} API calls")
 
 
 def main():
@@ -115,9 +148,19 @@ def main():
             extra = {}
         say(f"   connection: {conn['connectionArn']}")
         say(f"   its secret: {conn['secretArn']}")
+        table = svc.seed("table")["tableName"]
+        say(f"   DynamoDB table {table}: dedupe claims and incidents")
         say("== starting cargo lambda watch (notifier, mock-auth, mock-api); first run compiles")
-        # TTL 0 so step 3's change to the connection is seen at once.
-        svc.start_watch(conn["secretArn"], {"SECRET_CACHE_TTL_SECONDS": "0", **extra})
+        env = {
+            # TTL 0 so the refresh step's change to the connection is seen at once.
+            "SECRET_CACHE_TTL_SECONDS": "0",
+            "IDEMPOTENCY_TABLE": table,
+            # A reply per recurrence, so the demo shows it at once; the default
+            # (60 s) coalesces a storm into one reply a minute, plus a flush.
+            "INCIDENT_REPLY_INTERVAL_SECONDS": "0",
+            **extra,
+        }
+        svc.start_watch(conn["secretArn"], env)
         say(f"   serving on 127.0.0.1:{svc.watch_port}; logs in {svc.logdir}")
 
         say(f"\n== 1. a failure arrives: {os.path.relpath(args.event, ROOT)}")
@@ -132,18 +175,26 @@ def main():
         say("\n== 2. the same failure delivered again (a retry or redelivery)")
         status, _, dup = svc.invoke("notifier", event)
         say(
-            f"   answered from the dedupe memory: duplicate={dup.get('duplicate')}, "
+            f"   answered from its dedupe claim: duplicate={dup.get('duplicate')}, "
             f"case {dup.get('caseUid')}, nothing filed"
         )
+
+        say("\n== 3. the same state fails again, in another execution: a recurrence")
+        status, _, again = svc.invoke("notifier", another_run(event, 2))
+        if status != 200:
+            raise SystemExit(f"notifier failed on the recurrence: {again}")
+        say(f"   no new case: {describe(again)}")
 
         if args.auth == "oauth":
             refresh_scenario(svc, conn, event)
 
-        say(f"\n== {4 if args.auth == 'oauth' else 3}. cases held by mock-api")
+        say(f"\n== {5 if args.auth == 'oauth' else 4}. cases held by mock-api")
         cases = list_cases(svc, args.auth)
         for c in cases:
-            say(f"   {c['Uid']}  {c['SubmittedDateTime']}  {c['Subject']}")
+            say(f"   {c['Uid']}  {c['SubmittedDateTime']}  {c['Subject']}  ({len(c['CaseHistories'])} replies)")
         say(f"\n   body of {cases[0]['Uid']} (as text): {text_of(cases[0]['Body'])}")
+        for h in cases[0]["CaseHistories"]:
+            say(f"\n   reply by {h['AgentName']} at {h['HistoryDateTime']}: {text_of(h['Comment'], 300)}")
         page = write_case_page(cases[0])
         say(f"   as the support desk shows it: file://{page}")
         say("\n== done: stopping everything")

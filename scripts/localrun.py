@@ -184,6 +184,11 @@ class Services:
         self.watch = None
         self.watch_port = None
         self.watch_log = None
+        # The mocks in a watch of their own (start_api_watch), or None: then
+        # the one watch serves all three functions.
+        self.api_watch = None
+        self.api_port = None
+        self.api_log = None
         self.client_secret = "cs-" + os.urandom(9).hex()
 
     # -- lifecycle -------------------------------------------------------
@@ -230,9 +235,12 @@ class Services:
     def start_moto(self, port=None):
         port = port or free_port()
         if port_open(port):
-            raise RuntimeError(f"port {port} is already in use: cannot start moto_server there")
-        p = self._spawn(["moto_server", "-H", "127.0.0.1", "-p", str(port)], "moto.log")
-        wait_port(port, 30, "moto_server", p, os.path.join(self.logdir, "moto.log"))
+            raise RuntimeError(f"port {port} is already in use: cannot start moto there")
+        # moto_server's application, one request at a time: DynamoDB's
+        # per-item atomicity, which the storm tests depend on (see the script).
+        launcher = os.path.join(ROOT, "scripts", "moto_atomic.py")
+        p = self._spawn([sys.executable, launcher, "-H", "127.0.0.1", "-p", str(port)], "moto.log")
+        wait_port(port, 30, "moto (scripts/moto_atomic.py)", p, os.path.join(self.logdir, "moto.log"))
         self.moto = f"http://127.0.0.1:{port}"
         return self.moto
 
@@ -295,6 +303,13 @@ class Services:
         params.append({"key": key, "value": value, "is_value_secret": False})
         self.secrets().put_secret_value(SecretId=secret_arn, SecretString=json.dumps(secret))
 
+    def remove_invocation_header(self, secret_arn, key):
+        """Drops an invocation header from a connection secret again."""
+        secret = self.secret_json(secret_arn)
+        params = secret.get("invocation_http_parameters", {}).get("header_parameters", [])
+        params[:] = [p for p in params if p.get("key") != key]
+        self.secrets().put_secret_value(SecretId=secret_arn, SecretString=json.dumps(secret))
+
     # -- cargo lambda watch ------------------------------------------------
     def token_url(self):
         return self.url("mock-auth", "/token")
@@ -316,7 +331,8 @@ class Services:
         return body["access_token"]
 
     def url(self, function, path):
-        return f"http://127.0.0.1:{self.watch_port}/lambda-url/{function}{path}"
+        port = self.api_port if self.api_port and function != "notifier" else self.watch_port
+        return f"http://127.0.0.1:{port}/lambda-url/{function}{path}"
 
     def invoke_url(self, function="notifier"):
         return f"http://127.0.0.1:{self.watch_port}/2015-03-31/functions/{function}/invocations"
@@ -346,34 +362,66 @@ class Services:
         env.update(extra or {})
         return env
 
-    def start_watch(self, secret_arn, extra=None, env_file=None, foreground=False, hot_reload=False):
+    def _watch(self, port, env, env_file, foreground=False, hot_reload=False, concurrency=None):
+        """Starts one cargo lambda watch on `port`; (process, log path)."""
+        if port_open(port):
+            raise RuntimeError(f"port {port} is already in use: cannot start cargo lambda watch there")
+        write_env_file(env_file, env)
+        args = ["cargo", "lambda", "watch", "-A", "127.0.0.1", "-P", str(port), "--env-file", env_file]
+        if not hot_reload:
+            args.append("--ignore-changes")
+        if concurrency:
+            args += ["--concurrency", str(concurrency)]
+        if foreground:
+            proc, log = self._spawn(args), None
+        else:
+            log = os.path.join(self.logdir, f"watch-{port}-{len(os.listdir(self.logdir))}.log")
+            proc_env = dict(os.environ, CARGO_TERM_COLOR="never", NO_COLOR="1")
+            proc = self._spawn(args, os.path.basename(log), env=proc_env)
+        wait_port(port, 300, "cargo lambda watch", proc, log)
+        return proc, log
+
+    def start_watch(self, secret_arn, extra=None, env_file=None, foreground=False, hot_reload=False, concurrency=None):
         """Serves notifier, mock-auth and mock-api with one environment.
 
         By default its output goes to a log in logdir and changes to the
         sources are ignored (the tests must not rebuild under other people's
         edits). `foreground=True` leaves its output on this terminal;
         `hot_reload=True` rebuilds and restarts a function when its sources
-        change."""
+        change. `concurrency=N` lets watch run up to N instances of each
+        function: separate notifier processes sharing only moto, as Lambda
+        scales. Start the mocks with start_api_watch first then: mock-api
+        keeps its cases per instance."""
         port = self.reserve_watch_port()
-        if port_open(port):
-            raise RuntimeError(f"port {port} is already in use: cannot start cargo lambda watch there")
         env_file = env_file or os.path.join(self.logdir, f"watch-{port}.env")
-        write_env_file(env_file, self.watch_env(secret_arn, extra))
-        args = ["cargo", "lambda", "watch", "-A", "127.0.0.1", "-P", str(port), "--env-file", env_file]
-        if not hot_reload:
-            args.append("--ignore-changes")
-        if foreground:
-            self.watch_log = None
-            self.watch = self._spawn(args)
-        else:
-            self.watch_log = os.path.join(self.logdir, f"watch-{port}-{len(os.listdir(self.logdir))}.log")
-            proc_env = dict(os.environ, CARGO_TERM_COLOR="never", NO_COLOR="1")
-            self.watch = self._spawn(args, os.path.basename(self.watch_log), env=proc_env)
-        wait_port(port, 300, "cargo lambda watch", self.watch, self.watch_log)
+        env = self.watch_env(secret_arn, extra)
+        self.watch, self.watch_log = self._watch(port, env, env_file, foreground, hot_reload, concurrency)
         # The first call to each function spawns it; make that happen now.
         for fn in ("mock-auth", "mock-api"):
             http("GET", self.url(fn, "/health"), timeout=300)
         return port
+
+    def start_api_watch(self, extra=None):
+        """mock-auth and mock-api in a watch of their own, one instance each,
+        for a notifier served with --concurrency: mock-api keeps its cases in
+        memory per instance, so it must not scale with the notifier. Call
+        before start_watch; their URLs then point here."""
+        self.api_port = self.api_port or free_port()
+        env_file = os.path.join(self.logdir, f"api-{self.api_port}.env")
+        env = self.watch_env("unused-by-the-mocks", extra)
+        self.api_watch, self.api_log = self._watch(self.api_port, env, env_file)
+        for fn in ("mock-auth", "mock-api"):
+            http("GET", self.url(fn, "/health"), timeout=300)
+        return self.api_port
+
+    def restart_api_watch(self, extra=None):
+        """Stops the mocks' watch and starts it again on the same port:
+        mock-api forgets every case (as if they were deleted)."""
+        self._stop(self.api_watch)
+        deadline = time.time() + 30
+        while port_open(self.api_port) and time.time() < deadline:
+            time.sleep(0.1)
+        return self.start_api_watch(extra)
 
     def stop_watch(self):
         self._stop(self.watch)
@@ -382,8 +430,15 @@ class Services:
         return http("POST", self.invoke_url(function), payload, timeout=timeout)
 
     def log_text(self):
-        with open(self.watch_log, encoding="utf-8", errors="replace") as f:
-            return f.read()
+        """The output of every watch started (the mocks' one too)."""
+        text = ""
+        mocks = sorted(n for n in os.listdir(self.logdir) if n.startswith(f"watch-{self.api_port}-"))
+        logs = [self.watch_log, *(os.path.join(self.logdir, n) for n in mocks)]
+        for log in logs:
+            if log and os.path.exists(log):
+                with open(log, encoding="utf-8", errors="replace") as f:
+                    text += f.read()
+        return text
 
     def log_records(self):
         """JSON log lines of all three functions (other lines are skipped)."""

@@ -40,14 +40,85 @@ export const WATCHED_STATUSES = ['FAILED', 'TIMED_OUT', 'ABORTED'] as const;
 export type WatchedStatus = (typeof WATCHED_STATUSES)[number];
 
 /**
- * The item actions the notifier's dedupe store calls on its table, exactly
- * (shared/src: `put_item`, `get_item`, `delete_item`): a conditional claim and
- * completing it (PutItem), a consistent read of a claim (GetItem) and releasing
- * one after a failed delivery (DeleteItem). No UpdateItem, Scan, Query or batch
- * actions. `test/iam-from-rust.test.ts` derives the called operations from the
- * Rust sources and fails when this list and the code disagree.
+ * The event the flush schedule sends the notifier: it posts every incident's
+ * coalesced occurrences whose reply interval has passed (README, "Incidents,
+ * not ticket storms").
  */
-export const IDEMPOTENCY_TABLE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:DeleteItem'] as const;
+export const FLUSH_EVENT = { ticketBridge: 'flush' } as const;
+
+/**
+ * The item actions the notifier calls on its table, exactly (shared/src:
+ * `put_item`, `get_item`, `delete_item`, `update_item`): dedupe claims are
+ * claimed and completed (PutItem), read (GetItem) and released after a failed
+ * delivery (DeleteItem); incidents are created (PutItem), read (GetItem), and
+ * every other change is one conditional UpdateItem (numbering and appending
+ * occurrences, taking them for a reply, state changes, the flush and machine
+ * index items). No Scan, Query, batch or transaction actions: the flush reads
+ * one index item instead of scanning. `test/iam-from-rust.test.ts` derives
+ * the called operations from the Rust sources and fails when this list and
+ * the code disagree.
+ */
+export const IDEMPOTENCY_TABLE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'] as const;
+
+/** What makes failures one incident (`INCIDENT_GROUPING`). */
+export type IncidentGrouping = 'state' | 'error' | 'off';
+const INCIDENT_GROUPINGS: readonly IncidentGrouping[] = ['state', 'error', 'off'];
+
+/**
+ * Incidents: a recurring failure is one case that grows with agent replies,
+ * not a new case each time. They live in the idempotency table, so they need
+ * it (`idempotency` not `false`).
+ */
+export interface IncidentOptions {
+  /**
+   * `state`: state machine + failed state + error name; `error`: state
+   * machine + error name; `off`: every failure is its own case
+   * (`INCIDENT_GROUPING`).
+   * @default 'state' with the idempotency table (the notifier's default), 'off' without
+   */
+  readonly grouping?: IncidentGrouping;
+
+  /**
+   * How long after its last occurrence an incident still takes replies; later
+   * occurrences open a new case that links the old one (`INCIDENT_WINDOW_SECONDS`).
+   * @default the notifier's default, 7 days
+   */
+  readonly window?: Duration;
+
+  /**
+   * At most one reply per incident per this long; occurrences in between are
+   * coalesced into the next reply (`INCIDENT_REPLY_INTERVAL_SECONDS`).
+   * @default the notifier's default, 60 seconds
+   */
+  readonly replyInterval?: Duration;
+
+  /** `AgentName` of the replies (`REPLY_AGENT_NAME`). @default the notifier's default, 'Step Functions ticket bridge' */
+  readonly agentName?: string;
+
+  /**
+   * How often an EventBridge schedule sends {@link FLUSH_EVENT} to the notifier,
+   * so the last coalesced occurrences of a storm reach their case within
+   * `replyInterval` + this period. Whole minutes (EventBridge's rate unit).
+   * @default Duration.minutes(5): a storm's tail is on the case within 6
+   * minutes, for 288 invocations a day (each one GetItem when nothing waits)
+   */
+  readonly flushPeriod?: Duration;
+}
+
+/** Options of {@link FailureTicketBridge.watch}. */
+export interface WatchOptions {
+  /** @default WATCHED_STATUSES: FAILED, TIMED_OUT and ABORTED */
+  readonly statuses?: readonly WatchedStatus[];
+
+  /**
+   * Also send SUCCEEDED executions, and turn on the notifier's recovery notes
+   * (`RECOVERY_NOTES=true`): a success adds one "recovered" reply to each open
+   * incident of the machine. Every successful execution then invokes the
+   * notifier (one GetItem when the machine has no incident). Needs incidents.
+   * @default false
+   */
+  readonly recoveryNotes?: boolean;
+}
 
 /**
  * What the notifier may do on the executions of a watched state machine:
@@ -196,6 +267,12 @@ export interface FailureTicketBridgeProps {
    */
   readonly dedupeScope?: DedupeScope;
 
+  /**
+   * Incident grouping, replies and their flush schedule; see {@link IncidentOptions}.
+   * @default incidents grouped by state with the idempotency table, flushed every 5 minutes
+   */
+  readonly incidents?: IncidentOptions;
+
   /** Subscribe this address to the alarm topic. @default no subscription */
   readonly alarmEmail?: string;
 
@@ -260,6 +337,8 @@ export class FailureTicketBridge extends Construct {
   readonly fallbackTopic?: sns.ITopic;
   /** The notifier's dedupe table; `undefined` with `idempotency: false`. */
   readonly idempotencyTable?: dynamodb.ITable;
+  /** The schedule that sends {@link FLUSH_EVENT}; `undefined` when incidents are off. */
+  readonly flushRule?: events.Rule;
   readonly errorsAlarm: cloudwatch.Alarm;
   readonly deadLetterAlarm: cloudwatch.Alarm;
   readonly logGroup: logs.LogGroup;
@@ -328,6 +407,8 @@ export class FailureTicketBridge extends Construct {
       }
     }
     this.idempotencyTable = idempotency && (idempotency.table ?? this.createIdempotencyTable(idempotency));
+    const incidents = incidentSettings(props.incidents, this.idempotencyTable !== undefined);
+    this.incidentsOn = incidents.on;
 
     const reserved = props.reservedConcurrency === undefined ? 2 : props.reservedConcurrency;
     this.notifier = new RustFunction(this, 'Notifier', {
@@ -352,6 +433,7 @@ export class FailureTicketBridge extends Construct {
         ...(ttlSeconds !== undefined ? { IDEMPOTENCY_TTL_SECONDS: String(ttlSeconds) } : {}),
         ...(props.dedupeScope !== undefined ? { DEDUPE_SCOPE: props.dedupeScope } : {}),
         ...(this.fallbackTopic ? { FALLBACK_TOPIC_ARN: this.fallbackTopic.topicArn } : {}),
+        ...incidents.environment,
         ...props.environment,
       },
     });
@@ -397,6 +479,24 @@ export class FailureTicketBridge extends Construct {
       onFailure: new destinations.SqsDestination(this.deadLetterQueue),
     });
 
+    // Coalesced occurrences reach their case even when no later failure
+    // comes to post them. A flush that keeps failing ends in the dead-letter
+    // queue like any asynchronous invocation, which raises that alarm.
+    if (incidents.on) {
+      this.flushRule = new events.Rule(this, 'IncidentFlush', {
+        description: 'Posts the incident occurrences waiting for a reply to their support cases',
+        schedule: events.Schedule.rate(incidents.flushPeriod),
+      });
+      this.flushRule.addTarget(
+        new targets.LambdaFunction(this.notifier, {
+          event: events.RuleTargetInput.fromObject(FLUSH_EVENT),
+          retryAttempts: 2,
+          // A flush older than the next one is worth nothing.
+          maxEventAge: incidents.flushPeriod,
+        }),
+      );
+    }
+
     // When tickets cannot be filed, the alarm mail is the second line of defence.
     this.errorsAlarm = new cloudwatch.Alarm(this, 'NotifierErrors', {
       alarmDescription: 'The failure notifier returned errors: failures may have gone without a ticket',
@@ -433,6 +533,9 @@ export class FailureTicketBridge extends Construct {
     grantee.grantPrincipal.addToPrincipalPolicy(connectionSecretDecryptStatement(this, this.connection, this.connectionKeyArn));
     return true;
   }
+
+  /** Whether the notifier groups failures into incidents (table present, grouping not off). */
+  private readonly incidentsOn: boolean;
 
   private watchedExecutions?: iam.Policy;
 
@@ -540,9 +643,12 @@ export class FailureTicketBridge extends Construct {
   }
 
   /**
-   * Reports executions of `stateMachine` that end FAILED, TIMED_OUT or ABORTED,
-   * except those whose catch chain already filed a ticket. The notifier is
-   * invoked asynchronously; events it cannot process end in the dead-letter queue.
+   * Reports executions of `stateMachine` that end FAILED, TIMED_OUT or ABORTED
+   * (or the `statuses` given, as a list or in `options`), except those whose
+   * catch chain already filed a ticket. With `{ recoveryNotes: true }` it also
+   * sends SUCCEEDED executions and turns the notifier's recovery notes on. The
+   * notifier is invoked asynchronously; events it cannot process end in the
+   * dead-letter queue.
    * It may read the history of this machine's executions (to name the failed
    * state), and of no other machine's.
    *
@@ -550,7 +656,8 @@ export class FailureTicketBridge extends Construct {
    * events from Standard workflows, not from Express ones, so an Express
    * machine defined in this app is refused; use {@link catchFailures} there.
    */
-  watch(stateMachine: sfn.IStateMachine, statuses: readonly WatchedStatus[] = WATCHED_STATUSES): events.Rule {
+  watch(stateMachine: sfn.IStateMachine, options: readonly WatchedStatus[] | WatchOptions = {}): events.Rule {
+    const { statuses = WATCHED_STATUSES, recoveryNotes = false }: WatchOptions = isStatusList(options) ? { statuses: options } : options;
     if (isExpress(stateMachine)) {
       throw new Error(
         `FailureTicketBridge.watch: ${stateMachine.node.path} is an Express state machine. EventBridge gets ` +
@@ -558,17 +665,27 @@ export class FailureTicketBridge extends Construct {
           'Use catchFailures() on its tasks instead (the Catch path works in Express workflows).',
       );
     }
+    if (recoveryNotes) {
+      if (!this.incidentsOn) {
+        throw new Error(
+          'FailureTicketBridge.watch: `recoveryNotes` are replies on incidents, which need the idempotency table and a grouping other than off',
+        );
+      }
+      this.notifier.addEnvironment('RECOVERY_NOTES', 'true');
+    }
     this.watchedExecutionsPolicy().addStatements(
       new iam.PolicyStatement({ actions: [...WATCHED_EXECUTION_ACTIONS], resources: [executionArnsOf(stateMachine)] }),
     );
     const rule = new events.Rule(this, `Watch${Names.nodeUniqueId(stateMachine.node)}`, {
-      description: `Files a ticket when ${stateMachine.node.path} fails without a caught ticket`,
+      description: recoveryNotes
+        ? `Files a ticket when ${stateMachine.node.path} fails without a caught ticket, and notes when it recovers`
+        : `Files a ticket when ${stateMachine.node.path} fails without a caught ticket`,
       eventPattern: {
         source: ['aws.states'],
         detailType: ['Step Functions Execution Status Change'],
         detail: {
           stateMachineArn: [stateMachine.stateMachineArn],
-          status: [...statuses],
+          status: [...statuses, ...(recoveryNotes ? ['SUCCEEDED'] : [])],
           $or: [
             { cause: events.Match.anythingButPrefix(TICKET_FILED_CAUSE_PREFIX) },
             { cause: events.Match.nullValue() },
@@ -626,6 +743,56 @@ export function failureStateNames(failedStateName: string): { notify: string; fa
     }
   }
   return names;
+}
+
+function isStatusList(options: readonly WatchedStatus[] | WatchOptions): options is readonly WatchedStatus[] {
+  return Array.isArray(options);
+}
+
+/** What the `incidents` prop turns into: whether they are on, their schedule, the environment. */
+function incidentSettings(
+  options: IncidentOptions | undefined,
+  hasTable: boolean,
+): { on: boolean; flushPeriod: Duration; environment: Record<string, string> } {
+  const o = options ?? {};
+  const fail = (message: string) => {
+    throw new Error(`FailureTicketBridge: \`incidents.${message}`);
+  };
+  if (o.grouping !== undefined && !INCIDENT_GROUPINGS.includes(o.grouping)) {
+    fail(`grouping\` must be one of ${INCIDENT_GROUPINGS.join(', ')}, got ${o.grouping}`);
+  }
+  const on = hasTable && o.grouping !== 'off';
+  const configured = [o.window, o.replyInterval, o.agentName, o.flushPeriod].some((v) => v !== undefined);
+  if (!hasTable && ((o.grouping !== undefined && o.grouping !== 'off') || configured)) {
+    // The notifier refuses state/error grouping without a table (ConfigError); fail at synth instead.
+    fail('*` need the idempotency table (incidents live in it); remove `idempotency: false` or the `incidents` settings');
+  }
+  const seconds = (name: string, d: Duration | undefined, min: number) => {
+    if (d === undefined) return undefined;
+    const s = d.toSeconds({ integral: false });
+    if (!Number.isInteger(s) || s < min) fail(`${name}\` must be a whole number of seconds, at least ${min}, got ${d.toHumanString()}`);
+    return String(s);
+  };
+  const window = seconds('window', o.window, 1);
+  const interval = seconds('replyInterval', o.replyInterval, 0);
+  const flushPeriod = o.flushPeriod ?? Duration.minutes(5);
+  const minutes = flushPeriod.toSeconds({ integral: false }) / 60;
+  if (!Number.isInteger(minutes) || minutes < 1) {
+    fail(`flushPeriod\` must be a whole number of minutes, at least 1, got ${flushPeriod.toHumanString()}`);
+  }
+  if (o.agentName !== undefined && (o.agentName.trim() === '' || [...o.agentName].length > 100 || [...o.agentName].some((c) => c.charCodeAt(0) < 0x20))) {
+    fail('agentName` must be one non-empty line of at most 100 characters');
+  }
+  return {
+    on,
+    flushPeriod,
+    environment: {
+      ...(o.grouping !== undefined && hasTable ? { INCIDENT_GROUPING: o.grouping } : {}),
+      ...(window !== undefined ? { INCIDENT_WINDOW_SECONDS: window } : {}),
+      ...(interval !== undefined ? { INCIDENT_REPLY_INTERVAL_SECONDS: interval } : {}),
+      ...(o.agentName !== undefined ? { REPLY_AGENT_NAME: o.agentName } : {}),
+    },
+  };
 }
 
 /** `idempotency` prop → options, or `undefined` when switched off. */

@@ -9,7 +9,14 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
-import { FailureTicketBridge, FailureTicketBridgeProps, IDEMPOTENCY_TABLE_ACTIONS, OutsetaCredentials, TICKET_FILED_CAUSE_PREFIX } from '../lib';
+import {
+  FLUSH_EVENT,
+  FailureTicketBridge,
+  FailureTicketBridgeProps,
+  IDEMPOTENCY_TABLE_ACTIONS,
+  OutsetaCredentials,
+  TICKET_FILED_CAUSE_PREFIX,
+} from '../lib';
 import {
   allStatements,
   asList,
@@ -17,6 +24,7 @@ import {
   offlineApp,
   onlyResourceOfType,
   onlyStateMachine,
+  onlyWatchRule,
   resourcesOfType,
   tasksCalling,
   templateOf,
@@ -241,14 +249,14 @@ describe('FailureTicketBridge: one ticket per failure (idempotency table)', () =
     assert.equal('IDEMPOTENCY_TTL_SECONDS' in defaults, false);
   });
 
-  test('lets the notifier Put, Get and Delete items of that table, and nothing else in DynamoDB', () => {
+  test('lets the notifier Put, Get, Delete and Update items of that table, and nothing else in DynamoDB', () => {
     const { json } = templateOf(bridgeStack().stack);
     const [tableId] = onlyResourceOfType(json, 'AWS::DynamoDB::Table');
     const statements = notifierStatements(json, 'dynamodb');
     assert.equal(statements.length, 1);
     const [statement] = statements;
     assert.equal(statement.Effect, 'Allow');
-    assert.deepEqual(asList<string>(statement.Action).sort(), ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem']);
+    assert.deepEqual(asList<string>(statement.Action).sort(), ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
     assert.deepEqual([...IDEMPOTENCY_TABLE_ACTIONS].sort(), asList<string>(statement.Action).sort());
     assert.equal(statement.Condition, undefined);
     // The table's own ARN: not "*", not its indexes or streams.
@@ -454,7 +462,7 @@ describe('FailureTicketBridge.catchFailures', () => {
 describe('FailureTicketBridge.watch', () => {
   test('sends FAILED, TIMED_OUT and ABORTED executions of the machine to the notifier', () => {
     const { json } = consumerMachine();
-    const [ruleId, rule] = onlyResourceOfType(json, 'AWS::Events::Rule');
+    const [ruleId, rule] = onlyWatchRule(json);
     const [machineId] = onlyResourceOfType(json, 'AWS::StepFunctions::StateMachine');
     const [notifierId] = notifierOf(json);
     const [queueId] = onlyResourceOfType(json, 'AWS::SQS::Queue');
@@ -472,14 +480,16 @@ describe('FailureTicketBridge.watch', () => {
         RetryPolicy: { MaximumEventAgeInSeconds: 21600, MaximumRetryAttempts: 8 },
       },
     ]);
-    const [, permission] = onlyResourceOfType(json, 'AWS::Lambda::Permission');
-    assert.equal(permission.Properties!.Principal, 'events.amazonaws.com');
-    assert.deepEqual(permission.Properties!.SourceArn, { 'Fn::GetAtt': [ruleId, 'Arn'] });
+    const permissions = resourcesOfType(json, 'AWS::Lambda::Permission').filter(
+      ([, p]) => JSON.stringify(p.Properties!.SourceArn) === JSON.stringify({ 'Fn::GetAtt': [ruleId, 'Arn'] }),
+    );
+    assert.equal(permissions.length, 1);
+    assert.equal(permissions[0][1].Properties!.Principal, 'events.amazonaws.com');
   });
 
   test('skips failures whose catch chain already filed a ticket, and only those', () => {
     const { json } = consumerMachine();
-    const [, rule] = onlyResourceOfType(json, 'AWS::Events::Rule');
+    const [, rule] = onlyWatchRule(json);
     const { definition } = onlyStateMachine(json);
     const alternatives = rule.Properties!.EventPattern.detail.$or;
 
@@ -501,7 +511,9 @@ describe('FailureTicketBridge.watch', () => {
       other = new sfn.StateMachine(scope, 'Other', { definitionBody: sfn.DefinitionBody.fromChainable(new sfn.Pass(scope, 'Noop')) });
       bridge.watch(other, ['TIMED_OUT']);
     });
-    const rules = resourcesOfType(json, 'AWS::Events::Rule').map(([, r]) => r.Properties!.EventPattern.detail);
+    const rules = resourcesOfType(json, 'AWS::Events::Rule')
+      .filter(([, r]) => r.Properties!.EventPattern)
+      .map(([, r]) => r.Properties!.EventPattern.detail);
     assert.deepEqual(
       rules.map((d) => [d.stateMachineArn[0].Ref, d.status]),
       [
@@ -509,5 +521,107 @@ describe('FailureTicketBridge.watch', () => {
         [stack.getLogicalId(other!.node.defaultChild as sfn.CfnStateMachine), ['TIMED_OUT']],
       ],
     );
+  });
+});
+
+describe('FailureTicketBridge: incidents', () => {
+  const flushRules = (json: ReturnType<typeof templateOf>['json']) =>
+    resourcesOfType(json, 'AWS::Events::Rule').filter(([, r]) => r.Properties!.ScheduleExpression);
+
+  test('a schedule sends the flush event to the notifier every 5 minutes, with the notifier defaults', () => {
+    const { stack, bridge } = bridgeStack();
+    const { json } = templateOf(stack);
+    const [notifierId, notifier] = notifierOf(json);
+    const [[ruleId, rule]] = flushRules(json);
+    assert.equal(rule.Properties!.ScheduleExpression, 'rate(5 minutes)');
+    assert.deepEqual(rule.Properties!.Targets, [
+      {
+        Arn: { 'Fn::GetAtt': [notifierId, 'Arn'] },
+        Id: 'Target0',
+        Input: JSON.stringify(FLUSH_EVENT),
+        RetryPolicy: { MaximumEventAgeInSeconds: 300, MaximumRetryAttempts: 2 },
+      },
+    ]);
+    assert.deepEqual(FLUSH_EVENT, { ticketBridge: 'flush' });
+    assert.ok(bridge.flushRule);
+    const permissions = resourcesOfType(json, 'AWS::Lambda::Permission').filter(
+      ([, p]) => JSON.stringify(p.Properties!.SourceArn) === JSON.stringify({ 'Fn::GetAtt': [ruleId, 'Arn'] }),
+    );
+    assert.equal(permissions.length, 1);
+    // Defaults are the notifier's own: no variables written.
+    const vars = notifier.Properties!.Environment.Variables;
+    for (const name of ['INCIDENT_GROUPING', 'INCIDENT_WINDOW_SECONDS', 'INCIDENT_REPLY_INTERVAL_SECONDS', 'REPLY_AGENT_NAME', 'RECOVERY_NOTES']) {
+      assert.equal(name in vars, false, name);
+    }
+  });
+
+  test('typed settings become the notifier environment and the schedule', () => {
+    const { stack } = bridgeStack({
+      incidents: {
+        grouping: 'error',
+        window: Duration.days(3),
+        replyInterval: Duration.minutes(2),
+        agentName: 'Pipeline bot',
+        flushPeriod: Duration.minutes(10),
+      },
+    });
+    const { json } = templateOf(stack);
+    const vars = notifierOf(json)[1].Properties!.Environment.Variables;
+    assert.equal(vars.INCIDENT_GROUPING, 'error');
+    assert.equal(vars.INCIDENT_WINDOW_SECONDS, '259200');
+    assert.equal(vars.INCIDENT_REPLY_INTERVAL_SECONDS, '120');
+    assert.equal(vars.REPLY_AGENT_NAME, 'Pipeline bot');
+    assert.equal(flushRules(json)[0][1].Properties!.ScheduleExpression, 'rate(10 minutes)');
+  });
+
+  test('grouping off, or no table, means no schedule; asking for incidents without a table fails at synth', () => {
+    const off = bridgeStack({ incidents: { grouping: 'off' } });
+    const offJson = templateOf(off.stack).json;
+    assert.equal(flushRules(offJson).length, 0);
+    assert.equal(off.bridge.flushRule, undefined);
+    assert.equal(notifierOf(offJson)[1].Properties!.Environment.Variables.INCIDENT_GROUPING, 'off');
+    assert.equal(flushRules(templateOf(bridgeStack({ idempotency: false }).stack).json).length, 0);
+    assert.throws(() => bridgeStack({ idempotency: false, incidents: { grouping: 'state' } }), /need the idempotency table/);
+    assert.throws(() => bridgeStack({ idempotency: false, incidents: { replyInterval: Duration.seconds(30) } }), /need the idempotency table/);
+  });
+
+  test('rejects settings the notifier or EventBridge would refuse', () => {
+    const cases: [FailureTicketBridgeProps['incidents'], RegExp][] = [
+      [{ grouping: 'machine' as never }, /grouping` must be one of state, error, off/],
+      [{ window: Duration.seconds(0) }, /window` must be a whole number of seconds, at least 1/],
+      [{ replyInterval: Duration.millis(1500) }, /replyInterval` must be a whole number of seconds/],
+      [{ flushPeriod: Duration.seconds(30) }, /flushPeriod` must be a whole number of minutes/],
+      [{ agentName: 'x'.repeat(101) }, /agentName` must be one non-empty line/],
+      [{ agentName: 'two\nlines' }, /agentName` must be one non-empty line/],
+    ];
+    for (const [incidents, message] of cases) assert.throws(() => bridgeStack({ incidents }), message);
+  });
+
+  test('watch({ recoveryNotes: true }) adds SUCCEEDED to the rule and turns recovery notes on', () => {
+    const { stack, bridge } = bridgeStack();
+    const machine = new sfn.StateMachine(stack, 'Machine', { definitionBody: sfn.DefinitionBody.fromChainable(new sfn.Pass(stack, 'Step')) });
+    bridge.watch(machine, { recoveryNotes: true });
+    const { json } = templateOf(stack);
+    const [, rule] = onlyWatchRule(json);
+    assert.deepEqual(rule.Properties!.EventPattern.detail.status, ['FAILED', 'TIMED_OUT', 'ABORTED', 'SUCCEEDED']);
+    // A success has no cause: the alternatives without one let it through.
+    assert.deepEqual(rule.Properties!.EventPattern.detail.$or.slice(1), [{ cause: [null] }, { cause: [{ exists: false }] }]);
+    assert.equal(notifierOf(json)[1].Properties!.Environment.Variables.RECOVERY_NOTES, 'true');
+  });
+
+  test('watch takes its statuses as a list or as an option', () => {
+    const { stack, bridge } = bridgeStack();
+    const machine = new sfn.StateMachine(stack, 'Machine', { definitionBody: sfn.DefinitionBody.fromChainable(new sfn.Pass(stack, 'Step')) });
+    bridge.watch(machine, { statuses: ['TIMED_OUT'] });
+    const { json } = templateOf(stack);
+    assert.deepEqual(onlyWatchRule(json)[1].Properties!.EventPattern.detail.status, ['TIMED_OUT']);
+    assert.equal('RECOVERY_NOTES' in notifierOf(json)[1].Properties!.Environment.Variables, false);
+  });
+
+  test('recovery notes need incidents', () => {
+    const { stack, bridge } = bridgeStack({ idempotency: false });
+    const machine = new sfn.StateMachine(stack, 'Machine', { definitionBody: sfn.DefinitionBody.fromChainable(new sfn.Pass(stack, 'Step')) });
+    assert.throws(() => bridge.watch(machine, { recoveryNotes: true }), /need the idempotency table and a grouping other than off/);
+    assert.equal('RECOVERY_NOTES' in notifierOf(templateOf(stack).json)[1].Properties!.Environment.Variables, false);
   });
 });

@@ -8,6 +8,7 @@ import {
   asList,
   cfn,
   onlyResourceOfType,
+  onlyWatchRule,
   onlyStateMachine,
   resourcesOfType,
   synthDemo,
@@ -179,7 +180,7 @@ describe('demo stack (OAuth against the mock pair)', () => {
 
   test('watches the demo machine', () => {
     const [machineId] = onlyResourceOfType(json, 'AWS::StepFunctions::StateMachine');
-    const [, rule] = onlyResourceOfType(json, 'AWS::Events::Rule');
+    const [, rule] = onlyWatchRule(json);
     assert.deepEqual(rule.Properties!.EventPattern.detail.stateMachineArn, [{ Ref: machineId }]);
     assert.deepEqual(rule.Properties!.Targets[0].Arn, { 'Fn::GetAtt': [functionsByBinary(json).notifier[0], 'Arn'] });
   });
@@ -239,7 +240,7 @@ describe('demo stack (OAuth against the mock pair)', () => {
     const dynamo = holdersOf('dynamodb:');
     assert.equal(dynamo.length, 1);
     assert.ok(json.Resources[dynamo[0].holder].Properties!.Roles.some((r: any) => r.Ref === notifierRole), `${notifierId}'s role`);
-    assert.deepEqual(asList<string>(dynamo[0].statement.Action).sort(), ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem']);
+    assert.deepEqual(asList<string>(dynamo[0].statement.Action).sort(), ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
     assert.equal(cfn.resolve(json, dynamo[0].statement.Resource), cfn.resolve(json, { 'Fn::GetAtt': [tableId, 'Arn'] }));
     const publish = holdersOf('sns:');
     assert.deepEqual(

@@ -63,6 +63,13 @@ export function onlyResourceOfType(json: CfnTemplate, type: string): [string, Cf
   return found[0];
 }
 
+/** The one rule with an event pattern (a watch rule), beside schedules such as the incident flush. */
+export function onlyWatchRule(json: CfnTemplate): [string, CfnResource] {
+  const found = resourcesOfType(json, 'AWS::Events::Rule').filter(([, r]) => r.Properties?.EventPattern);
+  if (found.length !== 1) throw new Error(`expected one watch rule, found ${found.length}`);
+  return found[0];
+}
+
 export interface FoundStatement {
   /** Logical id of the resource holding the statement. */
   holder: string;

@@ -4,7 +4,8 @@
 //!
 //! This is the outermost layer: it reads raw variables and builds the
 //! settings types the domain modules define (`ticket::RenderConfig`,
-//! `delivery::DeliverySettings`, `intake::ErrorPath`, `dedupe::Scope`).
+//! `delivery::DeliverySettings`, `intake::ErrorPath`, `dedupe::Scope`,
+//! `incident::Settings`).
 //! Nothing imports it back, and nothing else reads the environment.
 
 use std::time::Duration;
@@ -13,6 +14,7 @@ use crate::dedupe::Scope;
 use crate::delivery::DeliverySettings;
 pub use crate::error::ConfigError;
 use crate::http::endpoint_url;
+use crate::incident::{self, Grouping};
 use crate::intake::ErrorPath;
 pub use crate::notifier::Config;
 use crate::redact::Redactor;
@@ -79,6 +81,7 @@ impl Config {
             default_budget: Duration::from_millis(
                 number(get, "DEFAULT_BUDGET_MS", 25_000)?.max(100),
             ),
+            incidents: incidents(get)?,
             idempotency_table: non_empty(get, "IDEMPOTENCY_TABLE"),
             dedupe_scope: match non_empty(get, "DEDUPE_SCOPE") {
                 None => Scope::Error,
@@ -102,6 +105,59 @@ impl Config {
             },
         })
     }
+}
+
+/// Incident grouping. It needs the table (incidents live there, beside
+/// the dedupe claims): without `IDEMPOTENCY_TABLE` the default is `off`,
+/// and asking for `state` or `error` is an error rather than a silent
+/// downgrade, since the operator expects storms to be grouped.
+fn incidents(get: &impl Fn(&str) -> Option<String>) -> Result<incident::Settings, ConfigError> {
+    let table = non_empty(get, "IDEMPOTENCY_TABLE").is_some();
+    let grouping = match non_empty(get, "INCIDENT_GROUPING") {
+        None if table => Grouping::State,
+        None => Grouping::Off,
+        Some(v) => {
+            let g = Grouping::parse(&v).ok_or_else(|| {
+                ConfigError::new("INCIDENT_GROUPING", "must be state, error or off")
+            })?;
+            if g != Grouping::Off && !table {
+                return Err(ConfigError::new(
+                    "INCIDENT_GROUPING",
+                    "state and error grouping need IDEMPOTENCY_TABLE (incidents live in that table); set it, or INCIDENT_GROUPING=off",
+                ));
+            }
+            g
+        }
+    };
+    let window = number(get, "INCIDENT_WINDOW_SECONDS", 604_800)?;
+    if window == 0 {
+        return Err(ConfigError::new(
+            "INCIDENT_WINDOW_SECONDS",
+            "must be at least 1",
+        ));
+    }
+    let agent_name = non_empty(get, "REPLY_AGENT_NAME")
+        .unwrap_or_else(|| incident::Settings::default().agent_name);
+    if agent_name.chars().count() > 100 || agent_name.chars().any(char::is_control) {
+        return Err(ConfigError::new(
+            "REPLY_AGENT_NAME",
+            "must be one line of at most 100 characters",
+        ));
+    }
+    let recovery_notes = boolean(get, "RECOVERY_NOTES", false)?;
+    if recovery_notes && grouping == Grouping::Off {
+        return Err(ConfigError::new(
+            "RECOVERY_NOTES",
+            "recovery notes go on incidents: they need INCIDENT_GROUPING state or error (and IDEMPOTENCY_TABLE)",
+        ));
+    }
+    Ok(incident::Settings {
+        grouping,
+        window: Duration::from_secs(window),
+        reply_interval: Duration::from_secs(number(get, "INCIDENT_REPLY_INTERVAL_SECONDS", 60)?),
+        agent_name,
+        recovery_notes,
+    })
 }
 
 /// `ERROR_PATH`, which intake needs on every path (the CLI included).
@@ -210,6 +266,22 @@ mod tests {
             ("FROM_PERSON_EMAIL", "nobody", "FROM_PERSON_EMAIL"),
             ("DEDUPE_SCOPE", "run", "DEDUPE_SCOPE"),
             ("FALLBACK_TOPIC_ARN", "my-topic", "FALLBACK_TOPIC_ARN"),
+            ("INCIDENT_GROUPING", "machine", "INCIDENT_GROUPING"),
+            ("INCIDENT_GROUPING", "state", "INCIDENT_GROUPING"),
+            ("INCIDENT_WINDOW_SECONDS", "0", "INCIDENT_WINDOW_SECONDS"),
+            (
+                "INCIDENT_WINDOW_SECONDS",
+                "a week",
+                "INCIDENT_WINDOW_SECONDS",
+            ),
+            (
+                "INCIDENT_REPLY_INTERVAL_SECONDS",
+                "-5",
+                "INCIDENT_REPLY_INTERVAL_SECONDS",
+            ),
+            ("REPLY_AGENT_NAME", &"x".repeat(101), "REPLY_AGENT_NAME"),
+            ("RECOVERY_NOTES", "sometimes", "RECOVERY_NOTES"),
+            ("RECOVERY_NOTES", "true", "RECOVERY_NOTES"),
         ];
         for (var, value, named) in cases {
             let mut pairs: Vec<(&str, &str)> =
@@ -226,6 +298,37 @@ mod tests {
         assert_eq!(err.var, "TICKET_API_URL");
         let err = Config::from_lookup(&env(&GOOD[..2])).unwrap_err();
         assert_eq!(err.var, "FROM_PERSON_UID");
+    }
+
+    #[test]
+    fn incidents_default_to_state_grouping_with_a_table_and_off_without() {
+        let c = Config::from_lookup(&env(GOOD)).unwrap();
+        assert_eq!(c.incidents.grouping, Grouping::Off);
+        let mut with_table = GOOD.to_vec();
+        with_table.push(("IDEMPOTENCY_TABLE", "claims"));
+        let c = Config::from_lookup(&env(&with_table)).unwrap();
+        assert_eq!(c.incidents.grouping, Grouping::State);
+        assert_eq!(c.incidents.window, Duration::from_secs(604_800));
+        assert_eq!(c.incidents.reply_interval, Duration::from_secs(60));
+        assert_eq!(c.incidents.agent_name, "Step Functions ticket bridge");
+        assert!(!c.incidents.recovery_notes);
+        with_table.extend([
+            ("INCIDENT_GROUPING", "Error"),
+            ("INCIDENT_REPLY_INTERVAL_SECONDS", "0"),
+            ("RECOVERY_NOTES", "true"),
+            ("REPLY_AGENT_NAME", "Ops bot"),
+        ]);
+        let c = Config::from_lookup(&env(&with_table)).unwrap();
+        assert_eq!(c.incidents.grouping, Grouping::Error);
+        assert_eq!(c.incidents.reply_interval, Duration::ZERO);
+        assert!(c.incidents.recovery_notes);
+        assert_eq!(c.incidents.agent_name, "Ops bot");
+        let mut off = GOOD.to_vec();
+        off.push(("INCIDENT_GROUPING", "off"));
+        assert_eq!(
+            Config::from_lookup(&env(&off)).unwrap().incidents.grouping,
+            Grouping::Off
+        );
     }
 
     #[test]

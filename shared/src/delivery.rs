@@ -10,7 +10,12 @@
 //! - 429, 500, 502, 503, 504, connect errors and timeouts: retry with
 //!   exponential backoff and full jitter, waiting at least `Retry-After`,
 //!   as long as the deadline allows. Then `TicketDeliveryFailed`.
-//! - Any other 4xx: `TicketRejected` with the API's own message.
+//! - Any other 4xx: `TicketRejected` with the API's own message, except a
+//!   404 to a reply or a case read: the case is gone, which the incident
+//!   logic answers with a new case.
+//!
+//! The same rules serve the three calls an incident makes: creating a case,
+//! replying to one, and reading one's `Status`.
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -28,7 +33,7 @@ use crate::http::{display_endpoint, headers, insert_header, pairs, transport_pro
 use crate::oauth::TokenCache;
 use crate::redact::{Gate, Redactor};
 use crate::secrets::{SecretCache, SecretSource};
-use crate::ticket::CaseBody;
+use crate::ticket::{CaseBody, ReplyBody};
 
 /// Below this much time left, another attempt cannot finish: stop.
 const MIN_ATTEMPT: Duration = Duration::from_millis(50);
@@ -107,20 +112,97 @@ impl TicketClient {
         &self,
         case: &CaseBody,
         secrets: &SecretCache<S>,
-        mut conn: std::sync::Arc<Connection>,
+        conn: std::sync::Arc<Connection>,
         authorization: Authorization,
         deadline: Instant,
         stats: &mut Attempts,
     ) -> Result<String, NotifierError> {
+        match self
+            .exchange(
+                Call::Create(case),
+                secrets,
+                conn,
+                authorization,
+                deadline,
+                stats,
+            )
+            .await?
+        {
+            Answer::Created(uid) => Ok(uid),
+            _ => Err(NotifierError::TicketDeliveryFailed(
+                "ticket API answered the case with something else than a case".to_owned(),
+            )),
+        }
+    }
+
+    /// POSTs an agent reply to its case (Outseta answers 200 with an empty
+    /// body), retried like a case. `Ok(false)`: the case is gone (404).
+    pub async fn reply<S: SecretSource>(
+        &self,
+        reply: &ReplyBody,
+        secrets: &SecretCache<S>,
+        conn: std::sync::Arc<Connection>,
+        authorization: Authorization,
+        deadline: Instant,
+        stats: &mut Attempts,
+    ) -> Result<bool, NotifierError> {
+        let call = Call::Reply {
+            case_uid: &reply.case.uid,
+            reply,
+        };
+        match self
+            .exchange(call, secrets, conn, authorization, deadline, stats)
+            .await?
+        {
+            Answer::Gone => Ok(false),
+            _ => Ok(true),
+        }
+    }
+
+    /// Reads case `case_uid`: open, closed (`Status` 2) or gone (404).
+    pub async fn case_state<S: SecretSource>(
+        &self,
+        case_uid: &str,
+        secrets: &SecretCache<S>,
+        conn: std::sync::Arc<Connection>,
+        authorization: Authorization,
+        deadline: Instant,
+        stats: &mut Attempts,
+    ) -> Result<CaseState, NotifierError> {
+        let call = Call::Read { case_uid };
+        match self
+            .exchange(call, secrets, conn, authorization, deadline, stats)
+            .await?
+        {
+            Answer::Gone => Ok(CaseState::Gone),
+            Answer::Read(state) => Ok(state),
+            _ => Ok(CaseState::Open),
+        }
+    }
+
+    /// One call to the API until it is answered, refused, or time runs out:
+    /// the rules in the module documentation, for a case, a reply or a read.
+    async fn exchange<S: SecretSource>(
+        &self,
+        call: Call<'_>,
+        secrets: &SecretCache<S>,
+        mut conn: std::sync::Arc<Connection>,
+        authorization: Authorization,
+        deadline: Instant,
+        stats: &mut Attempts,
+    ) -> Result<Answer, NotifierError> {
         let mut refreshed = false;
         let mut first = Some(authorization.0);
         let mut last_problem = String::from("no attempt was made");
+        // `stats` counts every call of the invocation (a read, then a
+        // reply); the attempt limit is per call.
+        let before = stats.api_calls;
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining < MIN_ATTEMPT {
                 return Err(NotifierError::TicketDeliveryFailed(format!(
                     "time budget used up after {}; last problem: {last_problem}",
-                    attempts(stats.api_calls)
+                    attempts(stats.api_calls - before)
                 )));
             }
             // The first attempt uses what `authorize` got (a short-lived
@@ -135,7 +217,7 @@ impl TicketClient {
             }
             let redactor = self.gate.redactor();
             stats.api_calls += 1;
-            let request = self.request(case, &conn, auth)?;
+            let request = self.request(&call, &conn, auth)?;
             let outcome = self
                 .http
                 .execute(
@@ -150,7 +232,22 @@ impl TicketClient {
                     let status = resp.status();
                     let retry_after = retry_after(resp.headers());
                     match classify(status) {
-                        Class::Success => return read_case_uid(resp, &redactor).await,
+                        Class::Success => {
+                            return match call {
+                                Call::Create(_) => {
+                                    read_case_uid(resp, &redactor).await.map(Answer::Created)
+                                }
+                                // Outseta answers a reply with an empty body.
+                                Call::Reply { .. } => Ok(Answer::Replied),
+                                Call::Read { .. } => Ok(Answer::Read(read_case_state(resp).await)),
+                            };
+                        }
+                        Class::Reject
+                            if status == StatusCode::NOT_FOUND
+                                && !matches!(call, Call::Create(_)) =>
+                        {
+                            return Ok(Answer::Gone);
+                        }
                         Class::Auth if !refreshed => {
                             refreshed = true;
                             let oauth = matches!(conn.auth, Auth::OAuthClientCredentials(_));
@@ -181,7 +278,8 @@ impl TicketClient {
                         Class::Reject => {
                             let body = resp.text().await.unwrap_or_default();
                             return Err(NotifierError::TicketRejected(format!(
-                                "ticket API rejected the case (HTTP {}): {}",
+                                "ticket API rejected the {} (HTTP {}): {}",
+                                call.what(),
                                 status.as_u16(),
                                 api_message(&body, &redactor)
                             )));
@@ -201,18 +299,13 @@ impl TicketClient {
             };
             let left = deadline.saturating_duration_since(Instant::now());
             let jitter = rand::rng().random_range(0.0..=1.0);
-            match next_step(
-                stats.api_calls,
-                self.max_attempts,
-                retry_after,
-                left,
-                jitter,
-            ) {
+            let made = stats.api_calls - before;
+            match next_step(made, self.max_attempts, retry_after, left, jitter) {
                 Step::Wait(wait) => tokio::time::sleep(wait).await,
                 Step::Stop(why) => {
                     return Err(NotifierError::TicketDeliveryFailed(format!(
                         "{last_problem} after {}, and {why}",
-                        attempts(stats.api_calls)
+                        attempts(made)
                     )));
                 }
             }
@@ -276,33 +369,123 @@ impl TicketClient {
 
     fn request(
         &self,
-        case: &CaseBody,
+        call: &Call<'_>,
         conn: &Connection,
         auth: Option<(String, Secret)>,
     ) -> Result<reqwest::RequestBuilder, NotifierError> {
-        let mut url = self.url.clone();
-        url.query_pairs_mut().append_pair(
-            "sendAutoResponder",
-            if self.send_auto_responder {
-                "true"
-            } else {
-                "false"
-            },
-        );
-        let mut body = serde_json::to_value(case).map_err(|_| {
-            NotifierError::TicketDeliveryFailed("could not serialise the case".to_owned())
-        })?;
-        apply_body_params(&mut body, &conn.invocation);
         let mut headers = headers(&conn.invocation)?;
         if let Some((name, value)) = auth {
             insert_header(&mut headers, &name, value.expose())?;
         }
-        Ok(self
-            .http
-            .post(url)
+        let serialise = |v: Result<Value, serde_json::Error>| {
+            v.map_err(|_| {
+                NotifierError::TicketDeliveryFailed(format!(
+                    "could not serialise the {}",
+                    call.what()
+                ))
+            })
+        };
+        let builder = match call {
+            Call::Create(case) => {
+                let mut url = self.url.clone();
+                url.query_pairs_mut().append_pair(
+                    "sendAutoResponder",
+                    if self.send_auto_responder {
+                        "true"
+                    } else {
+                        "false"
+                    },
+                );
+                let mut body = serialise(serde_json::to_value(case))?;
+                apply_body_params(&mut body, &conn.invocation);
+                self.http.post(url).json(&body)
+            }
+            Call::Reply { case_uid, reply } => {
+                let mut body = serialise(serde_json::to_value(reply))?;
+                apply_body_params(&mut body, &conn.invocation);
+                self.http
+                    .post(self.case_url(case_uid, Some("replies"))?)
+                    .json(&body)
+            }
+            Call::Read { case_uid } => self.http.get(self.case_url(case_uid, None)?),
+        };
+        Ok(builder
             .query(&pairs(&conn.invocation.query))
-            .headers(headers)
-            .json(&body))
+            .headers(headers))
+    }
+
+    /// `{cases endpoint}/{Uid}` and below it; the Uid is one path segment,
+    /// escaped, whatever it holds.
+    fn case_url(&self, case_uid: &str, below: Option<&str>) -> Result<Url, NotifierError> {
+        let mut url = self.url.clone();
+        url.path_segments_mut()
+            .map_err(|_| {
+                NotifierError::TicketDeliveryFailed(
+                    "the ticket API URL cannot take a case path".to_owned(),
+                )
+            })?
+            .pop_if_empty()
+            .push(case_uid)
+            .extend(below);
+        Ok(url)
+    }
+}
+
+/// What an exchange asks of the API.
+enum Call<'a> {
+    Create(&'a CaseBody),
+    Reply {
+        case_uid: &'a str,
+        reply: &'a ReplyBody,
+    },
+    Read {
+        case_uid: &'a str,
+    },
+}
+
+impl Call<'_> {
+    /// For messages: "the ticket API rejected the reply".
+    fn what(&self) -> &'static str {
+        match self {
+            Call::Create(_) => "case",
+            Call::Reply { .. } => "reply",
+            Call::Read { .. } => "case read",
+        }
+    }
+}
+
+/// How an exchange ended well.
+enum Answer {
+    Created(String),
+    Replied,
+    Read(CaseState),
+    /// 404 for a reply or a read: the case is gone.
+    Gone,
+}
+
+/// An existing case, as far as the incident needs to know it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseState {
+    Open,
+    /// `Status` 2: an agent closed it.
+    Closed,
+    /// 404: deleted (or never there).
+    Gone,
+}
+
+/// `Status` 2 is closed; anything else, or a body that cannot be read, is
+/// taken as open: the reply that follows then finds out (a 404 is gone),
+/// and a reply to a case an agent closed a moment ago is still read there.
+async fn read_case_state(resp: reqwest::Response) -> CaseState {
+    let Ok(body) = resp.text().await else {
+        return CaseState::Open;
+    };
+    match serde_json::from_str::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("Status").and_then(Value::as_u64))
+    {
+        Some(2) => CaseState::Closed,
+        _ => CaseState::Open,
     }
 }
 

@@ -121,6 +121,51 @@ pub struct Failure {
     pub redrive_count: u32,
 }
 
+/// The key of the flush event, `{"ticketBridge": "flush"}`: what the
+/// construct's schedule sends so coalesced occurrences reach their case
+/// even when no later failure comes to post them.
+pub const CONTROL_KEY: &str = "ticketBridge";
+
+/// Whether `event` is the flush event. Checked before [`intake`]: it has no
+/// `Error` and must not be taken for an invalid failure.
+pub fn is_flush(event: &Value) -> bool {
+    event.get(CONTROL_KEY).and_then(Value::as_str) == Some("flush")
+}
+
+/// A SUCCEEDED execution, for recovery notes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Success {
+    pub state_machine_arn: String,
+    pub execution_arn: Option<String>,
+    /// When it succeeded (`detail.stopDate`), epoch ms.
+    pub stopped_ms: Option<u64>,
+}
+
+/// The facts of an EventBridge SUCCEEDED status change, or `None` for any
+/// other event. [`intake`] skips such events; recovery notes read them here.
+pub fn success(event: &Value) -> Option<Success> {
+    let root = event.as_object()?;
+    if root.get("detail-type").and_then(Value::as_str) != Some(STATUS_CHANGE) {
+        return None;
+    }
+    let detail = root.get("detail")?.as_object()?;
+    if detail.get("status").and_then(Value::as_str) != Some("SUCCEEDED") {
+        return None;
+    }
+    let execution_arn = string(detail, "executionArn");
+    let state_machine_arn = string(detail, "stateMachineArn").or_else(|| {
+        execution_arn
+            .as_deref()
+            .map(parse_execution_arn)
+            .and_then(|a| a.state_machine_arn)
+    })?;
+    Some(Success {
+        state_machine_arn,
+        execution_arn,
+        stopped_ms: detail.get("stopDate").and_then(Value::as_u64),
+    })
+}
+
 /// Recognises `event`; `Err` names what was missing, for `InvalidFailureEvent`.
 pub fn intake(event: &Value, error_path: Option<&ErrorPath>) -> Result<Intake, String> {
     let Some(root) = event.as_object() else {
@@ -532,6 +577,28 @@ mod tests {
             failure(intake(&ev, None).unwrap()).input,
             Some(Input::Text("{\"cut".into()))
         );
+    }
+
+    #[test]
+    fn the_flush_event_and_succeeded_executions_are_recognised() {
+        assert!(is_flush(&json!({"ticketBridge": "flush"})));
+        assert!(!is_flush(&json!({"ticketBridge": "other"})));
+        assert!(!is_flush(&json!({"Error": "E"})));
+        let ok = json!({"detail-type": STATUS_CHANGE, "detail": {"status": "SUCCEEDED",
+            "executionArn": ARN, "stopDate": 1_700_000_000_000_u64}});
+        assert_eq!(
+            success(&ok),
+            Some(Success {
+                state_machine_arn: "arn:aws:states:eu-west-1:123456789012:stateMachine:orders"
+                    .into(),
+                execution_arn: Some(ARN.into()),
+                stopped_ms: Some(1_700_000_000_000),
+            })
+        );
+        let failed = json!({"detail-type": STATUS_CHANGE, "detail": {"status": "FAILED", "executionArn": ARN}});
+        assert_eq!(success(&failed), None);
+        let anonymous = json!({"detail-type": STATUS_CHANGE, "detail": {"status": "SUCCEEDED"}});
+        assert_eq!(success(&anonymous), None);
     }
 
     #[test]

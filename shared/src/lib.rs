@@ -25,6 +25,7 @@ pub mod fallback;
 pub mod history;
 mod html;
 pub mod http;
+pub mod incident;
 pub mod intake;
 pub mod links;
 pub mod notifier;

@@ -1,5 +1,7 @@
 //! One invocation, start to finish: intake → dedupe → render → credentials →
-//! delivery, with exactly one structured log line saying how it ended.
+//! incident → delivery, with exactly one structured log line saying how it
+//! ended. With incident grouping on, `grouped` decides between a new case,
+//! a reply and coalescing, and serves the flush event and recovery notes.
 //!
 //! Every exit that files no ticket goes through [`Notifier::not_filed`]: the
 //! connection secret is read first (from the cache) so the gate knows its
@@ -24,8 +26,9 @@ use crate::delivery::{Attempts, TicketClient};
 use crate::error::NotifierError;
 use crate::fallback::{self, Publisher};
 use crate::history::{Enrichment, HistoryLimits, SfnHistory, enrich};
+use crate::incident::{self, IncidentStore};
 use crate::intake::ErrorPath;
-use crate::intake::{Intake, intake};
+use crate::intake::{Intake, intake, is_flush};
 use crate::redact::{Gate, Redacted};
 use crate::secrets::{SecretCache, SecretSource};
 use crate::ticket::{CaseBody, RenderConfig, render_with};
@@ -64,6 +67,8 @@ pub struct Config {
     /// The most one log line may take (`LOG_EVENT_MAX_BYTES`); the event and
     /// ticket fields are cut, visibly, to fit.
     pub log_max_bytes: usize,
+    /// Incident grouping, replies and recovery notes.
+    pub incidents: incident::Settings,
 }
 
 /// What an invocation returns to its caller (the state machine's next state).
@@ -84,6 +89,58 @@ pub enum Outcome {
         skipped: bool,
         status: String,
     },
+    /// A failure that belongs to an incident (grouping on).
+    #[serde(rename_all = "camelCase")]
+    Incident {
+        /// `None` only while another invocation is still filing the case.
+        case_uid: Option<String>,
+        subject: String,
+        attempts: u32,
+        /// `new_case`, `reply_posted` or `reply_coalesced`.
+        incident: &'static str,
+        /// This failure's occurrence number in its incident.
+        occurrence: u64,
+        /// Occurrences the reply (or the new case) carried besides this one.
+        #[serde(skip_serializing_if = "is_zero")]
+        carried: u64,
+        /// The closed, gone or expired case a new case follows.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        previous_case_uid: Option<String>,
+    },
+    /// The flush event's report.
+    Flushed {
+        flush: FlushReport,
+    },
+    /// A SUCCEEDED execution that added recovery notes.
+    #[serde(rename_all = "camelCase")]
+    Recovered {
+        status: String,
+        /// The cases that got their recovery note.
+        recovery_notes: Vec<String>,
+    },
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// What one flush did (`{"ticketBridge": "flush"}`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FlushReport {
+    /// Incidents the index listed and this flush looked at.
+    pub incidents: u64,
+    /// Replies posted.
+    pub replies: u64,
+    /// Occurrences those replies (and new cases) carried.
+    pub occurrences: u64,
+    /// Cases filed because the earlier one was closed or gone, or its
+    /// creator died.
+    pub new_cases: u64,
+    /// Incidents whose reply could not be delivered (kept for the next).
+    pub failed: u64,
+    /// Index entries dropped (incident expired or gone).
+    pub pruned: u64,
 }
 
 /// Everything a warm container keeps between invocations.
@@ -93,10 +150,15 @@ pub struct Notifier<S> {
     secrets: SecretCache<S>,
     client: TicketClient,
     store: Arc<dyn ClaimStore>,
+    /// Where incidents live; `None` when grouping is off.
+    incidents: Option<Arc<dyn IncidentStore>>,
     fallback: Option<Arc<dyn Publisher>>,
     /// The EventBridge path's source of the failed state; `None` in tests.
     history: Option<SfnHistory>,
 }
+
+mod grouped;
+use grouped::{Grouped, Occurrence};
 
 /// How an invocation that files nothing ended, for its log line.
 struct NotFiled<'a> {
@@ -111,7 +173,9 @@ struct NotFiled<'a> {
 }
 
 impl<S: SecretSource> Notifier<S> {
-    /// A notifier with the per-container dedupe guard and no fallback topic.
+    /// A notifier with the per-container dedupe guard, per-container
+    /// incidents when grouping is on (`with_incidents` shares them through
+    /// a table), and no fallback topic.
     pub fn new(config: Config, source: S) -> Result<Self, NotifierError> {
         let gate = Gate::new(config.render.redactor.clone());
         let client = TicketClient::new(&config.delivery, gate.clone())?;
@@ -121,12 +185,15 @@ impl<S: SecretSource> Notifier<S> {
             config.secret_cache_ttl,
             gate.clone(),
         );
+        let incidents = (config.incidents.grouping != incident::Grouping::Off)
+            .then(|| Arc::new(incident::Memory::new()) as Arc<dyn IncidentStore>);
         Ok(Notifier {
             config,
             gate,
             secrets,
             client,
             store: Arc::new(Memory::new()),
+            incidents,
             fallback: None,
             history: None,
         })
@@ -135,6 +202,15 @@ impl<S: SecretSource> Notifier<S> {
     /// Dedupe across containers (DynamoDB) instead of per container.
     pub fn with_store(mut self, store: Arc<dyn ClaimStore>) -> Self {
         self.store = store;
+        self
+    }
+
+    /// Incidents in this store (DynamoDB) instead of the container's
+    /// memory; ignored when grouping is off.
+    pub fn with_incidents(mut self, incidents: Arc<dyn IncidentStore>) -> Self {
+        if self.config.incidents.grouping != incident::Grouping::Off {
+            self.incidents = Some(incidents);
+        }
         self
     }
 
@@ -173,8 +249,16 @@ impl<S: SecretSource> Notifier<S> {
             started,
             authorized: false,
         };
+        if is_flush(&event) {
+            return self.flush(&event, deadline, started).await;
+        }
         let failure = match intake(&event, self.config.error_path.as_ref()) {
             Ok(Intake::Failure(f)) => f,
+            Ok(Intake::Skipped { status })
+                if status == "SUCCEEDED" && self.config.incidents.recovery_notes =>
+            {
+                return self.recovery(&event, deadline, started).await;
+            }
             Ok(Intake::Skipped { status }) => {
                 tracing::info!(outcome = "skipped", status = %self.gate.seal(&status, 200), "execution status is not a failure; no ticket");
                 return Ok(Outcome::Skipped {
@@ -240,6 +324,29 @@ impl<S: SecretSource> Notifier<S> {
                 .await
                 .map(|auth| (conn, auth)),
             Err(e) => Err(NotifierError::ConnectionSecret(e.to_string())),
+        };
+        // A failure of an incident: a new case, a reply, or coalesced.
+        let ready = match (ready, self.grouped_as(&failure)) {
+            (Ok((conn, auth)), Some((store, fp))) => {
+                let occurrence = Occurrence {
+                    store,
+                    fp,
+                    failure: &failure,
+                    extra: extra.as_ref(),
+                    reported,
+                    end,
+                    end_wall,
+                    key: &key,
+                    claimed,
+                    started,
+                    event: &event,
+                };
+                match self.occurrence(occurrence, conn, auth, &mut stats).await {
+                    Grouped::Done(result) => return result,
+                    Grouped::Ungrouped(conn, auth) => Ok((conn, auth)),
+                }
+            }
+            (ready, _) => ready,
         };
         let case = self.render(&failure, extra.as_ref(), reported);
         let result = match ready {
@@ -316,11 +423,15 @@ impl<S: SecretSource> Notifier<S> {
         extra: Option<&Enrichment>,
         reported: OffsetDateTime,
     ) -> CaseBody {
-        let cfg = RenderConfig {
+        render_with(failure, extra, &self.render_config(), reported)
+    }
+
+    /// The render settings with every secret the gate knows by now.
+    fn render_config(&self) -> RenderConfig {
+        RenderConfig {
             redactor: self.gate.redactor(),
             ..self.config.render.clone()
-        };
-        render_with(failure, extra, &cfg, reported)
+        }
     }
 
     /// The EventBridge path knows no failed state: read it from the
@@ -492,8 +603,8 @@ pub fn log_rejected(err: &NotifierError, bytes: usize, event: &Redacted, redacti
 
 impl Notifier<crate::secrets::SecretsManager> {
     /// The production wiring: Secrets Manager for the connection, DynamoDB
-    /// dedupe when `IDEMPOTENCY_TABLE` is set, SNS when `FALLBACK_TOPIC_ARN`
-    /// is. Clients are built once per container from one SDK configuration.
+    /// dedupe and incidents when `IDEMPOTENCY_TABLE` is set, SNS when
+    /// `FALLBACK_TOPIC_ARN` is. Clients are built once per container from one SDK configuration.
     pub fn from_sdk(config: Config, sdk: &aws_config::SdkConfig) -> Result<Self, NotifierError> {
         let table = config.idempotency_table.clone();
         let topic = config.fallback_topic_arn.clone();
@@ -501,10 +612,10 @@ impl Notifier<crate::secrets::SecretsManager> {
         let mut notifier = Notifier::new(config, secrets)?;
         notifier.history = Some(SfnHistory::new(aws_sdk_sfn::Client::new(sdk)));
         if let Some(table) = table {
-            notifier = notifier.with_store(Arc::new(dedupe::DynamoDb::new(
-                aws_sdk_dynamodb::Client::new(sdk),
-                table,
-            )));
+            let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+            notifier = notifier
+                .with_store(Arc::new(dedupe::DynamoDb::new(dynamodb.clone(), &table)))
+                .with_incidents(Arc::new(incident::DynamoDb::new(dynamodb, table)));
         }
         if let Some(topic) = topic {
             notifier = notifier.with_fallback(Arc::new(fallback::Sns::new(

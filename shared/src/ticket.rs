@@ -17,6 +17,9 @@ use crate::intake::{Failure, Input};
 use crate::links::{self, Console};
 use crate::redact::Redactor;
 
+mod reply;
+pub use reply::{CaseRef, IncidentNote, ReplyBody, continuation, recovery_note, reply_comment};
+
 /// Subject limit, in characters.
 pub const SUBJECT_MAX: usize = 200;
 /// Body limit in bytes; the API refuses larger bodies, so this is hard.
@@ -109,6 +112,39 @@ pub fn render_with(
     cfg: &RenderConfig,
     now: OffsetDateTime,
 ) -> CaseBody {
+    render_full(failure, extra, cfg, now, None)
+}
+
+/// [`render_with`] for a case that belongs to an incident: it says which
+/// occurrence filed it, links the incident's earlier case (closed, gone,
+/// or from an earlier window) and lists the occurrences that were waiting
+/// for a reply when it was filed.
+pub fn render_incident(
+    failure: &Failure,
+    extra: Option<&Enrichment>,
+    cfg: &RenderConfig,
+    now: OffsetDateTime,
+    note: &IncidentNote<'_>,
+) -> CaseBody {
+    render_full(failure, extra, cfg, now, Some(note))
+}
+
+/// The reason a failure gives, as its ticket leads with it: what an
+/// incident's occurrences are compared by.
+pub fn lead_reason(failure: &Failure) -> String {
+    let decoded = cause::decode(failure.error.as_deref(), failure.cause.as_deref());
+    decoded
+        .lead(failure.error.as_deref(), failure.status.as_deref())
+        .reason
+}
+
+fn render_full(
+    failure: &Failure,
+    extra: Option<&Enrichment>,
+    cfg: &RenderConfig,
+    now: OffsetDateTime,
+    note: Option<&IncidentNote<'_>>,
+) -> CaseBody {
     let r = &cfg.redactor;
     let decoded = cause::decode(failure.error.as_deref(), failure.cause.as_deref());
     let lead = decoded.lead(failure.error.as_deref(), failure.status.as_deref());
@@ -150,6 +186,9 @@ pub fn render_with(
     }
     h.raw("</p>\n<h2>Step Functions failure: ");
     shown(&mut h, r, machine, FIELD_CAP).raw("</h2>\n");
+    if let Some(note) = note {
+        reply::incident_note(&mut h, note, r);
+    }
     if let Some(note) = extra.and_then(|e| e.note.as_deref()) {
         h.raw("<p><em>");
         shown(&mut h, r, note, MESSAGE_CAP).raw("</em></p>\n");
@@ -161,6 +200,10 @@ pub fn render_with(
     input_section(&mut h, "Input (redacted)", failure.input.as_ref(), r);
     if let Some(input) = extra.and_then(|e| e.state_input.as_ref()) {
         input_section(&mut h, "Failed state input (redacted)", Some(input), r);
+    }
+    if let Some(batch) = note.and_then(|n| n.waiting) {
+        h.raw("<h3>Occurrences waiting for an update of the earlier case</h3>\n");
+        reply::occurrences(&mut h, batch, note.and_then(|n| n.first_reason), r);
     }
     h.raw("<p><small>Filed by the Step Functions ticket bridge at ")
         .text(&timestamp(now), FIELD_CAP)

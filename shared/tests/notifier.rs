@@ -10,23 +10,13 @@ use serde_json::{Value, json};
 use ticket_bridge::dedupe::{ClaimStore, Lease, Memory};
 use ticket_bridge::fallback::Recording;
 use ticket_bridge::secrets::StaticSecret;
-use ticket_bridge::{Config, Notifier, NotifierError, Outcome};
+use ticket_bridge::{Notifier, NotifierError, Outcome};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const CASES: &str = "/api/v1/support/cases";
+mod support;
 
-/// The recipe's connection: a harmless API-key header, the Outseta
-/// credential as a secret invocation header parameter.
-fn recipe() -> Value {
-    json!({
-        "api_key_name": "X-Outseta-Connection",
-        "api_key_value": "header-parameter",
-        "invocation_http_parameters": {"header_parameters": [
-            {"key": "Authorization", "value": "Outseta K1:S1", "is_value_secret": true}
-        ]}
-    })
-}
+use support::{CASES, config, deadline, recipe};
 
 struct Setup {
     api: MockServer,
@@ -43,19 +33,7 @@ async fn setup(answer: ResponseTemplate, fallback: Recording) -> Setup {
         .respond_with(answer)
         .mount(&api)
         .await;
-    let url = format!("{}{CASES}", api.uri());
-    let env = [
-        ("TICKET_API_URL", url.as_str()),
-        ("CONNECTION_SECRET_ID", "events!connection/outseta/1"),
-        ("FROM_PERSON_EMAIL", "oncall@example.com"),
-        ("MAX_ATTEMPTS", "2"),
-    ];
-    let config = Config::from_lookup(&|k: &str| {
-        env.iter()
-            .find(|(n, _)| *n == k)
-            .map(|(_, v)| v.to_string())
-    })
-    .unwrap();
+    let config = config(&format!("{}{CASES}", api.uri()), &[]);
     let store = Arc::new(Memory::new());
     let fallback = Arc::new(fallback);
     let notifier = Notifier::new(config, StaticSecret(Ok(recipe().to_string())))
@@ -91,10 +69,6 @@ fn failed(execution: &str, redrive: u32) -> Value {
 
 async fn posts(api: &MockServer) -> usize {
     api.received_requests().await.unwrap_or_default().len()
-}
-
-fn deadline() -> Option<SystemTime> {
-    Some(SystemTime::now() + Duration::from_secs(5))
 }
 
 #[tokio::test]
@@ -208,17 +182,10 @@ async fn a_copy_waits_for_a_live_holder_and_takes_over_a_lapsed_one() {
 
 #[tokio::test]
 async fn an_unreadable_secret_is_a_typed_connection_error() {
-    let env = [
-        ("TICKET_API_URL", "http://127.0.0.1:9/x"),
-        ("CONNECTION_SECRET_ID", "events!connection/gone/1"),
-        ("FROM_PERSON_EMAIL", "oncall@example.com"),
-    ];
-    let config = Config::from_lookup(&|k: &str| {
-        env.iter()
-            .find(|(n, _)| *n == k)
-            .map(|(_, v)| v.to_string())
-    })
-    .unwrap();
+    let config = config(
+        "http://127.0.0.1:9/x",
+        &[("CONNECTION_SECRET_ID", "events!connection/gone/1")],
+    );
     let n = Notifier::new(
         config,
         StaticSecret(Err("not found (ResourceNotFoundException)".into())),

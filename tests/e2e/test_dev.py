@@ -81,7 +81,7 @@ def test_make_dev_serves_files_a_case_and_stops_everything_on_ctrl_c(tmp_path):
 
         tree = process_tree(make.pid)
         running = "\n".join(cmdline(pid) for pid in tree)
-        for part in ("scripts/dev.py", "moto_server", "lambda watch", "/notifier", "/mock-api", "/mock-auth"):
+        for part in ("scripts/dev.py", "moto_atomic.py", "lambda watch", "/notifier", "/mock-api", "/mock-auth"):
             assert part in running, f"no {part!r} under make dev:\n{running}"
         assert port_open(port) and port_open(moto_port)
         os.killpg(make.pid, signal.SIGINT)  # Ctrl-C

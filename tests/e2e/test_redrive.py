@@ -26,11 +26,20 @@ def failed(redrive_count, event_id, stop_date):
     return ev
 
 
-def test_a_failure_after_a_redrive_is_a_new_case_and_its_copy_is_not(svc):
+def start(svc, grouping):
     secret = "RedriveSecret-" + os.urandom(6).hex()
     table = svc.seed("table")["tableName"]
     arn = svc.seed("outseta", "--key", KEY, "--secret", secret)["secretArn"]
-    svc.start_watch(arn, {"API_KEY": KEY, "API_SECRET": secret, "IDEMPOTENCY_TABLE": table})
+    env = {"API_KEY": KEY, "API_SECRET": secret, "IDEMPOTENCY_TABLE": table, "INCIDENT_GROUPING": grouping}
+    if grouping != "off":
+        env["INCIDENT_REPLY_INTERVAL_SECONDS"] = "0"
+    svc.start_watch(arn, env)
+    return secret, table
+
+
+def test_a_failure_after_a_redrive_is_a_new_case_and_its_copy_is_not(svc):
+    # Incident grouping off: what the dedupe key alone decides.
+    secret, table = start(svc, "off")
 
     base = load_event("eventbridge-failed.json")
     first = failed(0, base["id"], base["detail"]["stopDate"])
@@ -60,3 +69,28 @@ def test_a_failure_after_a_redrive_is_a_new_case_and_its_copy_is_not(svc):
     )
     claims = svc.client("dynamodb").scan(TableName=table)["Items"]
     assert len(claims) >= 2, f"the idempotency table holds {len(claims)} claims: dedupe did not go through DynamoDB"
+
+
+def test_with_incident_grouping_a_failure_after_a_redrive_is_a_reply_on_the_open_case(svc):
+    """DESIGN.md: with grouping on, the failure after a redrive is a new
+    occurrence of its incident (a reply on the open case), never a silent
+    duplicate; its redelivered copy still is a duplicate."""
+    secret, _ = start(svc, "state")
+    base = load_event("eventbridge-failed.json")
+    first = failed(0, base["id"], base["detail"]["stopDate"])
+    redriven = failed(1, "9b0e6c2d-5a41-4f1e-8d53-2f7c1e0a9b17", base["detail"]["stopDate"] + 3_600_000)
+    outs = []
+    for event in (first, redriven, redriven):
+        status, _, out = svc.invoke("notifier", event)
+        assert status == 200, out
+        outs.append(out)
+    original, after_redrive, copy_of_it = outs
+    assert original["incident"] == "new_case", original
+    assert after_redrive["incident"] == "reply_posted" and after_redrive["occurrence"] == 2, after_redrive
+    assert after_redrive["caseUid"] == original["caseUid"]
+    assert copy_of_it.get("duplicate") is True, copy_of_it
+    auth = {"Authorization": f"Outseta {KEY}:{secret}"}
+    status, _, held = http("GET", svc.cases_url(), headers=auth)
+    assert [c["Uid"] for c in held] == [original["caseUid"]], held
+    status, _, case = http("GET", f"{svc.cases_url()}/{original['caseUid']}", headers=auth)
+    assert len(case["CaseHistories"]) == 1, case["CaseHistories"]

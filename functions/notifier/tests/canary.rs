@@ -390,3 +390,86 @@ async fn config_error_never_echoes_the_event() {
     assert_clean("config error", &out);
     assert!(logs.text().contains("withheld"));
 }
+
+/// Incidents: the case, a reply whose reason differs from the first (so it
+/// is shown), the recovery note of an execution whose name echoes a
+/// canary, and the flush. Every reply the API received and every log line
+/// of these paths stays clean.
+#[tokio::test]
+async fn replies_recovery_notes_and_the_flush() {
+    let h = harness(
+        created("CASE-1"),
+        Recording::default(),
+        &[
+            ("IDEMPOTENCY_TABLE", "canary-claims"),
+            ("INCIDENT_REPLY_INTERVAL_SECONDS", "0"),
+            ("RECOVERY_NOTES", "true"),
+        ],
+    )
+    .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/support/cases/CASE-1"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"Uid": "CASE-1", "Status": 1})),
+        )
+        .mount(&h.api)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/support/cases/CASE-1/replies"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&h.api)
+        .await;
+    let (logs, _g) = capture_logs();
+    let first = invoke(&h.notifier, echoing_event("incident-1"), 5_000).await;
+    assert_eq!(first.as_ref().unwrap()["incident"], "new_case", "{first:?}");
+    // Another reason this time (still echoing every canary), so the reply shows it.
+    let mut other = echoing_event("incident-2");
+    other["error"]["Cause"] = json!(
+        json!({"errorType": "Timeout",
+        "errorMessage": format!("downstream timed out for {}", CANARIES[..5].join(" and "))})
+        .to_string()
+    );
+    let second = invoke(&h.notifier, other, 5_000).await;
+    assert_eq!(
+        second.as_ref().unwrap()["incident"],
+        "reply_posted",
+        "{second:?}"
+    );
+    assert_eq!(outcome(&logs), "reply_posted");
+    let success = json!({
+        "detail-type": "Step Functions Execution Status Change", "source": "aws.states",
+        "detail": {
+            "status": "SUCCEEDED",
+            "executionArn": format!("arn:aws:states:eu-west-1:123456789012:execution:canary-machine:ok-{API_KEY}"),
+            "stateMachineArn": "arn:aws:states:eu-west-1:123456789012:stateMachine:canary-machine",
+        }
+    });
+    let recovered = invoke(&h.notifier, success, 5_000).await;
+    assert_eq!(
+        recovered.as_ref().unwrap()["recoveryNotes"],
+        json!(["CASE-1"]),
+        "{recovered:?}"
+    );
+    assert_eq!(outcome(&logs), "recovery_noted");
+    let flushed = invoke(&h.notifier, json!({"ticketBridge": "flush"}), 5_000).await;
+    assert!(flushed.is_ok(), "{flushed:?}");
+    assert_eq!(outcome(&logs), "flushed");
+
+    let replies: Vec<String> = h
+        .api
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path().ends_with("/replies"))
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .collect();
+    assert_eq!(replies.len(), 2, "a reply and a recovery note");
+    assert!(
+        replies[0].contains("reason: ") && replies[0].contains("[REDACTED]"),
+        "{}",
+        replies[0]
+    );
+    let all = everything(&h, &logs, &first).await + &format!("{second:?}{recovered:?}{flushed:?}");
+    assert_clean("incident replies / recovery / flush", &all);
+}

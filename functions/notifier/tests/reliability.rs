@@ -73,11 +73,21 @@ async fn twenty_concurrent_copies_of_one_failure_file_one_case() {
     }
 }
 
+/// Dedupe alone: with incident grouping (on by default with a table) these
+/// twenty failures of one state would be one case and its replies
+/// (tests/incidents.rs), so grouping is off here.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_different_failures_file_twenty_cases() {
     let (server, url) = counting_api(50).await;
     let (secret, table) = (secret(), table());
-    let n = Arc::new(notifier(&secret, &url, &[("IDEMPOTENCY_TABLE", &table)]).await);
+    let n = Arc::new(
+        notifier(
+            &secret,
+            &url,
+            &[("IDEMPOTENCY_TABLE", &table), ("INCIDENT_GROUPING", "off")],
+        )
+        .await,
+    );
     let runs = (0..20).map(|i| {
         let n = n.clone();
         tokio::spawn(async move { invoke(&n, failure_of(&format!("distinct-{i}")), 10_000).await })

@@ -1,6 +1,8 @@
 //! Real components for the notifier's integration tests: a moto server for
-//! Secrets Manager/EventBridge (shared per test binary, or the one `make
-//! test` started, via `MOTO_ENDPOINT`), connection secrets seeded through
+//! Secrets Manager/EventBridge/DynamoDB (shared per test binary, or the one
+//! `make test` started, via `MOTO_ENDPOINT`; started through
+//! scripts/moto_atomic.py so concurrent writes to one item do not
+//! interleave, as in DynamoDB), connection secrets seeded through
 //! moto's own CreateConnection, and a tracing capture for canary checks.
 #![allow(dead_code)]
 
@@ -50,8 +52,12 @@ fn start_moto() -> Moto {
 /// the process exits.
 pub fn moto_with(env: &str) -> Moto {
     let port = free_port();
+    // moto_server's application with DynamoDB's per-item atomicity (see the
+    // script): the concurrency tests depend on it.
+    let launcher = repo_root().join("scripts/moto_atomic.py");
     let script = format!(
-        "{env} moto_server -H 127.0.0.1 -p {port} >/dev/null 2>&1 & pid=$!; trap 'kill $pid' EXIT; read _"
+        "{env} python3 '{}' -H 127.0.0.1 -p {port} >/dev/null 2>&1 & pid=$!; trap 'kill $pid' EXIT; read _",
+        launcher.display()
     );
     let mut child = Command::new("sh")
         .args(["-c", &script])

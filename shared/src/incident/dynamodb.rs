@@ -1,0 +1,623 @@
+//! The DynamoDB adapter, in the dedupe table (`IDEMPOTENCY_TABLE`): same
+//! partition key `id`, same TTL attribute `expiration`, so the table's
+//! schema does not change. Incidents are `incident#<sha256>` items, beside
+//! the claims' bare hashes; `incident-index` lists the live incidents for
+//! the flush (one GetItem instead of a Scan), and `machine#<sha256>` lists a
+//! machine's incidents for recovery notes.
+//!
+//! Only `PutItem` (create), `GetItem` (read), and `UpdateItem` (everything
+//! else) are called: every change is one conditional update expression, so
+//! concurrent occurrences never overwrite each other.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+
+use super::{
+    Batch, Change, Guard, INDEX_KEY, Incident, IncidentStore, Live, Occurrence, PENDING_KEPT,
+    Status, StoreError, machine_key,
+};
+use crate::BoxFuture;
+use crate::sdk::describe_sdk_error;
+
+const PK: &str = "id";
+const STATUS: &str = "status";
+const OWNER: &str = "owner";
+const CREATING_UNTIL: &str = "creating_until";
+const CASE_UID: &str = "case_uid";
+const PREVIOUS_CASE: &str = "previous_case";
+const SUBJECT: &str = "subject";
+const FIRST_REASON: &str = "first_reason";
+const MACHINE: &str = "machine";
+const SEQ: &str = "seq";
+const FIRST_SEEN: &str = "first_seen";
+const LAST_SEEN: &str = "last_seen";
+const LAST_REPLY: &str = "last_reply";
+const PENDING: &str = "pending";
+const PENDING_COUNT: &str = "pending_count";
+const RECOVERED: &str = "recovered";
+const VERSION: &str = "version";
+const EXPIRATION: &str = "expiration";
+/// The string set of incident keys in the index items.
+const KEYS: &str = "keys";
+const CREATING: &str = "CREATING";
+const OPEN: &str = "OPEN";
+
+/// Seen inside the window, and open or created by a creator still alive.
+const LIVE: &str =
+    "#last_seen >= :ws AND (#status = :open OR (#status = :creating AND #creating_until >= :now))";
+
+pub struct DynamoDb {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+/// One conditional update expression, with the names and values it uses
+/// (DynamoDB refuses unused ones).
+#[derive(Default)]
+struct Update {
+    expression: String,
+    condition: String,
+    names: HashMap<String, String>,
+    values: HashMap<String, AttributeValue>,
+}
+
+impl Update {
+    fn new(expression: impl Into<String>, condition: impl Into<String>) -> Self {
+        Update {
+            expression: expression.into(),
+            condition: condition.into(),
+            ..Update::default()
+        }
+    }
+
+    fn name(mut self, attr: &str) -> Self {
+        self.names.insert(format!("#{attr}"), attr.to_owned());
+        self
+    }
+
+    fn value(mut self, placeholder: &str, v: AttributeValue) -> Self {
+        self.values.insert(placeholder.to_owned(), v);
+        self
+    }
+
+    /// The names and values of [`LIVE`].
+    fn live(self, live: &Live) -> Self {
+        self.name(LAST_SEEN)
+            .name(STATUS)
+            .name(CREATING_UNTIL)
+            .value(":ws", n(live.window_start_ms))
+            .value(":now", n(live.now_ms))
+            .value(":open", s(OPEN))
+            .value(":creating", s(CREATING))
+    }
+}
+
+impl DynamoDb {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        DynamoDb {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// Runs a conditional update of `key`; `Ok(None)` when its condition did
+    /// not hold, else the attributes `returns` asks for.
+    async fn conditional(
+        &self,
+        key: &str,
+        u: Update,
+        returns: ReturnValue,
+    ) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
+        let values = (!u.values.is_empty()).then_some(u.values);
+        let sent = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(key))
+            .update_expression(u.expression)
+            .condition_expression(u.condition)
+            .set_expression_attribute_names(Some(u.names))
+            .set_expression_attribute_values(values)
+            .return_values(returns)
+            .send()
+            .await;
+        match sent {
+            Ok(out) => Ok(Some(out.attributes.unwrap_or_default())),
+            Err(e) if condition_failed(&e) => Ok(None),
+            Err(e) => Err(failed(&e)),
+        }
+    }
+
+    async fn keys_of(&self, key: &str) -> Result<Vec<String>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| failed(&e))?;
+        Ok(out
+            .item
+            .and_then(|mut i| i.remove(KEYS))
+            .and_then(|v| v.as_ss().ok().cloned())
+            .unwrap_or_default())
+    }
+
+    /// Adds `key` to (or deletes it from) the string set of an index item.
+    async fn set_keys(&self, index: &str, key: &str, add: bool) -> Result<(), StoreError> {
+        let expression = if add {
+            "ADD #keys :k"
+        } else {
+            "DELETE #keys :k"
+        };
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(index))
+            .update_expression(expression)
+            .expression_attribute_names("#keys", KEYS)
+            .expression_attribute_values(":k", AttributeValue::Ss(vec![key.to_owned()]))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| failed(&e))
+    }
+}
+
+fn condition_failed<R>(e: &SdkError<UpdateItemError, R>) -> bool {
+    e.as_service_error()
+        .is_some_and(|se| se.is_conditional_check_failed_exception())
+}
+
+fn failed<E, R>(e: &SdkError<E, R>) -> StoreError
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    StoreError(describe_sdk_error("DynamoDB", e))
+}
+
+impl IncidentStore for DynamoDb {
+    fn describe(&self) -> &'static str {
+        "dynamodb"
+    }
+
+    fn read<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Incident>, StoreError>> {
+        Box::pin(async move {
+            let out = self
+                .client
+                .get_item()
+                .table_name(&self.table)
+                .key(PK, s(key))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|e| failed(&e))?;
+            Ok(out.item.as_ref().and_then(incident_of))
+        })
+    }
+
+    fn create<'a>(
+        &'a self,
+        key: &'a str,
+        incident: &'a Incident,
+        replaces: Option<u64>,
+        expires_s: u64,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let mut names = HashMap::from([("#id".to_owned(), PK.to_owned())]);
+            let (condition, values) = match replaces {
+                None => ("attribute_not_exists(#id)", None),
+                Some(v) => {
+                    names.insert("#version".to_owned(), VERSION.to_owned());
+                    (
+                        "attribute_exists(#id) AND #version = :v",
+                        Some(HashMap::from([(":v".to_owned(), n(v))])),
+                    )
+                }
+            };
+            let put = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item_of(key, incident, expires_s)))
+                .condition_expression(condition)
+                .set_expression_attribute_names(Some(names))
+                .set_expression_attribute_values(values)
+                .send()
+                .await;
+            match put {
+                Ok(_) => Ok(true),
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+                {
+                    Ok(false)
+                }
+                Err(e) => Err(failed(&e)),
+            }
+        })
+    }
+
+    fn next_number<'a>(
+        &'a self,
+        key: &'a str,
+        live: &'a Live,
+    ) -> BoxFuture<'a, Result<Option<u64>, StoreError>> {
+        Box::pin(async move {
+            let u = Update::new("ADD #seq :one", LIVE)
+                .name(SEQ)
+                .value(":one", n(1))
+                .live(live);
+            Ok(self
+                .conditional(key, u, ReturnValue::UpdatedNew)
+                .await?
+                .and_then(|a| number(&a, SEQ)))
+        })
+    }
+
+    fn append<'a>(
+        &'a self,
+        key: &'a str,
+        occurrence: &'a Occurrence,
+        live: &'a Live,
+    ) -> BoxFuture<'a, Result<Option<Incident>, StoreError>> {
+        Box::pin(async move {
+            let entry = serde_json::to_string(occurrence)
+                .map_err(|_| StoreError("could not serialise an occurrence".to_owned()))?;
+            // Kept while there is room, else only counted; a take may empty
+            // the list between the two, so alternate a few times.
+            for kept in [true, false, true, false] {
+                let u = if kept {
+                    Update::new(
+                        "SET #pending = list_append(if_not_exists(#pending, :empty), :entry), \
+                         #last_seen = :now, #expiration = :exp ADD #pending_count :one",
+                        format!(
+                            "{LIVE} AND (attribute_not_exists(#pending) OR size(#pending) < :kept)"
+                        ),
+                    )
+                    .value(":empty", AttributeValue::L(Vec::new()))
+                    .value(":entry", AttributeValue::L(vec![s(&entry)]))
+                } else {
+                    Update::new(
+                        "SET #last_seen = :now, #expiration = :exp ADD #pending_count :one",
+                        format!("{LIVE} AND size(#pending) >= :kept"),
+                    )
+                };
+                let u = u
+                    .name(PENDING)
+                    .name(PENDING_COUNT)
+                    .name(EXPIRATION)
+                    .value(":one", n(1))
+                    .value(":kept", n(PENDING_KEPT as u64))
+                    .value(":exp", n(live.expires_s))
+                    .live(live);
+                if let Some(attrs) = self.conditional(key, u, ReturnValue::AllNew).await? {
+                    return Ok(incident_of(&attrs));
+                }
+            }
+            Ok(None)
+        })
+    }
+
+    fn update<'a>(
+        &'a self,
+        key: &'a str,
+        guard: &'a Guard,
+        change: &'a Change,
+    ) -> BoxFuture<'a, Result<Option<Incident>, StoreError>> {
+        Box::pin(async move {
+            let mut u = Update::new("", "attribute_exists(#id)")
+                .name(VERSION)
+                .value(":one", n(1));
+            u.names.insert("#id".to_owned(), PK.to_owned());
+            let mut set: Vec<String> = Vec::new();
+            let mut remove: Vec<String> = Vec::new();
+            let mut add = vec!["#version :one".to_owned()];
+            let fields: [(&str, Option<Option<AttributeValue>>); 10] = [
+                (STATUS, change.status.map(|st| Some(s(status_name(st))))),
+                (OWNER, change.owner.as_ref().map(|o| o.as_deref().map(s))),
+                (CREATING_UNTIL, change.creating_until_ms.map(|t| Some(n(t)))),
+                (CASE_UID, change.case_uid.as_deref().map(|c| Some(s(c)))),
+                (
+                    PREVIOUS_CASE,
+                    change.previous_case.as_ref().map(|p| p.as_deref().map(s)),
+                ),
+                (SUBJECT, change.subject.as_deref().map(|x| Some(s(x)))),
+                (
+                    FIRST_REASON,
+                    change.first_reason.as_ref().map(|r| r.as_deref().map(s)),
+                ),
+                (LAST_REPLY, change.last_reply_ms.map(|t| Some(n(t)))),
+                (LAST_SEEN, change.last_seen_ms.map(|t| Some(n(t)))),
+                (
+                    RECOVERED,
+                    change.recovered.map(|r| Some(AttributeValue::Bool(r))),
+                ),
+            ];
+            for (attr, value) in fields {
+                match value {
+                    None => continue,
+                    Some(Some(v)) => {
+                        set.push(format!("#{attr} = :{attr}"));
+                        u = u.name(attr).value(&format!(":{attr}"), v);
+                    }
+                    Some(None) => {
+                        remove.push(format!("#{attr}"));
+                        u = u.name(attr);
+                    }
+                }
+            }
+            if change.bump_seq {
+                add.push("#seq :one".to_owned());
+                u = u.name(SEQ);
+            }
+            let mut expression = String::new();
+            if !set.is_empty() {
+                expression.push_str(&format!("SET {} ", set.join(", ")));
+            }
+            if !remove.is_empty() {
+                expression.push_str(&format!("REMOVE {} ", remove.join(", ")));
+            }
+            expression.push_str(&format!("ADD {}", add.join(", ")));
+            u.expression = expression;
+            if let Some(v) = guard.version {
+                u.condition.push_str(" AND #version = :guard_version");
+                u = u.value(":guard_version", n(v));
+            }
+            if let Some(o) = &guard.owner {
+                u.condition
+                    .push_str(" AND #status = :guard_creating AND #owner = :guard_owner");
+                u = u
+                    .name(STATUS)
+                    .name(OWNER)
+                    .value(":guard_creating", s(CREATING))
+                    .value(":guard_owner", s(o));
+            }
+            if let Some(c) = &guard.open_case {
+                u.condition
+                    .push_str(" AND #status = :guard_open AND #case_uid = :guard_case");
+                u = u
+                    .name(STATUS)
+                    .name(CASE_UID)
+                    .value(":guard_open", s(OPEN))
+                    .value(":guard_case", s(c));
+            }
+            Ok(self
+                .conditional(key, u, ReturnValue::AllNew)
+                .await?
+                .as_ref()
+                .and_then(incident_of))
+        })
+    }
+
+    fn take<'a>(
+        &'a self,
+        key: &'a str,
+        case_uid: &'a str,
+        seen_last_reply: Option<u64>,
+        now_ms: u64,
+    ) -> BoxFuture<'a, Result<Option<Batch>, StoreError>> {
+        Box::pin(async move {
+            let seen = match seen_last_reply {
+                Some(_) => "#last_reply = :seen",
+                None => "attribute_not_exists(#last_reply)",
+            };
+            let mut u = Update::new(
+                "SET #last_reply = :now, #pending = :empty, #pending_count = :zero",
+                format!(
+                    "#status = :open AND #case_uid = :case AND #pending_count > :zero AND {seen}"
+                ),
+            )
+            .name(LAST_REPLY)
+            .name(PENDING)
+            .name(PENDING_COUNT)
+            .name(STATUS)
+            .name(CASE_UID)
+            .value(":now", n(now_ms))
+            .value(":empty", AttributeValue::L(Vec::new()))
+            .value(":zero", n(0))
+            .value(":open", s(OPEN))
+            .value(":case", s(case_uid));
+            if let Some(t) = seen_last_reply {
+                u = u.value(":seen", n(t));
+            }
+            Ok(self
+                .conditional(key, u, ReturnValue::AllOld)
+                .await?
+                .map(|old| Batch {
+                    occurrences: incident_of(&old).map(|i| i.pending).unwrap_or_default(),
+                    count: number(&old, PENDING_COUNT).unwrap_or(0),
+                    previous_reply_ms: seen_last_reply,
+                }))
+        })
+    }
+
+    fn restore<'a>(
+        &'a self,
+        key: &'a str,
+        batch: &'a Batch,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let entries: Vec<AttributeValue> = batch
+                .occurrences
+                .iter()
+                .filter_map(|o| serde_json::to_string(o).ok())
+                .map(|e| s(&e))
+                .collect();
+            let reply = match batch.previous_reply_ms {
+                Some(_) => {
+                    "SET #pending = list_append(:batch, if_not_exists(#pending, :empty)), #last_reply = :prev"
+                }
+                None => {
+                    "SET #pending = list_append(:batch, if_not_exists(#pending, :empty)) REMOVE #last_reply"
+                }
+            };
+            let mut u = Update::new(
+                format!("{reply} ADD #pending_count :count"),
+                "attribute_exists(#id)",
+            )
+            .name(PENDING)
+            .name(PENDING_COUNT)
+            .name(LAST_REPLY)
+            .value(":batch", AttributeValue::L(entries))
+            .value(":empty", AttributeValue::L(Vec::new()))
+            .value(":count", n(batch.count));
+            u.names.insert("#id".to_owned(), PK.to_owned());
+            if let Some(t) = batch.previous_reply_ms {
+                u = u.value(":prev", n(t));
+            }
+            self.conditional(key, u, ReturnValue::None)
+                .await
+                .map(|_| ())
+        })
+    }
+
+    fn index<'a>(
+        &'a self,
+        key: &'a str,
+        machine: &'a str,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.set_keys(INDEX_KEY, key, true).await?;
+            self.set_keys(&machine_key(machine), key, true).await
+        })
+    }
+
+    fn indexed(&self, limit: usize) -> BoxFuture<'_, Result<Vec<String>, StoreError>> {
+        Box::pin(async move {
+            let mut keys = self.keys_of(INDEX_KEY).await?;
+            keys.truncate(limit);
+            Ok(keys)
+        })
+    }
+
+    fn unindex<'a>(
+        &'a self,
+        key: &'a str,
+        machine: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.set_keys(INDEX_KEY, key, false).await?;
+            match machine {
+                Some(m) => self.set_keys(&machine_key(m), key, false).await,
+                None => Ok(()),
+            }
+        })
+    }
+
+    fn of_machine<'a>(
+        &'a self,
+        machine: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
+        Box::pin(async move { self.keys_of(&machine_key(machine)).await })
+    }
+}
+
+fn status_name(st: Status) -> &'static str {
+    match st {
+        Status::Creating => CREATING,
+        Status::Open => OPEN,
+    }
+}
+
+fn item_of(key: &str, i: &Incident, expires_s: u64) -> HashMap<String, AttributeValue> {
+    let mut item = HashMap::from([
+        (PK.to_owned(), s(key)),
+        (STATUS.to_owned(), s(status_name(i.status))),
+        (CREATING_UNTIL.to_owned(), n(i.creating_until_ms)),
+        (SUBJECT.to_owned(), s(&i.subject)),
+        (MACHINE.to_owned(), s(&i.machine)),
+        (SEQ.to_owned(), n(i.seq)),
+        (FIRST_SEEN.to_owned(), n(i.first_seen_ms)),
+        (LAST_SEEN.to_owned(), n(i.last_seen_ms)),
+        (PENDING_COUNT.to_owned(), n(i.pending_count)),
+        (RECOVERED.to_owned(), AttributeValue::Bool(i.recovered)),
+        (VERSION.to_owned(), n(i.version)),
+        (EXPIRATION.to_owned(), n(expires_s)),
+        (
+            PENDING.to_owned(),
+            AttributeValue::L(
+                i.pending
+                    .iter()
+                    .filter_map(|o| serde_json::to_string(o).ok())
+                    .map(|e| s(&e))
+                    .collect(),
+            ),
+        ),
+    ]);
+    let optional = [
+        (OWNER, i.owner.as_deref().map(s)),
+        (CASE_UID, i.case_uid.as_deref().map(s)),
+        (PREVIOUS_CASE, i.previous_case.as_deref().map(s)),
+        (FIRST_REASON, i.first_reason.as_deref().map(s)),
+        (LAST_REPLY, i.last_reply_ms.map(n)),
+    ];
+    for (k, v) in optional {
+        if let Some(v) = v {
+            item.insert(k.to_owned(), v);
+        }
+    }
+    item
+}
+
+/// An incident from a stored item; `None` when it is not one (an index
+/// item, a claim, or one written by a version that stored otherwise).
+fn incident_of(item: &HashMap<String, AttributeValue>) -> Option<Incident> {
+    let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+    let status = match text(STATUS)?.as_str() {
+        CREATING => Status::Creating,
+        OPEN => Status::Open,
+        _ => return None,
+    };
+    let pending = item
+        .get(PENDING)
+        .and_then(|v| v.as_l().ok())
+        .map(|l| {
+            l.iter()
+                .filter_map(|e| e.as_s().ok())
+                .filter_map(|e| serde_json::from_str::<Occurrence>(e).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(Incident {
+        version: number(item, VERSION).unwrap_or(0),
+        status,
+        owner: text(OWNER),
+        creating_until_ms: number(item, CREATING_UNTIL).unwrap_or(0),
+        case_uid: text(CASE_UID),
+        previous_case: text(PREVIOUS_CASE),
+        subject: text(SUBJECT).unwrap_or_default(),
+        first_reason: text(FIRST_REASON),
+        machine: text(MACHINE).unwrap_or_default(),
+        seq: number(item, SEQ).unwrap_or(0),
+        first_seen_ms: number(item, FIRST_SEEN).unwrap_or(0),
+        last_seen_ms: number(item, LAST_SEEN).unwrap_or(0),
+        last_reply_ms: number(item, LAST_REPLY),
+        pending,
+        pending_count: number(item, PENDING_COUNT).unwrap_or(0),
+        recovered: item
+            .get(RECOVERED)
+            .and_then(|v| v.as_bool().ok())
+            .copied()
+            .unwrap_or(false),
+    })
+}
+
+fn number(item: &HashMap<String, AttributeValue>, k: &str) -> Option<u64> {
+    item.get(k)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.to_owned())
+}
+
+fn n(v: u64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}

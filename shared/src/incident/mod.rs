@@ -1,0 +1,1045 @@
+//! Incidents, not ticket storms: a failure that keeps recurring is one case
+//! that grows, not a pile of cases.
+//!
+//! A failure's [`Fingerprint`] is its state machine plus, per [`Grouping`],
+//! the failed state and the error name (`state`), or the error name only
+//! (`error`). The first occurrence of a fingerprint files a case; later ones
+//! inside the window become agent replies on that case, coalesced to at most
+//! one reply per interval ([`decide`]); a periodic flush posts what is left,
+//! so the last occurrences of a storm are not lost.
+//!
+//! The incident lives in the dedupe table, under its own key prefix
+//! (`incident#…`, beside the dedupe claims' bare hashes), behind the
+//! [`IncidentStore`] port, with a DynamoDB and an in-memory adapter. Storm
+//! control comes from conditional writes:
+//! - exactly one occurrence creates the case: it writes the incident in a
+//!   *creating* state it owns until its deadline; the others append to it
+//!   (and wait for the case Uid). A creator that dies lapses at its
+//!   deadline, like a dedupe claim, and the next occurrence (or the flush)
+//!   takes the incident over;
+//! - each occurrence takes its number from an atomic counter, then appends
+//!   itself to the pending list atomically (no read-modify-write, so a storm
+//!   does not contend on versions);
+//! - whoever may post a reply *takes* the pending list with a write
+//!   conditioned on the `last_reply` it saw: one taker per interval wins, the
+//!   rest are coalesced into that reply or the next.
+//!
+//! Everything stored is redacted first (execution names, reasons, the
+//! subject), and rendering goes through the gate again (`ticket::reply`).
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::BoxFuture;
+use crate::intake::Failure;
+
+mod dynamodb;
+mod memory;
+
+pub use dynamodb::DynamoDb;
+pub use memory::Memory;
+
+/// Pending occurrences kept with their details. A reply lists the first
+/// [`LISTED`] in full and names the rest; beyond this many, an occurrence is
+/// only counted (a DynamoDB item holds 400 KB; these take about 70 KB).
+pub const PENDING_KEPT: usize = 200;
+/// Occurrences a reply lists in full (link, time, number, reason); the rest
+/// of the batch follows as "and N more" with their names.
+pub const LISTED: usize = 20;
+/// Longest reason kept per occurrence, in characters.
+pub const REASON_MAX: usize = 160;
+/// Longest execution name or ARN kept per occurrence, in bytes.
+pub const EXECUTION_MAX: usize = 300;
+/// How many times [`record`] re-reads an incident that changed under it.
+const RECORD_TRIES: usize = 8;
+
+/// What makes two failures one incident (`INCIDENT_GROUPING`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grouping {
+    /// State machine + failed state + error name (the default with a table).
+    State,
+    /// State machine + error name.
+    Error,
+    /// Every failure is its own case.
+    Off,
+}
+
+impl Grouping {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "state" => Some(Grouping::State),
+            "error" => Some(Grouping::Error),
+            "off" => Some(Grouping::Off),
+            _ => None,
+        }
+    }
+}
+
+/// How incidents behave; `config` builds it from the environment.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub grouping: Grouping,
+    /// How long after its last occurrence an incident still takes replies
+    /// (`INCIDENT_WINDOW_SECONDS`); after that, a new case.
+    pub window: Duration,
+    /// At most one reply per incident per this long
+    /// (`INCIDENT_REPLY_INTERVAL_SECONDS`).
+    pub reply_interval: Duration,
+    /// `AgentName` of the replies (`REPLY_AGENT_NAME`).
+    pub agent_name: String,
+    /// Whether a SUCCEEDED execution adds a "recovered" reply (`RECOVERY_NOTES`).
+    pub recovery_notes: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            grouping: Grouping::Off,
+            window: Duration::from_secs(604_800),
+            reply_interval: Duration::from_secs(60),
+            agent_name: "Step Functions ticket bridge".to_owned(),
+            recovery_notes: false,
+        }
+    }
+}
+
+/// Which incident a failure belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint {
+    /// The incident's key in the table: `incident#` + a SHA-256, so no event
+    /// content is in a key and its length is fixed.
+    pub key: String,
+    /// The state machine (ARN when known, else name): recovery notes find
+    /// the open incidents of a machine by it.
+    pub machine: String,
+}
+
+/// The fingerprint of `f`, or `None` when grouping is off or the failure
+/// names no state machine (a bare `{Error, Cause}`: grouping those by error
+/// alone would merge unrelated pipelines, so each stays its own case).
+///
+/// The machine is its ARN when the event carries one (both paths derive the
+/// same ARN), so a Catch-path and an EventBridge failure of one state group
+/// together. An ABORTED or TIMED_OUT execution has no error name; its status
+/// stands in, as in the dedupe key.
+pub fn fingerprint(f: &Failure, grouping: Grouping) -> Option<Fingerprint> {
+    let machine = f
+        .state_machine_arn
+        .as_deref()
+        .or(f.state_machine_name.as_deref())
+        .filter(|m| !m.is_empty())?;
+    let mut h = Sha256::new();
+    h.update(b"incident\0");
+    h.update(machine.as_bytes());
+    match grouping {
+        Grouping::Off => return None,
+        Grouping::State => {
+            h.update(b"\0state\0");
+            h.update(f.failed_state.as_deref().unwrap_or("").as_bytes());
+        }
+        Grouping::Error => {}
+    }
+    h.update(b"\0error\0");
+    h.update(
+        f.error
+            .as_deref()
+            .or(f.status.as_deref())
+            .unwrap_or("")
+            .as_bytes(),
+    );
+    Some(Fingerprint {
+        key: format!("incident#{}", hex(&h.finalize())),
+        machine: machine.to_owned(),
+    })
+}
+
+/// The key of a machine's index of incidents (for recovery notes).
+pub fn machine_key(machine: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(b"machine\0");
+    h.update(machine.as_bytes());
+    format!("machine#{}", hex(&h.finalize()))
+}
+
+/// The key of the one item that lists live incidents, so the flush finds
+/// them with a read instead of scanning the table.
+pub const INDEX_KEY: &str = "incident-index";
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What to do with the pending occurrences of an open incident.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Nothing is pending.
+    Nothing,
+    /// The interval since the last reply has passed: post now.
+    PostNow,
+    /// Wait: the next reply may go out at `due_ms` (the next occurrence
+    /// after that, or the flush, posts it).
+    Coalesce { due_ms: u64 },
+}
+
+/// The coalescing decision, pure so it is tested as a table. A case counts
+/// as a post: the first reply comes at least one interval after the case.
+pub fn decide(
+    now_ms: u64,
+    last_reply_ms: Option<u64>,
+    interval: Duration,
+    pending: u64,
+) -> Decision {
+    if pending == 0 {
+        return Decision::Nothing;
+    }
+    let Some(last) = last_reply_ms else {
+        return Decision::PostNow;
+    };
+    let due_ms = last.saturating_add(u64::try_from(interval.as_millis()).unwrap_or(u64::MAX));
+    if now_ms >= due_ms {
+        Decision::PostNow
+    } else {
+        Decision::Coalesce { due_ms }
+    }
+}
+
+/// One occurrence of an incident, as kept until a reply carries it. Every
+/// text in it was redacted before it was stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Occurrence {
+    /// The occurrence number within the incident (1 is the case itself).
+    #[serde(rename = "n")]
+    pub number: u64,
+    /// Execution ARN (for the console link), or its name, or `unknown`.
+    #[serde(rename = "x")]
+    pub execution: String,
+    /// When it failed (the stop time, or when it was reported), epoch ms.
+    #[serde(rename = "t")]
+    pub at_ms: u64,
+    /// The reason this occurrence gave (the ticket's lead line), cut to
+    /// [`REASON_MAX`] characters; the reply shows it only when it differs
+    /// from the incident's first.
+    #[serde(rename = "r", default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl Occurrence {
+    /// An occurrence from event facts, cut to the sizes kept. The caller
+    /// redacts `execution` and `reason` first.
+    pub fn new(execution: &str, at_ms: u64, reason: Option<&str>) -> Self {
+        let execution = if execution.is_empty() {
+            "unknown".to_owned()
+        } else {
+            execution[..execution.floor_char_boundary(EXECUTION_MAX)].to_owned()
+        };
+        Occurrence {
+            number: 0,
+            execution,
+            at_ms,
+            reason: reason.map(|r| r.chars().take(REASON_MAX).collect()),
+        }
+    }
+}
+
+/// Whether the incident's case is being filed or is open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// One invocation (`owner`) is filing the case, until `creating_until`.
+    Creating,
+    /// The case exists: `case_uid`.
+    Open,
+}
+
+/// An incident as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incident {
+    /// Bumped by every change of state (not by appends), so transitions are
+    /// conditional writes on the version read.
+    pub version: u64,
+    pub status: Status,
+    /// The token of the invocation filing the case (while creating).
+    pub owner: Option<String>,
+    /// When the creator's deadline passes (epoch ms); then it lapsed.
+    pub creating_until_ms: u64,
+    pub case_uid: Option<String>,
+    /// The case this incident's earlier case was (closed, gone, or from an
+    /// earlier window): the new case links it.
+    pub previous_case: Option<String>,
+    /// The case's Subject (redacted when rendered).
+    pub subject: String,
+    /// The reason of the occurrence that filed the case.
+    pub first_reason: Option<String>,
+    /// The state machine, for the recovery index.
+    pub machine: String,
+    /// Occurrences numbered so far.
+    pub seq: u64,
+    pub first_seen_ms: u64,
+    pub last_seen_ms: u64,
+    /// When the last reply (or the case) was posted.
+    pub last_reply_ms: Option<u64>,
+    /// Occurrences not yet on the case, oldest first, at most
+    /// [`PENDING_KEPT`] (a restored batch may add up to as many again).
+    pub pending: Vec<Occurrence>,
+    /// All pending occurrences, those beyond the kept list included.
+    pub pending_count: u64,
+    /// Whether the one recovery note of this case was posted.
+    pub recovered: bool,
+}
+
+impl Incident {
+    /// A new incident, being created by `owner`.
+    pub fn creating(
+        fp: &Fingerprint,
+        owner: &str,
+        creating_until_ms: u64,
+        now_ms: u64,
+        subject: &str,
+        previous_case: Option<String>,
+    ) -> Self {
+        Incident {
+            version: 1,
+            status: Status::Creating,
+            owner: Some(owner.to_owned()),
+            creating_until_ms,
+            case_uid: None,
+            previous_case,
+            subject: subject.to_owned(),
+            first_reason: None,
+            machine: fp.machine.clone(),
+            seq: 1,
+            first_seen_ms: now_ms,
+            last_seen_ms: now_ms,
+            last_reply_ms: None,
+            pending: Vec::new(),
+            pending_count: 0,
+            recovered: false,
+        }
+    }
+
+    /// Still taking occurrences: seen inside the window.
+    pub fn live(&self, window_start_ms: u64) -> bool {
+        self.last_seen_ms >= window_start_ms
+    }
+
+    /// A creator whose deadline passed without a case.
+    pub fn lapsed(&self, now_ms: u64) -> bool {
+        self.status == Status::Creating && self.creating_until_ms < now_ms
+    }
+}
+
+/// Occurrences taken off an incident for one reply (or a new case).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Batch {
+    /// Kept occurrences, oldest first.
+    pub occurrences: Vec<Occurrence>,
+    /// All of them, including those only counted.
+    pub count: u64,
+    /// The `last_reply` before the take, restored with the batch when the
+    /// reply cannot be delivered.
+    pub previous_reply_ms: Option<u64>,
+}
+
+impl Batch {
+    /// Those only counted, beyond the kept list.
+    pub fn unlisted(&self) -> u64 {
+        self.count.saturating_sub(self.occurrences.len() as u64)
+    }
+
+    /// The batch without occurrence `number` (the one whose own invocation
+    /// failed: its caller retries it, so it must not also come back here).
+    pub fn without(&self, number: u64) -> Batch {
+        let occurrences: Vec<Occurrence> = self
+            .occurrences
+            .iter()
+            .filter(|o| o.number != number)
+            .cloned()
+            .collect();
+        let removed = (self.occurrences.len() - occurrences.len()) as u64;
+        Batch {
+            occurrences,
+            count: self.count.saturating_sub(removed),
+            previous_reply_ms: self.previous_reply_ms,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+}
+
+/// "Still taking occurrences" for a conditional append: seen inside the
+/// window, and open, or being created by a creator that has not lapsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Live {
+    pub now_ms: u64,
+    pub window_start_ms: u64,
+    /// Epoch seconds at which the table's TTL may delete the incident.
+    pub expires_s: u64,
+}
+
+/// What a transition requires of the stored incident.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Guard {
+    /// The version read before deciding.
+    pub version: Option<u64>,
+    /// The creator's token (complete, abandon).
+    pub owner: Option<String>,
+    /// Open, with this case (reopening a case found closed or gone).
+    pub open_case: Option<String>,
+}
+
+/// The fields a transition sets; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Change {
+    pub status: Option<Status>,
+    /// `Some(None)` removes the owner.
+    pub owner: Option<Option<String>>,
+    pub creating_until_ms: Option<u64>,
+    pub case_uid: Option<String>,
+    /// `Some(None)` removes it.
+    pub previous_case: Option<Option<String>>,
+    pub subject: Option<String>,
+    pub first_reason: Option<Option<String>>,
+    pub last_reply_ms: Option<u64>,
+    pub last_seen_ms: Option<u64>,
+    pub recovered: Option<bool>,
+    /// Number one more occurrence (the taker's own).
+    pub bump_seq: bool,
+}
+
+impl Live {
+    /// Whether `incident` takes an appended occurrence now.
+    pub fn holds(&self, incident: &Incident) -> bool {
+        incident.live(self.window_start_ms)
+            && match incident.status {
+                Status::Open => true,
+                Status::Creating => incident.creating_until_ms >= self.now_ms,
+            }
+    }
+}
+
+impl Guard {
+    /// Whether a transition guarded by this may change `incident`.
+    pub fn holds(&self, incident: &Incident) -> bool {
+        self.version.is_none_or(|v| incident.version == v)
+            && self.owner.as_ref().is_none_or(|o| {
+                incident.status == Status::Creating && incident.owner.as_ref() == Some(o)
+            })
+            && self.open_case.as_ref().is_none_or(|c| {
+                incident.status == Status::Open && incident.case_uid.as_ref() == Some(c)
+            })
+    }
+}
+
+impl Change {
+    /// The change applied to `incident`, as the adapters store it.
+    pub fn apply(&self, incident: &mut Incident) {
+        incident.version += 1;
+        if let Some(s) = self.status {
+            incident.status = s;
+        }
+        if let Some(o) = &self.owner {
+            incident.owner.clone_from(o);
+        }
+        if let Some(t) = self.creating_until_ms {
+            incident.creating_until_ms = t;
+        }
+        if let Some(c) = &self.case_uid {
+            incident.case_uid = Some(c.clone());
+        }
+        if let Some(p) = &self.previous_case {
+            incident.previous_case.clone_from(p);
+        }
+        if let Some(s) = &self.subject {
+            incident.subject.clone_from(s);
+        }
+        if let Some(r) = &self.first_reason {
+            incident.first_reason.clone_from(r);
+        }
+        if let Some(t) = self.last_reply_ms {
+            incident.last_reply_ms = Some(t);
+        }
+        if let Some(t) = self.last_seen_ms {
+            incident.last_seen_ms = t;
+        }
+        if let Some(r) = self.recovered {
+            incident.recovered = r;
+        }
+        if self.bump_seq {
+            incident.seq += 1;
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("incident store: {0}")]
+pub struct StoreError(pub String);
+
+/// Where incidents live: a port, so the notifier is tested without AWS.
+/// Every write is conditional as documented; `Ok(None)`/`Ok(false)` means
+/// the condition did not hold (someone else changed the incident first).
+pub trait IncidentStore: Send + Sync {
+    /// For the log line: `dynamodb` or `memory`.
+    fn describe(&self) -> &'static str;
+
+    /// The incident (consistent read), or `None`.
+    fn read<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Incident>, StoreError>>;
+
+    /// Writes `incident` as it is where there is none (`replaces: None`) or
+    /// over the one at `replaces` version (an incident whose window passed;
+    /// the caller gives the new one a higher version).
+    fn create<'a>(
+        &'a self,
+        key: &'a str,
+        incident: &'a Incident,
+        replaces: Option<u64>,
+        expires_s: u64,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
+
+    /// Numbers one more occurrence of a [`Live`] incident; its number.
+    fn next_number<'a>(
+        &'a self,
+        key: &'a str,
+        live: &'a Live,
+    ) -> BoxFuture<'a, Result<Option<u64>, StoreError>>;
+
+    /// Appends `occurrence` to the pending list of a [`Live`] incident (kept
+    /// while the list is shorter than [`PENDING_KEPT`], counted always), and
+    /// moves `last_seen`; the incident after the append.
+    fn append<'a>(
+        &'a self,
+        key: &'a str,
+        occurrence: &'a Occurrence,
+        live: &'a Live,
+    ) -> BoxFuture<'a, Result<Option<Incident>, StoreError>>;
+
+    /// Applies `change` (and bumps the version) if `guard` holds; the
+    /// incident after it.
+    fn update<'a>(
+        &'a self,
+        key: &'a str,
+        guard: &'a Guard,
+        change: &'a Change,
+    ) -> BoxFuture<'a, Result<Option<Incident>, StoreError>>;
+
+    /// Takes the pending occurrences of the open incident of `case_uid` for
+    /// one reply, if its last reply is still `seen_last_reply`: sets
+    /// `last_reply` to `now_ms` and empties the list. One taker wins.
+    fn take<'a>(
+        &'a self,
+        key: &'a str,
+        case_uid: &'a str,
+        seen_last_reply: Option<u64>,
+        now_ms: u64,
+    ) -> BoxFuture<'a, Result<Option<Batch>, StoreError>>;
+
+    /// Puts a batch back (its reply could not be delivered), before what
+    /// arrived since, with `last_reply` as it was before the take.
+    fn restore<'a>(
+        &'a self,
+        key: &'a str,
+        batch: &'a Batch,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// Lists the incident in the flush index and in its machine's index.
+    fn index<'a>(&'a self, key: &'a str, machine: &'a str)
+    -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// Incident keys in the flush index, at most `limit`.
+    fn indexed(&self, limit: usize) -> BoxFuture<'_, Result<Vec<String>, StoreError>>;
+
+    /// Drops the key from the flush index and, when given, from the
+    /// machine's index (the incident is gone or its window passed).
+    fn unindex<'a>(
+        &'a self,
+        key: &'a str,
+        machine: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// Incident keys of a state machine.
+    fn of_machine<'a>(&'a self, machine: &'a str)
+    -> BoxFuture<'a, Result<Vec<String>, StoreError>>;
+}
+
+/// The clock and limits one occurrence is recorded with.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    pub now_ms: u64,
+    /// Occurrences seen before this belong to an expired incident.
+    pub window_start_ms: u64,
+    /// The creator's deadline, if this occurrence files the case.
+    pub creating_until_ms: u64,
+    /// Epoch seconds for the table's TTL.
+    pub expires_s: u64,
+}
+
+/// How recording an occurrence went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recorded {
+    /// This invocation files the case (the incident is new, its window
+    /// passed, or its creator lapsed), and completes or abandons it.
+    Create {
+        token: String,
+        number: u64,
+        /// The earlier case the new one links, if any.
+        previous_case: Option<String>,
+        first_seen_ms: u64,
+    },
+    /// Appended to an incident whose case another invocation is filing.
+    Creating { number: u64 },
+    /// Appended to an open incident.
+    Open { incident: Incident, number: u64 },
+}
+
+/// Records one occurrence of `fp`: appends it to the live incident, or
+/// makes this invocation its creator. `occurrence.number` is filled in.
+pub async fn record(
+    store: &dyn IncidentStore,
+    fp: &Fingerprint,
+    occurrence: &Occurrence,
+    subject: &str,
+    t: Timing,
+) -> Result<Recorded, StoreError> {
+    let live = Live {
+        now_ms: t.now_ms,
+        window_start_ms: t.window_start_ms,
+        expires_s: t.expires_s,
+    };
+    for _ in 0..RECORD_TRIES {
+        if let Some(number) = store.next_number(&fp.key, &live).await? {
+            let occ = Occurrence {
+                number,
+                ..occurrence.clone()
+            };
+            if let Some(incident) = store.append(&fp.key, &occ, &live).await? {
+                return Ok(match incident.status {
+                    Status::Open => Recorded::Open { incident, number },
+                    Status::Creating => Recorded::Creating { number },
+                });
+            }
+            // It changed between numbering and appending (closed, lapsed):
+            // the number is spent; decide again from what is stored.
+        }
+        let token = new_token();
+        match store.read(&fp.key).await? {
+            None => {
+                let fresh =
+                    Incident::creating(fp, &token, t.creating_until_ms, t.now_ms, subject, None);
+                if store.create(&fp.key, &fresh, None, t.expires_s).await? {
+                    return Ok(created(token, &fresh));
+                }
+            }
+            Some(old) if !old.live(t.window_start_ms) => {
+                // The window passed: a new incident, linking the old case.
+                let previous = old.case_uid.clone().or(old.previous_case.clone());
+                let fresh = Incident {
+                    // Never the version replaced: a second replacer that
+                    // read the old one must fail its condition.
+                    version: old.version + 1,
+                    ..Incident::creating(
+                        fp,
+                        &token,
+                        t.creating_until_ms,
+                        t.now_ms,
+                        subject,
+                        previous,
+                    )
+                };
+                if store
+                    .create(&fp.key, &fresh, Some(old.version), t.expires_s)
+                    .await?
+                {
+                    return Ok(created(token, &fresh));
+                }
+            }
+            Some(old) if old.lapsed(t.now_ms) => {
+                // Its creator died mid-delivery: take it over, keeping
+                // what was appended meanwhile.
+                let change = Change {
+                    owner: Some(Some(token.clone())),
+                    creating_until_ms: Some(t.creating_until_ms),
+                    last_seen_ms: Some(t.now_ms),
+                    subject: Some(subject.to_owned()),
+                    bump_seq: true,
+                    ..Change::default()
+                };
+                let guard = Guard {
+                    version: Some(old.version),
+                    ..Guard::default()
+                };
+                if let Some(now) = store.update(&fp.key, &guard, &change).await? {
+                    return Ok(created(token, &now));
+                }
+            }
+            // Live again (another invocation just created or took it over).
+            Some(_) => {}
+        }
+    }
+    Err(StoreError(
+        "the incident kept changing while this occurrence was recorded".to_owned(),
+    ))
+}
+
+fn created(token: String, incident: &Incident) -> Recorded {
+    Recorded::Create {
+        token,
+        number: incident.seq,
+        previous_case: incident.previous_case.clone(),
+        first_seen_ms: incident.first_seen_ms,
+    }
+}
+
+/// A token naming one creator; random, so two invocations never share one.
+pub fn new_token() -> String {
+    use rand::Rng;
+    let bytes: [u8; 12] = rand::rng().random();
+    hex(&bytes)
+}
+
+/// The change that makes a created case the incident's case.
+pub fn completed(
+    case_uid: &str,
+    subject: &str,
+    first_reason: Option<String>,
+    now_ms: u64,
+) -> Change {
+    Change {
+        status: Some(Status::Open),
+        owner: Some(None),
+        creating_until_ms: Some(0),
+        case_uid: Some(case_uid.to_owned()),
+        subject: Some(subject.to_owned()),
+        first_reason: Some(first_reason),
+        last_reply_ms: Some(now_ms),
+        recovered: Some(false),
+        ..Change::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::intake::{Intake, intake};
+    use serde_json::json;
+    use std::sync::Arc;
+
+    fn failure(v: serde_json::Value) -> Failure {
+        match intake(&v, None).unwrap() {
+            Intake::Failure(f) => *f,
+            Intake::Skipped { .. } => panic!("skipped"),
+        }
+    }
+
+    fn catch(machine: &str, execution: &str, state: &str, error: &str) -> Failure {
+        failure(json!({
+            "error": {"Error": error, "Cause": "c"},
+            "execution": format!("arn:aws:states:eu-west-1:1:execution:{machine}:{execution}"),
+            "stateMachine": machine, "failedState": state,
+        }))
+    }
+
+    #[test]
+    fn fingerprints_by_grouping() {
+        use Grouping::*;
+        let a = catch("m", "e1", "S1", "E");
+        // (other failure, grouping, same incident?)
+        let rows: &[(Failure, Grouping, bool)] = &[
+            (catch("m", "e2", "S1", "E"), State, true),
+            (catch("m", "e2", "S2", "E"), State, false),
+            (catch("m", "e2", "S1", "F"), State, false),
+            (catch("n", "e2", "S1", "E"), State, false),
+            (catch("m", "e2", "S2", "E"), Error, true),
+            (catch("m", "e2", "S1", "F"), Error, false),
+            (catch("n", "e2", "S1", "E"), Error, false),
+        ];
+        for (b, grouping, same) in rows {
+            let (fa, fb) = (fingerprint(&a, *grouping), fingerprint(b, *grouping));
+            assert_eq!(
+                fa == fb,
+                *same,
+                "{grouping:?} {:?} vs {:?}",
+                a.failed_state,
+                b.failed_state
+            );
+        }
+        assert_eq!(fingerprint(&a, Off), None);
+        let fp = fingerprint(&a, State).unwrap();
+        assert!(
+            fp.key.starts_with("incident#") && fp.key.len() == 9 + 64,
+            "{}",
+            fp.key
+        );
+        assert_eq!(fp.machine, "arn:aws:states:eu-west-1:1:stateMachine:m");
+        // A bare error names no machine: its own case.
+        assert_eq!(fingerprint(&failure(json!({"Error": "E"})), State), None);
+        // The Catch path and EventBridge agree on the machine.
+        let eb = failure(
+            json!({"detail-type": "Step Functions Execution Status Change",
+            "detail": {"status": "FAILED", "error": "E",
+                       "executionArn": "arn:aws:states:eu-west-1:1:execution:m:e9",
+                       "stateMachineArn": "arn:aws:states:eu-west-1:1:stateMachine:m"}}),
+        );
+        assert_eq!(fingerprint(&eb, Error), fingerprint(&a, Error));
+        assert_eq!(Grouping::parse(" STATE "), Some(State));
+        assert_eq!(Grouping::parse("none"), None);
+    }
+
+    #[test]
+    fn coalescing_decisions() {
+        let s = Duration::from_secs;
+        // (now, last reply, interval, pending) -> decision
+        let rows: &[(u64, Option<u64>, Duration, u64, Decision)] = &[
+            (1_000, None, s(60), 0, Decision::Nothing),
+            (1_000, Some(0), s(60), 0, Decision::Nothing),
+            (1_000, None, s(60), 1, Decision::PostNow),
+            (61_000, Some(1_000), s(60), 1, Decision::PostNow),
+            (
+                60_999,
+                Some(1_000),
+                s(60),
+                3,
+                Decision::Coalesce { due_ms: 61_000 },
+            ),
+            (1_000, Some(1_000), s(0), 1, Decision::PostNow),
+            (
+                5_000,
+                Some(1_000),
+                s(60),
+                50,
+                Decision::Coalesce { due_ms: 61_000 },
+            ),
+            (
+                u64::MAX - 1,
+                Some(u64::MAX - 10),
+                s(60),
+                1,
+                Decision::Coalesce { due_ms: u64::MAX },
+            ),
+        ];
+        for &(now, last, interval, pending, want) in rows {
+            assert_eq!(
+                decide(now, last, interval, pending),
+                want,
+                "{now} {last:?} {interval:?} {pending}"
+            );
+        }
+    }
+
+    fn timing(now_ms: u64) -> Timing {
+        Timing {
+            now_ms,
+            window_start_ms: now_ms.saturating_sub(600_000),
+            creating_until_ms: now_ms + 10_000,
+            expires_s: now_ms / 1000 + 3600,
+        }
+    }
+
+    fn occ(name: &str) -> Occurrence {
+        Occurrence::new(name, 1, Some("boom"))
+    }
+
+    fn fp() -> Fingerprint {
+        fingerprint(&catch("m", "e1", "S1", "E"), Grouping::State).unwrap()
+    }
+
+    #[tokio::test]
+    async fn one_creator_then_appends_then_one_taker() {
+        let store = Memory::new();
+        let fp = fp();
+        let now = 1_000_000;
+        let first = record(&store, &fp, &occ("e1"), "subj", timing(now))
+            .await
+            .unwrap();
+        let Recorded::Create {
+            token,
+            number: 1,
+            previous_case: None,
+            ..
+        } = first
+        else {
+            panic!("{first:?}")
+        };
+        assert_eq!(
+            record(&store, &fp, &occ("e2"), "subj", timing(now))
+                .await
+                .unwrap(),
+            Recorded::Creating { number: 2 }
+        );
+        // Only the owner completes.
+        let wrong = Guard {
+            owner: Some("not-me".into()),
+            ..Guard::default()
+        };
+        let done = completed("C1", "subj", Some("boom".into()), now);
+        assert!(
+            store
+                .update(&fp.key, &wrong, &done)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let owner = Guard {
+            owner: Some(token),
+            ..Guard::default()
+        };
+        let open = store.update(&fp.key, &owner, &done).await.unwrap().unwrap();
+        assert_eq!(
+            (open.status, open.case_uid.as_deref()),
+            (Status::Open, Some("C1"))
+        );
+        let third = record(&store, &fp, &occ("e3"), "subj", timing(now + 1))
+            .await
+            .unwrap();
+        let Recorded::Open {
+            incident,
+            number: 3,
+        } = third
+        else {
+            panic!("{third:?}")
+        };
+        assert_eq!(incident.pending_count, 2);
+        // Two takers with the same view: one wins, the other gets nothing.
+        let a = store
+            .take(&fp.key, "C1", incident.last_reply_ms, now + 2)
+            .await
+            .unwrap();
+        let b = store
+            .take(&fp.key, "C1", incident.last_reply_ms, now + 2)
+            .await
+            .unwrap();
+        let batch = a.expect("the first taker wins");
+        assert!(b.is_none());
+        let numbers: Vec<u64> = batch.occurrences.iter().map(|o| o.number).collect();
+        assert_eq!((numbers, batch.count), (vec![2, 3], 2));
+        // A failed reply puts its batch back, minus the failed invocation's own.
+        store.restore(&fp.key, &batch.without(3)).await.unwrap();
+        let back = store.read(&fp.key).await.unwrap().unwrap();
+        assert_eq!(
+            (back.pending_count, back.pending.len(), back.last_reply_ms),
+            (1, 1, Some(now))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_lapsed_creator_is_taken_over_and_an_old_incident_replaced() {
+        let store = Memory::new();
+        let fp = fp();
+        let now = 1_000_000;
+        let mut t = timing(now);
+        t.creating_until_ms = now - 1;
+        record(&store, &fp, &occ("e1"), "s", t).await.unwrap();
+        let again = record(&store, &fp, &occ("e2"), "s", timing(now))
+            .await
+            .unwrap();
+        assert!(
+            matches!(again, Recorded::Create { number: 2, .. }),
+            "{again:?}"
+        );
+        // Completed, then silent past the window: a new incident linking it.
+        let Recorded::Create { token, .. } = again else {
+            unreachable!()
+        };
+        let owner = Guard {
+            owner: Some(token),
+            ..Guard::default()
+        };
+        store
+            .update(&fp.key, &owner, &completed("C1", "s", None, now))
+            .await
+            .unwrap();
+        let later = now + 700_000;
+        let fresh = record(&store, &fp, &occ("e3"), "s", timing(later))
+            .await
+            .unwrap();
+        assert!(
+            matches!(&fresh, Recorded::Create { number: 1, previous_case: Some(c), .. } if c == "C1"),
+            "{fresh:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_pending_list_keeps_two_hundred_and_counts_the_rest() {
+        let store = Memory::new();
+        let fp = fp();
+        let Recorded::Create { token, .. } = record(&store, &fp, &occ("e0"), "s", timing(1))
+            .await
+            .unwrap()
+        else {
+            panic!()
+        };
+        let owner = Guard {
+            owner: Some(token),
+            ..Guard::default()
+        };
+        store
+            .update(&fp.key, &owner, &completed("C", "s", None, 1))
+            .await
+            .unwrap();
+        for i in 0..PENDING_KEPT + 5 {
+            record(&store, &fp, &occ(&format!("e{i}")), "s", timing(2))
+                .await
+                .unwrap();
+        }
+        let i = store.read(&fp.key).await.unwrap().unwrap();
+        assert_eq!(
+            (i.pending.len(), i.pending_count),
+            (PENDING_KEPT, PENDING_KEPT as u64 + 5)
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn fifty_concurrent_occurrences_make_one_creator() {
+        let store = Arc::new(Memory::new());
+        let fp = fp();
+        let runs: Vec<_> = (0..50)
+            .map(|i| {
+                let (store, fp) = (store.clone(), fp.clone());
+                tokio::spawn(async move {
+                    record(
+                        store.as_ref(),
+                        &fp,
+                        &occ(&format!("e{i}")),
+                        "s",
+                        timing(5_000),
+                    )
+                    .await
+                })
+            })
+            .collect();
+        let mut creators = 0;
+        let mut numbers = Vec::new();
+        for r in runs {
+            match r.await.unwrap().unwrap() {
+                Recorded::Create { number, .. } => {
+                    creators += 1;
+                    numbers.push(number);
+                }
+                Recorded::Creating { number } | Recorded::Open { number, .. } => {
+                    numbers.push(number)
+                }
+            }
+        }
+        numbers.sort_unstable();
+        assert_eq!(creators, 1);
+        assert_eq!(numbers, (1..=50).collect::<Vec<u64>>());
+        assert_eq!(
+            store.read(&fp.key).await.unwrap().unwrap().pending_count,
+            49
+        );
+    }
+
+    #[test]
+    fn occurrences_are_cut_to_the_sizes_kept() {
+        let o = Occurrence::new(&"é".repeat(400), 5, Some(&"r".repeat(500)));
+        assert!(o.execution.len() <= EXECUTION_MAX);
+        assert_eq!(
+            o.reason.as_ref().map(|r| r.chars().count()),
+            Some(REASON_MAX)
+        );
+        assert_eq!(Occurrence::new("", 5, None).execution, "unknown");
+        let json = serde_json::to_string(&o).unwrap();
+        assert_eq!(serde_json::from_str::<Occurrence>(&json).unwrap(), o);
+    }
+}
