@@ -979,7 +979,12 @@ impl<S: SecretSource> Notifier<S> {
             return;
         }
         let expires = SystemTime::now() + self.config.idempotency_ttl;
-        if let Err(e) = self.store.complete(o.key, case_uid, subject, expires).await {
+        let filed = crate::dedupe::Filed {
+            case_uid,
+            subject,
+            expires,
+        };
+        if let Err(e) = self.store.complete(o.key, filed).await {
             tracing::warn!(error = %e, "occurrence recorded but not its dedupe claim; a retry may count it again");
         }
     }

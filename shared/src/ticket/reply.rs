@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 
 use super::{
     BODY_MAX, BODY_TARGET, CaseBody, FIELD_CAP, RenderConfig, SUBJECT_MAX, one_line, shown,
-    timestamp, truncate_chars,
+    timestamp,
 };
 use crate::html::Html;
 use crate::incident::{Batch, LISTED, Occurrence};
@@ -199,7 +199,7 @@ pub fn continuation(
     now: OffsetDateTime,
 ) -> CaseBody {
     let r = &cfg.redactor;
-    let subject = truncate_chars(&one_line(&r.text(subject)), SUBJECT_MAX);
+    let subject = crate::text::clip(&one_line(&r.text(subject)), SUBJECT_MAX).into_owned();
     let mut h = Html::new(BODY_TARGET);
     h.raw("<p><strong>This failure keeps happening</strong>.</p>\n<p>");
     h.text(
