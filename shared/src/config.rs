@@ -17,6 +17,7 @@ use crate::intake::ErrorPath;
 pub use crate::notifier::Config;
 use crate::redact::Redactor;
 use crate::ticket::{FromPerson, RenderConfig};
+use crate::transport::Roots;
 
 const PLACEHOLDER_EMAIL: &str = "set-FROM_PERSON_EMAIL-or-FROM_PERSON_UID@example.invalid";
 
@@ -72,6 +73,12 @@ impl Config {
                 attempt_timeout: Duration::from_millis(
                     number(get, "ATTEMPT_TIMEOUT_MS", 10_000)?.max(100),
                 ),
+                roots: match non_empty(get, "TLS_ROOTS") {
+                    None => Roots::Bundled,
+                    Some(v) => Roots::parse(&v).ok_or_else(|| {
+                        ConfigError::new("TLS_ROOTS", "must be bundled or system")
+                    })?,
+                },
             },
             connection_secret_id: required(get, "CONNECTION_SECRET_ID")?,
             secret_cache_ttl: Duration::from_secs(number(get, "SECRET_CACHE_TTL_SECONDS", 300)?),
@@ -192,6 +199,11 @@ mod tests {
         assert_eq!(c.render.source, 1);
         assert!(!c.delivery.send_auto_responder);
         assert_eq!(c.secret_cache_ttl, Duration::from_secs(300));
+        assert_eq!(c.delivery.roots, Roots::Bundled);
+        let mut system = GOOD.to_vec();
+        system.push(("TLS_ROOTS", "system"));
+        let c = Config::from_lookup(&env(&system)).unwrap();
+        assert_eq!(c.delivery.roots, Roots::System);
         assert_eq!(
             c.render.from_person,
             FromPerson::Email("ops@example.com".into())
@@ -210,6 +222,7 @@ mod tests {
             ("FROM_PERSON_EMAIL", "nobody", "FROM_PERSON_EMAIL"),
             ("DEDUPE_SCOPE", "run", "DEDUPE_SCOPE"),
             ("FALLBACK_TOPIC_ARN", "my-topic", "FALLBACK_TOPIC_ARN"),
+            ("TLS_ROOTS", "mine", "TLS_ROOTS"),
         ];
         for (var, value, named) in cases {
             let mut pairs: Vec<(&str, &str)> =

@@ -33,6 +33,7 @@ pub mod redact;
 mod sdk;
 pub mod secrets;
 pub mod ticket;
+pub mod transport;
 
 pub use config::Config;
 pub use error::{ConfigError, NotifierError};

@@ -29,10 +29,12 @@ async fn main() -> Result<(), Error> {
     }
 
     lambda_runtime::tracing::init_default_subscriber();
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let notifier = Config::from_env()
-        .map_err(NotifierError::from)
-        .and_then(|config| Notifier::from_sdk(config, &aws));
+    // One HTTP stack (compiled-in roots unless TLS_ROOTS=system) for the
+    // ticket API and the AWS SDK: see ticket_bridge::transport.
+    let notifier = match Config::from_env() {
+        Ok(config) => Notifier::load(config).await,
+        Err(e) => Err(NotifierError::from(e)),
+    };
     if let Err(e) = &notifier {
         tracing::error!(error = %e, "cold start: configuration invalid; every invocation will fail with it");
     }
