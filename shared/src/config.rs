@@ -19,6 +19,7 @@ use crate::intake::ErrorPath;
 pub use crate::notifier::Config;
 use crate::redact::Redactor;
 use crate::ticket::{FromPerson, RenderConfig};
+use crate::transport::Roots;
 
 const PLACEHOLDER_EMAIL: &str = "set-FROM_PERSON_EMAIL-or-FROM_PERSON_UID@example.invalid";
 
@@ -74,6 +75,12 @@ impl Config {
                 attempt_timeout: Duration::from_millis(
                     number(get, "ATTEMPT_TIMEOUT_MS", 10_000)?.max(100),
                 ),
+                roots: match non_empty(get, "TLS_ROOTS") {
+                    None => Roots::Bundled,
+                    Some(v) => Roots::parse(&v).ok_or_else(|| {
+                        ConfigError::new("TLS_ROOTS", "must be bundled or system")
+                    })?,
+                },
             },
             connection_secret_id: required(get, "CONNECTION_SECRET_ID")?,
             secret_cache_ttl: Duration::from_secs(number(get, "SECRET_CACHE_TTL_SECONDS", 300)?),
@@ -248,6 +255,11 @@ mod tests {
         assert_eq!(c.render.source, 1);
         assert!(!c.delivery.send_auto_responder);
         assert_eq!(c.secret_cache_ttl, Duration::from_secs(300));
+        assert_eq!(c.delivery.roots, Roots::Bundled);
+        let mut system = GOOD.to_vec();
+        system.push(("TLS_ROOTS", "system"));
+        let c = Config::from_lookup(&env(&system)).unwrap();
+        assert_eq!(c.delivery.roots, Roots::System);
         assert_eq!(
             c.render.from_person,
             FromPerson::Email("ops@example.com".into())
@@ -282,6 +294,7 @@ mod tests {
             ("REPLY_AGENT_NAME", &"x".repeat(101), "REPLY_AGENT_NAME"),
             ("RECOVERY_NOTES", "sometimes", "RECOVERY_NOTES"),
             ("RECOVERY_NOTES", "true", "RECOVERY_NOTES"),
+            ("TLS_ROOTS", "mine", "TLS_ROOTS"),
         ];
         for (var, value, named) in cases {
             let mut pairs: Vec<(&str, &str)> =

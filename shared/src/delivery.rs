@@ -34,6 +34,7 @@ use crate::oauth::TokenCache;
 use crate::redact::{Gate, Redactor};
 use crate::secrets::{SecretCache, SecretSource};
 use crate::ticket::{CaseBody, ReplyBody};
+use crate::transport::{self, Roots};
 
 /// Below this much time left, another attempt cannot finish: stop.
 const MIN_ATTEMPT: Duration = Duration::from_millis(50);
@@ -62,6 +63,17 @@ pub struct DeliverySettings {
     pub send_auto_responder: bool,
     pub max_attempts: u32,
     pub attempt_timeout: Duration,
+    /// The certificate authorities the process trusts (`TLS_ROOTS`).
+    pub roots: Roots,
+}
+
+impl DeliverySettings {
+    /// The process's one HTTP client for these settings (the AWS SDK's
+    /// clients run on it too: `transport::sdk_http_client`).
+    pub fn http_client(&self) -> Result<reqwest::Client, NotifierError> {
+        transport::http_client(self.roots, self.attempt_timeout.min(Duration::from_secs(5)))
+            .map_err(NotifierError::TicketDeliveryFailed)
+    }
 }
 
 /// The HTTP side of the notifier; built once per container.
@@ -78,19 +90,13 @@ pub struct TicketClient {
 
 impl TicketClient {
     pub fn new(config: &DeliverySettings, gate: Gate) -> Result<Self, NotifierError> {
-        let http = reqwest::Client::builder()
-            // A redirected POST silently becomes a GET: better to fail loudly.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!(
-                "step-functions-ticket-bridge/",
-                env!("CARGO_PKG_VERSION")
-            ))
-            .connect_timeout(config.attempt_timeout.min(Duration::from_secs(5)))
-            .build()
-            .map_err(|_| {
-                NotifierError::TicketDeliveryFailed("could not build the HTTP client".to_owned())
-            })?;
-        Ok(TicketClient {
+        Ok(Self::with_http(config, gate, config.http_client()?))
+    }
+
+    /// On a client built elsewhere from `config.http_client()`, shared with
+    /// the AWS SDK.
+    pub fn with_http(config: &DeliverySettings, gate: Gate, http: reqwest::Client) -> Self {
+        TicketClient {
             http,
             url: config.url.clone(),
             send_auto_responder: config.send_auto_responder,
@@ -98,7 +104,7 @@ impl TicketClient {
             attempt_timeout: config.attempt_timeout,
             tokens: TokenCache::default(),
             gate,
-        })
+        }
     }
 
     /// Access tokens fetched since this client was built (for benchmarks).

@@ -35,6 +35,7 @@ mod sdk;
 pub mod secrets;
 mod text;
 pub mod ticket;
+pub mod transport;
 
 pub use config::Config;
 pub use error::{ConfigError, NotifierError};

@@ -177,8 +177,15 @@ impl<S: SecretSource> Notifier<S> {
     /// incidents when grouping is on (`with_incidents` shares them through
     /// a table), and no fallback topic.
     pub fn new(config: Config, source: S) -> Result<Self, NotifierError> {
+        let http = config.delivery.http_client()?;
+        Ok(Self::with_http(config, source, http))
+    }
+
+    /// As [`Notifier::new`], on an HTTP client built from
+    /// `config.delivery.http_client()` (and shared with the AWS SDK).
+    pub fn with_http(config: Config, source: S, http: reqwest::Client) -> Self {
         let gate = Gate::new(config.render.redactor.clone());
-        let client = TicketClient::new(&config.delivery, gate.clone())?;
+        let client = TicketClient::with_http(&config.delivery, gate.clone(), http);
         let secrets = SecretCache::new(
             source,
             config.connection_secret_id.clone(),
@@ -187,7 +194,7 @@ impl<S: SecretSource> Notifier<S> {
         );
         let incidents = (config.incidents.grouping != incident::Grouping::Off)
             .then(|| Arc::new(incident::Memory::new()) as Arc<dyn IncidentStore>);
-        Ok(Notifier {
+        Notifier {
             config,
             gate,
             secrets,
@@ -196,7 +203,7 @@ impl<S: SecretSource> Notifier<S> {
             incidents,
             fallback: None,
             history: None,
-        })
+        }
     }
 
     /// Dedupe across containers (DynamoDB) instead of per container.
@@ -602,14 +609,38 @@ pub fn log_rejected(err: &NotifierError, bytes: usize, event: &Redacted, redacti
 }
 
 impl Notifier<crate::secrets::SecretsManager> {
-    /// The production wiring: Secrets Manager for the connection, DynamoDB
-    /// dedupe and incidents when `IDEMPOTENCY_TABLE` is set, SNS when
-    /// `FALLBACK_TOPIC_ARN` is. Clients are built once per container from one SDK configuration.
+    /// The production wiring: one HTTP stack for the process (one rustls
+    /// configuration, one root store, one connection pool) serving the
+    /// ticket API, the token endpoint and every AWS SDK client, whose
+    /// configuration is loaded on it. See [`Notifier::from_sdk`].
+    pub async fn load(config: Config) -> Result<Self, NotifierError> {
+        let http = config.delivery.http_client()?;
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(crate::transport::sdk_http_client(http.clone()))
+            .load()
+            .await;
+        Self::from_sdk_with_http(config, &sdk, http)
+    }
+
+    /// Secrets Manager for the connection, DynamoDB dedupe and incidents
+    /// when `IDEMPOTENCY_TABLE` is set, SNS when `FALLBACK_TOPIC_ARN` is. Clients
+    /// are built once per container from one SDK configuration; the ticket
+    /// API gets an HTTP client of its own (tests; see [`Notifier::load`]).
     pub fn from_sdk(config: Config, sdk: &aws_config::SdkConfig) -> Result<Self, NotifierError> {
+        let http = config.delivery.http_client()?;
+        Self::from_sdk_with_http(config, sdk, http)
+    }
+
+    /// As [`Notifier::from_sdk`], the ticket API on `http`.
+    pub fn from_sdk_with_http(
+        config: Config,
+        sdk: &aws_config::SdkConfig,
+        http: reqwest::Client,
+    ) -> Result<Self, NotifierError> {
         let table = config.idempotency_table.clone();
         let topic = config.fallback_topic_arn.clone();
         let secrets = crate::secrets::SecretsManager::new(aws_sdk_secretsmanager::Client::new(sdk));
-        let mut notifier = Notifier::new(config, secrets)?;
+        let mut notifier = Notifier::with_http(config, secrets, http);
         notifier.history = Some(SfnHistory::new(aws_sdk_sfn::Client::new(sdk)));
         if let Some(table) = table {
             let dynamodb = aws_sdk_dynamodb::Client::new(sdk);

@@ -115,6 +115,7 @@ fn moto_with_failed_histories() -> Moto {
 
 async fn sfn_client(endpoint: &str) -> aws_sdk_sfn::Client {
     let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(test_sdk_http())
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "test"))
@@ -217,4 +218,15 @@ async fn denied_throttled_and_slow_histories_leave_a_note() {
         assert_eq!(body["reverseOrder"], json!(true), "{body}");
         assert_eq!(body["executionArn"], json!(ARN), "{body}");
     }
+}
+
+/// The AWS SDK on the notifier's own HTTP stack, as `Notifier::load` wires it.
+fn test_sdk_http() -> ticket_bridge::transport::SharedHttpClient {
+    ticket_bridge::transport::sdk_http_client(
+        ticket_bridge::transport::http_client(
+            ticket_bridge::transport::Roots::Bundled,
+            std::time::Duration::from_secs(2),
+        )
+        .expect("HTTP client"),
+    )
 }

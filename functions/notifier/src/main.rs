@@ -8,7 +8,11 @@ use notifier::{handler_raw, render_cli};
 use serde_json::value::RawValue;
 use ticket_bridge::{Config, Notifier, NotifierError};
 
-#[tokio::main]
+// One thread: an invocation is one task at a time, so worker threads only
+// add start-up, cross-thread wake-ups and per-thread malloc arenas
+// (bench/RESULTS.md has the measurement). DNS lookups still run on tokio's
+// blocking pool.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("render") {
@@ -29,10 +33,12 @@ async fn main() -> Result<(), Error> {
     }
 
     lambda_runtime::tracing::init_default_subscriber();
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let notifier = Config::from_env()
-        .map_err(NotifierError::from)
-        .and_then(|config| Notifier::from_sdk(config, &aws));
+    // One HTTP stack (compiled-in roots unless TLS_ROOTS=system) for the
+    // ticket API and the AWS SDK: see ticket_bridge::transport.
+    let notifier = match Config::from_env() {
+        Ok(config) => Notifier::load(config).await,
+        Err(e) => Err(NotifierError::from(e)),
+    };
     if let Err(e) = &notifier {
         tracing::error!(error = %e, "cold start: configuration invalid; every invocation will fail with it");
     }

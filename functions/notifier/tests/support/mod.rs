@@ -121,6 +121,7 @@ pub async fn moto_sdk() -> aws_config::SdkConfig {
 /// SDK configuration for any endpoint (a dead port, a stub), with dummy credentials.
 pub async fn sdk_at(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(test_sdk_http())
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "test"))
@@ -410,4 +411,15 @@ pub async fn answer_in_turn(
         .with_priority(priority)
         .mount(server)
         .await;
+}
+
+/// The AWS SDK on the notifier's own HTTP stack, as `Notifier::load` wires it.
+fn test_sdk_http() -> ticket_bridge::transport::SharedHttpClient {
+    ticket_bridge::transport::sdk_http_client(
+        ticket_bridge::transport::http_client(
+            ticket_bridge::transport::Roots::Bundled,
+            std::time::Duration::from_secs(2),
+        )
+        .expect("HTTP client"),
+    )
 }
