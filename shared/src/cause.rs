@@ -210,7 +210,7 @@ fn decode_json(
     depth: usize,
 ) -> Decoded {
     if obj.contains_key("errorMessage") || obj.contains_key("errorType") {
-        return lambda(&obj);
+        return lambda(obj);
     }
     // A child execution: DescribeExecution's shape, PascalCase as Step
     // Functions hands it over.
@@ -287,11 +287,14 @@ fn decode_json(
     Decoded::Json(Value::Object(obj))
 }
 
-fn lambda(obj: &Map<String, Value>) -> Decoded {
+/// Takes the parsed cause by value: its message and frames move into the
+/// result instead of being copied (a crashing JVM's cause is hundreds of
+/// kilobytes of them).
+fn lambda(mut obj: Map<String, Value>) -> Decoded {
     let mut stack_trace = Vec::new();
     // Node writes `trace`; Python, Java, .NET and Ruby `stackTrace`.
     for key in ["stackTrace", "trace"] {
-        push_frames(&mut stack_trace, obj.get(key));
+        push_frames(&mut stack_trace, obj.remove(key));
     }
     // Java and .NET nest the inner exception as `cause` (or
     // `innerException`), each with its own frames.
@@ -308,28 +311,38 @@ fn lambda(obj: &Map<String, Value>) -> Decoded {
             .collect::<Vec<_>>()
             .join(": ");
         stack_trace.push(format!("Caused by: {head}"));
-        push_frames(&mut stack_trace, c.get("stackTrace"));
+        push_frames(&mut stack_trace, c.get("stackTrace").cloned());
         inner = c.get("cause").or_else(|| c.get("innerException"));
     }
     Decoded::Lambda {
-        error_type: text(obj, "errorType"),
-        error_message: text(obj, "errorMessage"),
+        error_type: take_text(&mut obj, "errorType"),
+        error_message: take_text(&mut obj, "errorMessage"),
         stack_trace,
-        request_id: text(obj, "requestId"),
+        request_id: take_text(&mut obj, "requestId"),
     }
 }
 
 /// Frames as lines: a list of strings (a Python frame spans two lines), one
-/// string, or Go's `{"path", "line", "label"}` objects.
-fn push_frames(out: &mut Vec<String>, frames: Option<&Value>) {
+/// string, or Go's `{"path", "line", "label"}` objects. A one-line frame
+/// moves into `out` as it is.
+fn push_frames(out: &mut Vec<String>, frames: Option<Value>) {
+    let push_lines = |out: &mut Vec<String>, s: String| {
+        // `lines` splits at `\n` only (and drops the `\r` of a `\r\n`).
+        if s.contains('\n') {
+            out.extend(s.lines().map(str::to_owned));
+        } else if !s.is_empty() {
+            out.push(s);
+        }
+    };
     match frames {
         Some(Value::Array(items)) => {
+            out.reserve(items.len());
             for item in items {
                 match item {
-                    Value::String(s) => out.extend(s.lines().map(str::to_owned)),
+                    Value::String(s) => push_lines(out, s),
                     Value::Object(f) if f.contains_key("label") || f.contains_key("path") => {
-                        let label = text(f, "label").unwrap_or_default();
-                        let path = text(f, "path").unwrap_or_default();
+                        let label = text(&f, "label").unwrap_or_default();
+                        let path = text(&f, "path").unwrap_or_default();
                         let line = f.get("line").map(Value::to_string).unwrap_or_default();
                         out.push(format!("{label} ({path}:{line})"));
                     }
@@ -337,7 +350,7 @@ fn push_frames(out: &mut Vec<String>, frames: Option<&Value>) {
                 }
             }
         }
-        Some(Value::String(s)) => out.extend(s.lines().map(str::to_owned)),
+        Some(Value::String(s)) => push_lines(out, s),
         _ => {}
     }
 }
@@ -785,7 +798,17 @@ impl Decoded {
 /// returned payload inside) → `Task timed out after 900.01 seconds`.
 fn timed_out(text: &str) -> Option<String> {
     const MARK: &str = "Task timed out after ";
-    let at = text.find(MARK)?;
+    // A memchr for the first letter, then a compare: `str::find` with a
+    // long needle runs a byte-at-a-time two-way search over the whole
+    // message, which is most of a 100 KB message's decoding.
+    let mut from = 0;
+    let at = loop {
+        let p = from + text[from..].find('T')?;
+        if text.as_bytes()[p..].starts_with(MARK.as_bytes()) {
+            break p;
+        }
+        from = p + 1;
+    };
     let rest = &text[at + MARK.len()..];
     let number: String = rest
         .chars()
@@ -900,6 +923,15 @@ fn clip(s: &str) -> String {
     let mut out: String = line.chars().take(REASON_CHARS - 1).collect();
     out.push('…');
     out
+}
+
+/// [`text`], moving the string out instead of copying it.
+fn take_text(obj: &mut Map<String, Value>, key: &str) -> Option<String> {
+    match obj.remove(key)? {
+        Value::String(s) if !s.is_empty() => Some(s),
+        Value::Null | Value::String(_) => None,
+        other => Some(other.to_string()),
+    }
 }
 
 fn text(obj: &Map<String, Value>, key: &str) -> Option<String> {

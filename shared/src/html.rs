@@ -39,26 +39,48 @@ impl Html {
     pub(crate) fn text_of(&mut self, s: &str, cap: usize, total_chars: Option<usize>) -> &mut Self {
         let room = self.limit.saturating_sub(self.buf.len() + RESERVE);
         let cap = cap.min(room);
-        let start = self.buf.len();
-        let mut written = 0usize;
-        for (i, c) in s.char_indices() {
-            let escaped = escape(c);
-            let len = escaped.map_or(c.len_utf8(), str::len);
-            if self.buf.len() - start + len > cap {
-                let left = total_chars
-                    .map_or_else(|| s[i..].chars().count(), |t| t.saturating_sub(written));
-                return self.truncated(left);
+        // Copies runs of plain text whole and escapes the five special
+        // bytes (all ASCII, so never inside a multi-byte character); the
+        // cut lands on the last character that fits, as one character at a
+        // time would.
+        let bytes = s.as_bytes();
+        let mut used = 0usize;
+        let mut at = 0usize;
+        while at < bytes.len() {
+            let run_end = bytes[at..]
+                .iter()
+                .position(|&b| SPECIAL[b as usize])
+                .map_or(bytes.len(), |p| at + p);
+            if used + (run_end - at) > cap {
+                let cut = s.floor_char_boundary(at + (cap - used));
+                self.buf.push_str(&s[at..cut]);
+                return self.cut_at(s, cut, total_chars);
             }
-            match escaped {
-                Some(e) => self.buf.push_str(e),
-                None => self.buf.push(c),
+            self.buf.push_str(&s[at..run_end]);
+            used += run_end - at;
+            at = run_end;
+            if let Some(e) = bytes.get(at).and_then(|&b| escape_byte(b)) {
+                if used + e.len() > cap {
+                    return self.cut_at(s, at, total_chars);
+                }
+                self.buf.push_str(e);
+                used += e.len();
+                at += 1;
             }
-            written += 1;
         }
-        match total_chars {
-            Some(t) if t > written => self.truncated(t - written),
+        match total_chars.map(|t| t.saturating_sub(s.chars().count())) {
+            Some(left) if left > 0 => self.truncated(left),
             _ => self,
         }
+    }
+
+    /// The note for text cut at byte `cut` of `s`.
+    fn cut_at(&mut self, s: &str, cut: usize, total_chars: Option<usize>) -> &mut Self {
+        let left = total_chars.map_or_else(
+            || s[cut..].chars().count(),
+            |t| t.saturating_sub(s[..cut].chars().count()),
+        );
+        self.truncated(left)
     }
 
     fn truncated(&mut self, left: usize) -> &mut Self {
@@ -109,6 +131,28 @@ impl Html {
         }
         self.buf
     }
+}
+
+/// The bytes [`escape_byte`] escapes, as a table for the scan.
+const SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b'&' as usize] = true;
+    t[b'<' as usize] = true;
+    t[b'>' as usize] = true;
+    t[b'"' as usize] = true;
+    t[b'\'' as usize] = true;
+    t
+};
+
+fn escape_byte(b: u8) -> Option<&'static str> {
+    Some(match b {
+        b'&' => "&amp;",
+        b'<' => "&lt;",
+        b'>' => "&gt;",
+        b'"' => "&quot;",
+        b'\'' => "&#39;",
+        _ => return None,
+    })
 }
 
 fn escape(c: char) -> Option<&'static str> {

@@ -188,11 +188,18 @@ fn catch_payload(
         Some(v) if !v.is_null() => Some(Input::Json(strip_error(v, err_key))),
         _ => {
             // Without an explicit `input`, the state input around the error is it.
-            let mut rest = root.clone();
-            rest.retain(|k, _| !CONTEXT_KEYS.contains(&k.as_str()) && Some(k.as_str()) != err_key);
-            if err_key.is_none() {
-                rest.retain(|k, _| k != "Error" && k != "Cause");
-            }
+            // Only what is kept is copied: cloning the root first would copy
+            // the error (and its cause, up to 6 MB) only to drop it.
+            let rest: Map<String, Value> = root
+                .iter()
+                .filter(|(k, _)| {
+                    let k = k.as_str();
+                    !CONTEXT_KEYS.contains(&k)
+                        && Some(k) != err_key
+                        && (err_key.is_some() || (k != "Error" && k != "Cause"))
+                })
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
             (!rest.is_empty()).then_some(Input::Json(Value::Object(rest)))
         }
     };
@@ -220,11 +227,12 @@ fn catch_payload(
 /// ticket shows the error on its own, so drop the copy.
 fn strip_error(input: &Value, err_key: Option<&str>) -> Value {
     match (input, err_key) {
-        (Value::Object(m), Some(k)) if m.contains_key(k) => {
-            let mut m = m.clone();
-            m.remove(k);
-            Value::Object(m)
-        }
+        (Value::Object(m), Some(k)) if m.contains_key(k) => Value::Object(
+            m.iter()
+                .filter(|(key, _)| key.as_str() != k)
+                .map(|(key, v)| (key.clone(), v.clone()))
+                .collect(),
+        ),
         _ => input.clone(),
     }
 }

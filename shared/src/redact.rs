@@ -14,6 +14,7 @@
 //! seals text into [`Redacted`], the only type log lines and the fallback
 //! accept. It also cuts what it seals to a size, visibly.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::{Arc, RwLock};
 
@@ -35,6 +36,10 @@ const DEFAULT_KEYS: &[&str] = &[
     "privatekey",
     "cookie",
 ];
+
+/// Keys (one or two words) up to this many ASCII letters and digits are
+/// checked without allocating.
+const NORMALISED_MAX: usize = 128;
 
 /// Schemes whose following word is a credential.
 const SCHEMES: &[&str] = &["bearer", "basic", "outseta"];
@@ -171,6 +176,10 @@ fn cut_for_json(s: &str, max: usize) -> String {
 #[derive(Debug, Clone)]
 pub struct Redactor {
     keys: Vec<String>,
+    /// The first bytes of `keys` and the shortest key's length: most words
+    /// followed by `:` are rejected by these two without a comparison.
+    key_starts: [bool; 256],
+    shortest_key: usize,
     known: Vec<String>,
 }
 
@@ -185,8 +194,17 @@ impl Redactor {
     pub fn new<'a>(extra: impl IntoIterator<Item = &'a str>) -> Self {
         let mut keys: Vec<String> = DEFAULT_KEYS.iter().map(|k| k.to_string()).collect();
         keys.extend(extra.into_iter().map(normalise).filter(|k| !k.is_empty()));
+        let mut key_starts = [false; 256];
+        for k in &keys {
+            if let Some(&b) = k.as_bytes().first() {
+                key_starts[b as usize] = true;
+            }
+        }
+        let shortest_key = keys.iter().map(String::len).min().unwrap_or(0);
         Redactor {
             keys,
+            key_starts,
+            shortest_key,
             known: Vec::new(),
         }
     }
@@ -205,13 +223,50 @@ impl Redactor {
         known.dedup();
         Redactor {
             keys: self.keys.clone(),
+            key_starts: self.key_starts,
+            shortest_key: self.shortest_key,
             known,
         }
     }
 
     pub fn is_sensitive_key(&self, key: &str) -> bool {
-        let k = normalise(key);
-        !k.is_empty() && self.keys.iter().any(|needle| k.contains(needle.as_str()))
+        self.is_sensitive_words(&[key])
+    }
+
+    /// Whether the words, joined, name a secret: the same answer as
+    /// `normalise(words.concat())` containing a key fragment, without
+    /// allocating for the usual short ASCII key. Called for every word
+    /// followed by `=` or `:` in every text that leaves the process.
+    fn is_sensitive_words(&self, words: &[&str]) -> bool {
+        let mut buf = [0u8; NORMALISED_MAX];
+        let mut n = 0;
+        for w in words {
+            for &b in w.as_bytes() {
+                if !b.is_ascii() || n == NORMALISED_MAX {
+                    // Unicode case rules or a very long key: the slow path.
+                    let k = normalise(&words.concat());
+                    return !k.is_empty()
+                        && self.keys.iter().any(|needle| k.contains(needle.as_str()));
+                }
+                if b.is_ascii_alphanumeric() {
+                    buf[n] = b.to_ascii_lowercase();
+                    n += 1;
+                }
+            }
+        }
+        let k = &buf[..n];
+        // Every key fragment is normalised, so non-empty; a non-ASCII one
+        // can never occur in an ASCII key.
+        if n == 0 || n < self.shortest_key {
+            return false;
+        }
+        (0..n).any(|i| {
+            self.key_starts[k[i] as usize]
+                && self.keys.iter().any(|needle| {
+                    let needle = needle.as_bytes();
+                    k[i..].len() >= needle.len() && k[i..].iter().zip(needle).all(|(a, b)| a == b)
+                })
+        })
     }
 
     /// A redacted copy of a JSON value. Strings inside are scrubbed as text
@@ -238,20 +293,36 @@ impl Redactor {
 
     /// Scrubs credentials out of free text.
     pub fn text(&self, s: &str) -> String {
-        let mut out = s.to_owned();
+        self.text_cow(s).into_owned()
+    }
+
+    /// [`Redactor::text`], borrowing `s` when there is nothing to mask (the
+    /// usual case): each pass copies only when it masks something.
+    pub fn text_cow<'s>(&self, s: &'s str) -> Cow<'s, str> {
+        let mut out = Cow::Borrowed(s);
         for secret in &self.known {
             if out.contains(secret.as_str()) {
-                out = out.replace(secret.as_str(), MASK);
+                out = Cow::Owned(out.replace(secret.as_str(), MASK));
             }
         }
-        let out = mask_scheme_credentials(&out);
-        self.mask_key_values(&out)
+        let out = match mask_scheme_credentials(&out) {
+            Cow::Borrowed(_) => out,
+            Cow::Owned(masked) => Cow::Owned(masked),
+        };
+        match self.mask_key_values(&out) {
+            Cow::Borrowed(_) => out,
+            Cow::Owned(masked) => Cow::Owned(masked),
+        }
     }
 
     /// Masks the value after a sensitive `key=` or `key:` (quotes optional).
-    fn mask_key_values(&self, s: &str) -> String {
+    fn mask_key_values<'s>(&self, s: &'s str) -> Cow<'s, str> {
         let bytes = s.as_bytes();
-        let mut out = String::with_capacity(s.len());
+        // Only a word followed by `=` or `:` can be masked.
+        if !bytes.iter().any(|&b| b == b'=' || b == b':') {
+            return Cow::Borrowed(s);
+        }
+        let mut out = String::new();
         let mut copied = 0;
         let mut i = 0;
         while i < bytes.len() {
@@ -277,10 +348,12 @@ impl Redactor {
             // key: a key never directly follows `:` or `/`.
             let in_identifier = key_start > 0 && matches!(bytes[key_start - 1], b':' | b'/');
             // Two-word keys in prose: "api key: …", "client secret = …".
-            let sensitive = self.is_sensitive_key(key)
-                || previous_word(s, key_start)
-                    .is_some_and(|w| self.is_sensitive_key(&format!("{w}{key}")));
-            if in_identifier || !sensitive {
+            let sensitive = || {
+                self.is_sensitive_key(key)
+                    || previous_word(s, key_start)
+                        .is_some_and(|w| self.is_sensitive_words(&[w, key]))
+            };
+            if in_identifier || !sensitive() {
                 continue;
             }
             j = skip_spaces(bytes, j + 1);
@@ -306,13 +379,19 @@ impl Redactor {
                 i = j.max(i);
                 continue;
             }
+            if copied == 0 {
+                out.reserve(s.len());
+            }
             out.push_str(&s[copied..value_start]);
             out.push_str(MASK);
             copied = j;
             i = j;
         }
+        if copied == 0 {
+            return Cow::Borrowed(s);
+        }
         out.push_str(&s[copied..]);
-        out
+        Cow::Owned(out)
     }
 }
 
@@ -320,17 +399,21 @@ impl Redactor {
 /// credential (long enough, token characters, and a digit, a symbol or an
 /// inner capital in it), so prose such as "basic authentication failed"
 /// survives.
-fn mask_scheme_credentials(s: &str) -> String {
+fn mask_scheme_credentials(s: &str) -> Cow<'_, str> {
     let bytes = s.as_bytes();
-    let lower = s.to_ascii_lowercase().into_bytes();
-    let mut out = String::with_capacity(s.len());
+    let mut out = String::new();
     let mut copied = 0;
     let mut i = 0;
     while i < bytes.len() {
-        let Some(scheme) = SCHEMES
-            .iter()
-            .find(|p| lower[i..].starts_with(p.as_bytes()) && (i == 0 || !is_ident(bytes[i - 1])))
-        else {
+        // Every scheme starts with b or o: skip the rest with one compare.
+        if !matches!(bytes[i], b'b' | b'B' | b'o' | b'O') {
+            i += 1;
+            continue;
+        }
+        let word_start = i == 0 || !is_ident(bytes[i - 1]);
+        let Some(scheme) = SCHEMES.iter().filter(|_| word_start).find(|p| {
+            bytes.len() - i >= p.len() && bytes[i..i + p.len()].eq_ignore_ascii_case(p.as_bytes())
+        }) else {
             i += 1;
             continue;
         };
@@ -347,14 +430,20 @@ fn mask_scheme_credentials(s: &str) -> String {
         let word = s[start..end].trim_end_matches(['.', ',', ':']);
         let end = start + word.len();
         if looks_like_credential(word) {
+            if copied == 0 {
+                out.reserve(s.len());
+            }
             out.push_str(&s[copied..start]);
             out.push_str(MASK);
             copied = end;
         }
         i = end.max(after);
     }
+    if copied == 0 {
+        return Cow::Borrowed(s);
+    }
     out.push_str(&s[copied..]);
-    out
+    Cow::Owned(out)
 }
 
 /// The word just before `at`, when only one space separates them.
@@ -381,8 +470,20 @@ fn is_credential_char(b: u8) -> bool {
 }
 
 fn is_ident(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
+    IDENT[b as usize]
 }
+
+/// `is_ident` as a table: the redactor asks it about every byte it scans.
+const IDENT: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || c == b'_' || c == b'-';
+        b += 1;
+    }
+    t
+};
 
 fn ends_value(b: u8, quote: Option<u8>) -> bool {
     match quote {

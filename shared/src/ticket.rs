@@ -41,10 +41,10 @@ const CLIP_MARGIN: usize = 4 * 1024;
 fn shown<'h>(h: &'h mut Html, r: &Redactor, s: &str, cap: usize) -> &'h mut Html {
     let limit = cap + CLIP_MARGIN;
     if s.len() <= limit {
-        return h.text(&r.text(s), cap);
+        return h.text(&r.text_cow(s), cap);
     }
     let cut = s.floor_char_boundary(limit);
-    h.text_of(&r.text(&s[..cut]), cap, Some(s.chars().count()))
+    h.text_of(&r.text_cow(&s[..cut]), cap, Some(s.chars().count()))
 }
 
 /// A table row whose value is event text.

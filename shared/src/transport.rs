@@ -16,11 +16,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+/// What `aws_config::ConfigLoader::http_client` takes.
+pub use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
 };
-/// What `aws_config::ConfigLoader::http_client` takes.
-pub use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
 use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
@@ -59,7 +59,10 @@ pub fn tls_config(roots: Roots) -> Result<rustls::ClientConfig, String> {
             let mut store = rustls::RootCertStore::empty();
             store.add_parsable_certificates(loaded.certs);
             if store.is_empty() {
-                return Err("TLS_ROOTS=system but no certificate could be loaded from the system store".to_owned());
+                return Err(
+                    "TLS_ROOTS=system but no certificate could be loaded from the system store"
+                        .to_owned(),
+                );
             }
             store
         }
@@ -143,13 +146,13 @@ impl HttpConnector for SdkConnector {
                 builder = builder.timeout(t);
             }
             let response = builder.send().await.map_err(connector_error)?;
-            let status = response.status();
-            let headers = response.headers().clone();
-            let bytes = response.bytes().await.map_err(connector_error)?;
-            let mut out = http::Response::new(SdkBody::from(bytes));
-            *out.status_mut() = status;
-            *out.headers_mut() = headers;
-            HttpResponse::try_from(out).map_err(|e| ConnectorError::other(e.into(), None))
+            // Streamed, as the SDK's own client hands it over: the SDK
+            // trace-logs the response it receives, and an in-memory body
+            // would print there whole, a secret value included (the canary
+            // tests catch it).
+            let response =
+                http::Response::<reqwest::Body>::from(response).map(SdkBody::from_body_1_x);
+            HttpResponse::try_from(response).map_err(|e| ConnectorError::other(e.into(), None))
         })
     }
 }

@@ -72,8 +72,14 @@ pub async fn handler_raw<S: SecretSource>(
     event: LambdaEvent<Box<RawValue>>,
 ) -> Result<Value, HandlerError> {
     let LambdaEvent { payload, context } = event;
-    match serde_json::from_str::<Value>(payload.get()) {
-        Ok(value) => handler(notifier, LambdaEvent::new(value, context)).await,
+    let parsed = serde_json::from_str::<Value>(payload.get());
+    match parsed {
+        Ok(value) => {
+            // The raw text is not needed once parsed: an event of Lambda's
+            // 6 MB limit no longer stays in memory twice for the invocation.
+            drop(payload);
+            handler(notifier, LambdaEvent::new(value, context)).await
+        }
         Err(e) => {
             let err = NotifierError::InvalidFailureEvent(format!("event is not usable JSON: {e}"));
             let raw = payload.get();

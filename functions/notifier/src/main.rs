@@ -8,7 +8,11 @@ use notifier::{handler_raw, render_cli};
 use serde_json::value::RawValue;
 use ticket_bridge::{Config, Notifier, NotifierError};
 
-#[tokio::main]
+// One thread: an invocation is one task at a time, so worker threads only
+// add start-up, cross-thread wake-ups and per-thread malloc arenas
+// (bench/RESULTS.md has the measurement). DNS lookups still run on tokio's
+// blocking pool.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("render") {
