@@ -177,6 +177,13 @@ fn common_env(s: &Services, name: &str) -> Vec<(String, String)> {
         ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
         ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
         ("AWS_ENDPOINT_URL_SECRETS_MANAGER", s.sm_proxy.url()),
+        // The notifier reads the execution history for EventBridge events.
+        // Without a local endpoint it tried the real AWS endpoint, whose DNS
+        // fails here, and the SDK's retry backoff (up to the 3 s history
+        // budget) became the warm p99. moto answers ExecutionDoesNotExist
+        // (the events' executions are not in it), as fast as a real
+        // GetExecutionHistory round trip would be cheap; the peers ignore it.
+        ("AWS_ENDPOINT_URL_SFN", s.moto_url.clone()),
         ("AWS_LAMBDA_FUNCTION_NAME", name.to_owned()),
         ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".to_owned()),
         ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned()),

@@ -26,6 +26,9 @@ pub struct Services {
     pub http: reqwest::Client,
     pub sm_proxy: Proxy,
     pub token_proxy: Proxy,
+    /// moto itself, for the Step Functions history the notifier reads on the
+    /// EventBridge path (not counted: only the peers' shared work is).
+    pub moto_url: String,
     pub watch_url: String,
     pub secret_arn: String,
     pub client_secret: String,
@@ -115,6 +118,7 @@ impl Services {
             http,
             sm_proxy,
             token_proxy,
+            moto_url: moto_url.clone(),
             watch_url,
             secret_arn,
             client_secret,
