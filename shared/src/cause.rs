@@ -929,15 +929,6 @@ fn take_text(obj: &mut Map<String, Value>, key: &str) -> Option<String> {
     }
 }
 
-/// [`text`], moving the string out instead of copying it.
-fn take_text(obj: &mut Map<String, Value>, key: &str) -> Option<String> {
-    match obj.remove(key)? {
-        Value::String(s) if !s.is_empty() => Some(s),
-        Value::Null | Value::String(_) => None,
-        other => Some(other.to_string()),
-    }
-}
-
 fn text(obj: &Map<String, Value>, key: &str) -> Option<String> {
     match obj.get(key)? {
         Value::String(s) if !s.is_empty() => Some(s.clone()),
