@@ -28,7 +28,7 @@ use serde_json::Value;
 use url::Url;
 
 use crate::connection::{Auth, Connection, HttpParameters, Secret};
-use crate::error::NotifierError;
+use crate::error::{ConfigError, NotifierError};
 use crate::http::{display_endpoint, headers, insert_header, pairs, transport_problem};
 use crate::oauth::TokenCache;
 use crate::redact::{Gate, Redactor};
@@ -70,9 +70,13 @@ pub struct DeliverySettings {
 impl DeliverySettings {
     /// The process's one HTTP client for these settings (the AWS SDK's
     /// clients run on it too: `transport::sdk_http_client`).
+    ///
+    /// A client that cannot be built is a deployment fault, not a delivery
+    /// one: with `TLS_ROOTS=system` on an image without a certificate store
+    /// no retry can help, so it is a `ConfigError` naming the variable.
     pub fn http_client(&self) -> Result<reqwest::Client, NotifierError> {
         transport::http_client(self.roots, self.attempt_timeout.min(Duration::from_secs(5)))
-            .map_err(NotifierError::TicketDeliveryFailed)
+            .map_err(|reason| ConfigError::new("TLS_ROOTS", reason).into())
     }
 }
 
@@ -664,6 +668,52 @@ fn apply_body_params(body: &mut Value, params: &HttpParameters) {
 mod tests {
     use super::*;
     use reqwest::header::HeaderValue;
+
+    /// Runs in a child process of this test binary, because the system
+    /// store is found through process-wide variables (`SSL_CERT_FILE`,
+    /// `SSL_CERT_DIR`) that other tests must not see.
+    #[test]
+    fn system_roots_without_a_store_are_a_config_error() {
+        const CHILD: &str = "TICKET_BRIDGE_EMPTY_STORE_CHILD";
+        let settings = |roots| DeliverySettings {
+            url: Url::parse("https://example.invalid/api/v1/support/cases").expect("url"),
+            send_auto_responder: false,
+            max_attempts: 1,
+            attempt_timeout: Duration::from_secs(1),
+            roots,
+        };
+        if std::env::var_os(CHILD).is_some() {
+            let err = settings(Roots::System)
+                .http_client()
+                .expect_err("an empty store must not build a client");
+            assert_eq!(err.error_type(), "ConfigError");
+            let message = err.to_string();
+            assert!(message.starts_with("TLS_ROOTS: "), "{message}");
+            assert!(message.contains("no certificate"), "{message}");
+            assert!(settings(Roots::Bundled).http_client().is_ok());
+            return;
+        }
+        let empty = std::env::temp_dir().join(format!("tb-no-certs-{}", std::process::id()));
+        std::fs::create_dir_all(&empty).expect("empty dir");
+        let out = std::process::Command::new(std::env::current_exe().expect("test binary"))
+            .args([
+                "--exact",
+                "delivery::tests::system_roots_without_a_store_are_a_config_error",
+                "--nocapture",
+            ])
+            .env(CHILD, "1")
+            .env("SSL_CERT_FILE", empty.join("none.pem"))
+            .env("SSL_CERT_DIR", &empty)
+            .output()
+            .expect("child test run");
+        let _ = std::fs::remove_dir(&empty);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("1 passed"),
+            "child: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 
     #[test]
     fn retry_decisions() {

@@ -60,7 +60,8 @@ pub fn tls_config(roots: Roots) -> Result<rustls::ClientConfig, String> {
             store.add_parsable_certificates(loaded.certs);
             if store.is_empty() {
                 return Err(
-                    "TLS_ROOTS=system but no certificate could be loaded from the system store"
+                    "is system, but no certificate could be loaded from the system \
+                     store (SSL_CERT_FILE, SSL_CERT_DIR or the OS default)"
                         .to_owned(),
                 );
             }
