@@ -4,8 +4,6 @@
 //! indexes; then 50 concurrent failures through 50 separate notifiers
 //! sharing the table: one case, and after a flush every execution on it.
 
-#[path = "../../../shared/tests/support/mod.rs"]
-mod outseta;
 mod support;
 
 use std::sync::Arc;
@@ -252,7 +250,7 @@ async fn the_indexes_list_incidents_for_the_flush_and_for_recovery() {
 /// replies or coalesced, and after a flush every execution is on the case.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_failures_in_fifty_notifiers_file_one_case() {
-    let api = outseta::Outseta::start().await;
+    let api = shared::Outseta::start().await;
     let url = api.url();
     let (secret, table) = (apikey_secret("Outseta K1:S1"), table());
     let mut notifiers = Vec::new();

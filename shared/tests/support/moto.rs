@@ -1,7 +1,8 @@
 //! moto for the tests that need real AWS APIs: a server of a test's own, the
 //! SDK pointed at it (or at any local stub), and an execution its Step
-//! Functions serves a failed history for. The notifier's tests include this
-//! file too (`#[path]`), so both crates start moto and build the SDK one way.
+//! Functions serves a failed history for. The notifier's test support
+//! includes this support module (`#[path]`), so both crates start moto and
+//! build the SDK one way.
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

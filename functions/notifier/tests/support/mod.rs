@@ -17,12 +17,14 @@ use serde_json::Value;
 use ticket_bridge::secrets::{SecretsManager, StaticSecret};
 use ticket_bridge::{Config, Notifier, NotifierError};
 
-#[path = "../../../../shared/tests/support/moto.rs"]
-mod moto;
+/// ticket-bridge's test support: its Outseta stand-in, and the moto
+/// launcher both crates' tests use.
+#[path = "../../../../shared/tests/support/mod.rs"]
+pub mod shared;
 
 // Each test binary uses its own share of these, as of the rest here.
 #[allow(unused_imports)]
-pub use moto::{Moto, failed_execution, free_port, moto_with, sdk_loader};
+pub use shared::moto::{Moto, failed_execution, free_port, moto_with, sdk_loader};
 
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
