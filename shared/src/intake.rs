@@ -121,6 +121,18 @@ pub struct Failure {
     pub redrive_count: u32,
 }
 
+impl Failure {
+    /// The error name, or the status where there is none (an ABORTED or
+    /// TIMED_OUT execution): what tells one way an execution failed from
+    /// another, for the dedupe key and the incident fingerprint alike.
+    pub fn error_or_status(&self) -> &str {
+        self.error
+            .as_deref()
+            .or(self.status.as_deref())
+            .unwrap_or("")
+    }
+}
+
 /// The key of the flush event, `{"ticketBridge": "flush"}`: what the
 /// construct's schedule sends so coalesced occurrences reach their case
 /// even when no later failure comes to post them.
@@ -425,6 +437,16 @@ fn keys(obj: &Map<String, Value>) -> String {
         names.push("…");
     }
     names.join(", ")
+}
+
+/// The failure in `event`, for the unit tests of the modules that key on
+/// failures (dedupe, incidents).
+#[cfg(test)]
+pub(crate) fn failure_of(event: Value) -> Failure {
+    match intake(&event, None) {
+        Ok(Intake::Failure(f)) => *f,
+        other => panic!("not a failure: {other:?}"),
+    }
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ pub mod config;
 pub mod connection;
 pub mod dedupe;
 pub mod delivery;
+mod dynamo;
 pub mod error;
 pub mod fallback;
 pub mod history;

@@ -3,19 +3,19 @@
 //! it serve a failed history), and a local stub answering AWS's JSON error
 //! shape for the denied, throttled and slow cases.
 
-use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
-use aws_sdk_sfn::config::{Credentials, Region};
 use serde_json::{Value, json};
 use ticket_bridge::history::{HistoryLimits, MemoryHistory, SfnHistory, enrich, events_from_json};
 use ticket_bridge::intake::{Failure, Intake, intake};
 use wiremock::matchers::{header, method};
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+mod support;
+
+use support::moto::{failed_execution, moto_with, sdk_loader};
 
 fn fixture(name: &str) -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -74,51 +74,8 @@ async fn recorded_aws_histories_name_the_failed_state() {
     }
 }
 
-/// moto serves the failed history when its server runs with
-/// `SF_EXECUTION_HISTORY_TYPE=FAILURE` (moto/stepfunctions/models.py).
-struct Moto {
-    endpoint: String,
-    _lifeline: (Child, ChildStdin),
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("no free port")
-}
-
-fn moto_with_failed_histories() -> Moto {
-    let port = free_port();
-    let script = format!(
-        "SF_EXECUTION_HISTORY_TYPE=FAILURE moto_server -H 127.0.0.1 -p {port} >/dev/null 2>&1 & pid=$!; trap 'kill $pid' EXIT; read _"
-    );
-    let mut child = Command::new("sh")
-        .args(["-c", &script])
-        .stdin(Stdio::piped())
-        .spawn()
-        .expect("cannot start moto_server: run scripts/setup.sh to install it");
-    let stdin = child.stdin.take().expect("piped stdin");
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "moto_server did not start on port {port}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Moto {
-        endpoint: format!("http://127.0.0.1:{port}"),
-        _lifeline: (child, stdin),
-    }
-}
-
 async fn sfn_client(endpoint: &str) -> aws_sdk_sfn::Client {
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(test_sdk_http())
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+    let sdk = sdk_loader(endpoint)
         .retry_config(RetryConfig::disabled())
         .load()
         .await;
@@ -127,28 +84,15 @@ async fn sfn_client(endpoint: &str) -> aws_sdk_sfn::Client {
 
 #[tokio::test]
 async fn moto_failed_history_through_the_sdk_adapter() {
-    let moto = moto_with_failed_histories();
+    // moto serves the failed history when its server runs with
+    // `SF_EXECUTION_HISTORY_TYPE=FAILURE` (moto/stepfunctions/models.py).
+    let moto = moto_with("SF_EXECUTION_HISTORY_TYPE=FAILURE");
     let client = sfn_client(&moto.endpoint).await;
-    let machine = client
-        .create_state_machine()
-        .name("orders")
-        .definition(
-            r#"{"StartAt":"A State","States":{"A State":{"Type":"Fail","Error":"AnError"}}}"#,
-        )
-        .role_arn("arn:aws:iam::123456789012:role/sfn")
-        .send()
-        .await
-        .expect("create_state_machine");
-    let run = client
-        .start_execution()
-        .state_machine_arn(machine.state_machine_arn())
-        .send()
-        .await
-        .expect("start_execution");
+    let (_, run) = failed_execution(&client, "orders").await;
     let source = SfnHistory::new(client);
     let (f, extra) = enrich(
         &source,
-        status_change(run.execution_arn(), "FAILED", Value::Null),
+        status_change(&run, "FAILED", Value::Null),
         &HistoryLimits::default(),
     )
     .await;
@@ -218,15 +162,4 @@ async fn denied_throttled_and_slow_histories_leave_a_note() {
         assert_eq!(body["reverseOrder"], json!(true), "{body}");
         assert_eq!(body["executionArn"], json!(ARN), "{body}");
     }
-}
-
-/// The AWS SDK on the notifier's own HTTP stack, as `Notifier::load` wires it.
-fn test_sdk_http() -> ticket_bridge::transport::SharedHttpClient {
-    ticket_bridge::transport::sdk_http_client(
-        ticket_bridge::transport::http_client(
-            ticket_bridge::transport::Roots::Bundled,
-            std::time::Duration::from_secs(2),
-        )
-        .expect("HTTP client"),
-    )
 }

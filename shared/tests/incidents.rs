@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
-use ticket_bridge::dedupe::{ClaimStore, Memory};
+use ticket_bridge::dedupe::Memory;
 use ticket_bridge::fallback::Recording;
 use ticket_bridge::incident::{self, IncidentStore};
 use ticket_bridge::secrets::StaticSecret;
@@ -17,7 +17,7 @@ use ticket_bridge::{Notifier, Outcome};
 
 mod support;
 
-use support::{Outseta, config, deadline, recipe};
+use support::{Outseta, config, deadline, memory_notifier};
 
 const ARN: &str = "arn:aws:states:eu-west-1:123456789012:execution:nightly:";
 
@@ -68,14 +68,8 @@ async fn bridge(extra: &[(&str, &str)]) -> Bridge {
     let incidents = Arc::new(incident::Memory::new());
     let claims = Arc::new(Memory::new());
     let fallback = Arc::new(Recording::default());
-    let notifier = Notifier::new(
-        config(&api.url(), &env),
-        StaticSecret(Ok(recipe().to_string())),
-    )
-    .unwrap()
-    .with_store(claims.clone() as Arc<dyn ClaimStore>)
-    .with_incidents(incidents.clone() as Arc<dyn IncidentStore>)
-    .with_fallback(fallback.clone());
+    let notifier = memory_notifier(config(&api.url(), &env), &claims, &fallback)
+        .with_incidents(incidents.clone() as Arc<dyn IncidentStore>);
     Bridge {
         api,
         notifier,

@@ -16,7 +16,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 mod support;
 
-use support::{CASES, config, deadline, recipe};
+use support::{CASES, config, deadline, memory_notifier};
 
 struct Setup {
     api: MockServer,
@@ -36,10 +36,7 @@ async fn setup(answer: ResponseTemplate, fallback: Recording) -> Setup {
     let config = config(&format!("{}{CASES}", api.uri()), &[]);
     let store = Arc::new(Memory::new());
     let fallback = Arc::new(fallback);
-    let notifier = Notifier::new(config, StaticSecret(Ok(recipe().to_string())))
-        .unwrap()
-        .with_store(store.clone() as Arc<dyn ClaimStore>)
-        .with_fallback(fallback.clone());
+    let notifier = memory_notifier(config, &store, &fallback);
     Setup {
         api,
         notifier,

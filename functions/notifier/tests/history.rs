@@ -28,22 +28,7 @@ async fn eventbridge_tickets_name_the_failed_state_from_the_history() {
     let moto = moto_with("SF_EXECUTION_HISTORY_TYPE=FAILURE");
     let sdk = sdk_at(&moto.endpoint).await;
     let sfn = aws_sdk_sfn::Client::new(&sdk);
-    let machine = sfn
-        .create_state_machine()
-        .name("order-pipeline")
-        .definition(
-            r#"{"StartAt":"A State","States":{"A State":{"Type":"Fail","Error":"AnError"}}}"#,
-        )
-        .role_arn("arn:aws:iam::123456789012:role/sfn")
-        .send()
-        .await
-        .expect("create_state_machine");
-    let run = sfn
-        .start_execution()
-        .state_machine_arn(machine.state_machine_arn())
-        .send()
-        .await
-        .expect("start_execution");
+    let (machine, run) = failed_execution(&sfn, "order-pipeline").await;
     let secret = seed_at(
         &moto.endpoint,
         &[
@@ -65,20 +50,16 @@ async fn eventbridge_tickets_name_the_failed_state_from_the_history() {
     ];
     let n = notifier_with(&env, &sdk);
 
-    let read = status_change(machine.state_machine_arn(), run.execution_arn());
+    let read = status_change(&machine, &run);
     let out = invoke(&n, read, 10_000).await.expect("filed");
     assert_eq!(out["caseUid"], "H1");
 
     // An execution moto never ran: GetExecutionHistory fails, the ticket is
     // still filed from the event alone, and says why it knows less.
-    let gone = format!("{}-gone", run.execution_arn());
-    invoke(
-        &n,
-        status_change(machine.state_machine_arn(), &gone),
-        10_000,
-    )
-    .await
-    .expect("filed without the history");
+    let gone = format!("{run}-gone");
+    invoke(&n, status_change(&machine, &gone), 10_000)
+        .await
+        .expect("filed without the history");
 
     let sent: Vec<Value> = server
         .received_requests()

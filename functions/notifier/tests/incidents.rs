@@ -4,8 +4,6 @@
 //! indexes; then 50 concurrent failures through 50 separate notifiers
 //! sharing the table: one case, and after a flush every execution on it.
 
-#[path = "../../../shared/tests/support/mod.rs"]
-mod outseta;
 mod support;
 
 use std::sync::Arc;
@@ -15,7 +13,7 @@ use serde_json::{Value, json};
 use support::*;
 use ticket_bridge::incident::{
     self, DynamoDb, Fingerprint, Guard, IncidentStore, Occurrence, PENDING_KEPT, Recorded, Status,
-    Timing,
+    Take, Timing,
 };
 
 fn table() -> String {
@@ -67,18 +65,9 @@ async fn open(store: &DynamoDb, fp: &Fingerprint, uid: &str) -> u64 {
         panic!("not the creator")
     };
     let at = now_ms();
-    let owner = Guard {
-        owner: Some(token),
-        ..Guard::default()
-    };
     let done = incident::completed(uid, "S", Some("boom".into()), at);
-    assert!(
-        store
-            .update(&fp.key, &owner, &done)
-            .await
-            .unwrap()
-            .is_some()
-    );
+    let opened = store.update(&fp.key, &Guard::owned_by(token), &done).await;
+    assert!(opened.unwrap().is_some());
     at
 }
 
@@ -132,25 +121,23 @@ async fn one_taker_per_reply_and_a_failed_reply_puts_its_batch_back() {
         assert!(matches!(r, Recorded::Open { .. }), "{r:?}");
     }
     let later = now_ms() + 1;
-    let a = store
-        .take(&fp.key, "C1", Some(completed_at), later)
-        .await
-        .unwrap();
-    let b = store
-        .take(&fp.key, "C1", Some(completed_at), later)
-        .await
-        .unwrap();
+    let take = Take {
+        case_uid: "C1",
+        seen_last_reply: Some(completed_at),
+        now_ms: later,
+    };
+    let a = store.take(&fp.key, take).await.unwrap();
+    let b = store.take(&fp.key, take).await.unwrap();
     let batch = a.expect("the first taker wins");
     assert!(b.is_none(), "the second taker saw a stale last_reply");
     let numbers: Vec<u64> = batch.occurrences.iter().map(|o| o.number).collect();
     assert_eq!((numbers, batch.count), (vec![2, 3, 4], 3));
-    assert!(
-        store
-            .take(&fp.key, "C2", Some(later), later)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    let other_case = Take {
+        case_uid: "C2",
+        seen_last_reply: Some(later),
+        ..take
+    };
+    assert!(store.take(&fp.key, other_case).await.unwrap().is_none());
 
     incident::record(&store, &fp, &occ("e5"), "S", timing(now_ms()))
         .await
@@ -203,11 +190,8 @@ async fn lapsed_creators_are_taken_over_and_expired_incidents_replaced() {
         panic!("{taken:?}")
     };
     // A completion by the lapsed creator's token fails; the new one's holds.
-    let stale = Guard {
-        owner: Some("someone-else".into()),
-        ..Guard::default()
-    };
     let done = incident::completed("C1", "S", None, now);
+    let stale = Guard::owned_by("someone-else");
     assert!(
         store
             .update(&fp.key, &stale, &done)
@@ -215,26 +199,27 @@ async fn lapsed_creators_are_taken_over_and_expired_incidents_replaced() {
             .unwrap()
             .is_none()
     );
-    let owner = Guard {
-        owner: Some(token),
-        ..Guard::default()
-    };
-    assert!(
-        store
-            .update(&fp.key, &owner, &done)
-            .await
-            .unwrap()
-            .is_some()
-    );
+    let owned = store.update(&fp.key, &Guard::owned_by(token), &done).await;
+    assert!(owned.unwrap().is_some());
     // Silent past the window: a new incident, linking the old case.
     let mut later = timing(now + 700_000);
     later.window_start_ms = now + 100_000;
     let fresh = incident::record(&store, &fp, &occ("e3"), "S", later)
         .await
         .unwrap();
-    assert!(
-        matches!(&fresh, Recorded::Create { number: 1, previous_case: Some(c), .. } if c == "C1"),
-        "{fresh:?}"
+    let Recorded::Create {
+        number: 1,
+        previous_case,
+        ..
+    } = fresh
+    else {
+        panic!("{fresh:?}")
+    };
+    assert_eq!(previous_case.as_deref(), Some("C1"));
+    let stored = store.read(&fp.key).await.unwrap().unwrap();
+    assert_eq!(
+        stored.previous_case, previous_case,
+        "the item keeps the link for the new case"
     );
 }
 
@@ -265,7 +250,7 @@ async fn the_indexes_list_incidents_for_the_flush_and_for_recovery() {
 /// replies or coalesced, and after a flush every execution is on the case.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_failures_in_fifty_notifiers_file_one_case() {
-    let api = outseta::Outseta::start().await;
+    let api = shared::Outseta::start().await;
     let url = api.url();
     let (secret, table) = (apikey_secret("Outseta K1:S1"), table());
     let mut notifiers = Vec::new();

@@ -4,12 +4,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aws_sdk_dynamodb::types::AttributeValue;
-
 use super::{Claim, ClaimStore, Filed, Lease, StoreError, Stored};
-use crate::sdk::describe_sdk_error;
+use crate::dynamo::{PK, condition_failed, failed, get, n, s};
 
-const PK: &str = "id";
 const STATUS: &str = "status";
 const EXPIRATION: &str = "expiration";
 const IN_PROGRESS_EXPIRY: &str = "in_progress_expiration";
@@ -30,13 +27,6 @@ impl DynamoDb {
             table: table.into(),
         }
     }
-}
-
-fn failed<E, R>(e: &aws_sdk_dynamodb::error::SdkError<E, R>) -> StoreError
-where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
-{
-    StoreError(describe_sdk_error("DynamoDB", e))
 }
 
 impl ClaimStore for DynamoDb {
@@ -70,10 +60,7 @@ impl ClaimStore for DynamoDb {
                 .await;
             match put {
                 Ok(_) => Ok(Claim::New),
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-                {
+                Err(e) if condition_failed(&e) => {
                     // Someone holds it. If it lapsed between the write and
                     // this read, say so honestly as in progress: the caller
                     // polls and takes it over on its next look.
@@ -82,23 +69,17 @@ impl ClaimStore for DynamoDb {
                         other => Ok(other),
                     }
                 }
-                Err(e) => Err(failed(&e)),
+                Err(e) => Err(StoreError(failed(&e))),
             }
         })
     }
 
     fn existing<'a>(&'a self, key: &'a str) -> Stored<'a, Claim> {
         Box::pin(async move {
-            let out = self
-                .client
-                .get_item()
-                .table_name(&self.table)
-                .key(PK, s(key))
-                .consistent_read(true)
-                .send()
+            let Some(item) = get(&self.client, &self.table, key)
                 .await
-                .map_err(|e| failed(&e))?;
-            let Some(item) = out.item else {
+                .map_err(StoreError)?
+            else {
                 return Ok(Claim::New);
             };
             let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
@@ -141,7 +122,7 @@ impl ClaimStore for DynamoDb {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| failed(&e))
+                .map_err(|e| StoreError(failed(&e)))
         })
     }
 
@@ -157,20 +138,15 @@ impl ClaimStore for DynamoDb {
                 .send()
                 .await
                 .map(|_| ())
-                .or_else(|e| match e.as_service_error() {
-                    Some(se) if se.is_conditional_check_failed_exception() => Ok(()),
-                    _ => Err(failed(&e)),
+                .or_else(|e| {
+                    if condition_failed(&e) {
+                        Ok(())
+                    } else {
+                        Err(StoreError(failed(&e)))
+                    }
                 })
         })
     }
-}
-
-fn s(v: &str) -> AttributeValue {
-    AttributeValue::S(v.to_owned())
-}
-
-fn n(v: u128) -> AttributeValue {
-    AttributeValue::N(v.to_string())
 }
 
 fn secs(t: SystemTime) -> u128 {

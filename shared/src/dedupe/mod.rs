@@ -78,13 +78,7 @@ pub fn key(f: &Failure, scope: Scope) -> String {
                 }
                 Scope::Error => {
                     h.update(b"\0error\0");
-                    h.update(
-                        f.error
-                            .as_deref()
-                            .or(f.status.as_deref())
-                            .unwrap_or("")
-                            .as_bytes(),
-                    );
+                    h.update(f.error_or_status().as_bytes());
                 }
             }
         }
@@ -166,16 +160,9 @@ pub trait ClaimStore: Send + Sync {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::intake::{Intake, intake};
+    use crate::intake::failure_of as failure;
     use serde_json::json;
     use std::time::Duration;
-
-    fn failure(v: serde_json::Value) -> Failure {
-        match intake(&v, None).unwrap() {
-            Intake::Failure(f) => *f,
-            Intake::Skipped { .. } => panic!("skipped"),
-        }
-    }
 
     const ARN: &str = "arn:aws:states:eu-west-1:1:execution:m:e1";
 

@@ -11,18 +11,14 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::{
-    Batch, Change, Guard, INDEX_KEY, Incident, IncidentStore, Live, Occurrence, PENDING_KEPT,
-    Status, StoreError, machine_key,
+    Batch, Change, Creation, Guard, INDEX_KEY, Incident, IncidentStore, Live, Occurrence,
+    PENDING_KEPT, Status, StoreError, Stored, Take, machine_key,
 };
-use crate::BoxFuture;
-use crate::sdk::describe_sdk_error;
+use crate::dynamo::{Item, PK, condition_failed, failed, get, n, s};
 
-const PK: &str = "id";
 const STATUS: &str = "status";
 const OWNER: &str = "owner";
 const CREATING_UNTIL: &str = "creating_until";
@@ -83,6 +79,20 @@ impl Update {
         self
     }
 
+    /// Adds to the condition that the incident is in `status` with `attr`
+    /// at `v`: the creator's guard (`CREATING`, its owner) and the open
+    /// case's (`OPEN`, its case), which may both apply.
+    fn guard_status(mut self, status: &str, attr: &str, v: &str) -> Self {
+        let st = format!(":guard_{}", status.to_ascii_lowercase());
+        let val = format!(":guard_{attr}");
+        self.condition
+            .push_str(&format!(" AND #status = {st} AND #{attr} = {val}"));
+        self.name(STATUS)
+            .name(attr)
+            .value(&st, s(status))
+            .value(&val, s(v))
+    }
+
     /// The names and values of [`LIVE`].
     fn live(self, live: &Live) -> Self {
         self.name(LAST_SEEN)
@@ -110,7 +120,7 @@ impl DynamoDb {
         key: &str,
         u: Update,
         returns: ReturnValue,
-    ) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
+    ) -> Result<Option<Item>, StoreError> {
         let values = (!u.values.is_empty()).then_some(u.values);
         let sent = self
             .client
@@ -127,22 +137,15 @@ impl DynamoDb {
         match sent {
             Ok(out) => Ok(Some(out.attributes.unwrap_or_default())),
             Err(e) if condition_failed(&e) => Ok(None),
-            Err(e) => Err(failed(&e)),
+            Err(e) => Err(StoreError(failed(&e))),
         }
     }
 
     async fn keys_of(&self, key: &str) -> Result<Vec<String>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(PK, s(key))
-            .consistent_read(true)
-            .send()
+        let item = get(&self.client, &self.table, key)
             .await
-            .map_err(|e| failed(&e))?;
-        Ok(out
-            .item
+            .map_err(StoreError)?;
+        Ok(item
             .and_then(|mut i| i.remove(KEYS))
             .and_then(|v| v.as_ss().ok().cloned())
             .unwrap_or_default())
@@ -165,20 +168,8 @@ impl DynamoDb {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| failed(&e))
+            .map_err(|e| StoreError(failed(&e)))
     }
-}
-
-fn condition_failed<R>(e: &SdkError<UpdateItemError, R>) -> bool {
-    e.as_service_error()
-        .is_some_and(|se| se.is_conditional_check_failed_exception())
-}
-
-fn failed<E, R>(e: &SdkError<E, R>) -> StoreError
-where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
-{
-    StoreError(describe_sdk_error("DynamoDB", e))
 }
 
 impl IncidentStore for DynamoDb {
@@ -186,31 +177,19 @@ impl IncidentStore for DynamoDb {
         "dynamodb"
     }
 
-    fn read<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Incident>, StoreError>> {
+    fn read<'a>(&'a self, key: &'a str) -> Stored<'a> {
         Box::pin(async move {
-            let out = self
-                .client
-                .get_item()
-                .table_name(&self.table)
-                .key(PK, s(key))
-                .consistent_read(true)
-                .send()
+            let item = get(&self.client, &self.table, key)
                 .await
-                .map_err(|e| failed(&e))?;
-            Ok(out.item.as_ref().and_then(incident_of))
+                .map_err(StoreError)?;
+            Ok(item.as_ref().and_then(incident_of))
         })
     }
 
-    fn create<'a>(
-        &'a self,
-        key: &'a str,
-        incident: &'a Incident,
-        replaces: Option<u64>,
-        expires_s: u64,
-    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+    fn create<'a>(&'a self, key: &'a str, new: Creation<'a>) -> Stored<'a, bool> {
         Box::pin(async move {
             let mut names = HashMap::from([("#id".to_owned(), PK.to_owned())]);
-            let (condition, values) = match replaces {
+            let (condition, values) = match new.replaces {
                 None => ("attribute_not_exists(#id)", None),
                 Some(v) => {
                     names.insert("#version".to_owned(), VERSION.to_owned());
@@ -224,7 +203,7 @@ impl IncidentStore for DynamoDb {
                 .client
                 .put_item()
                 .table_name(&self.table)
-                .set_item(Some(item_of(key, incident, expires_s)))
+                .set_item(Some(item_of(key, new.incident, new.expires_s)))
                 .condition_expression(condition)
                 .set_expression_attribute_names(Some(names))
                 .set_expression_attribute_values(values)
@@ -232,27 +211,18 @@ impl IncidentStore for DynamoDb {
                 .await;
             match put {
                 Ok(_) => Ok(true),
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-                {
-                    Ok(false)
-                }
-                Err(e) => Err(failed(&e)),
+                Err(e) if condition_failed(&e) => Ok(false),
+                Err(e) => Err(StoreError(failed(&e))),
             }
         })
     }
 
-    fn next_number<'a>(
-        &'a self,
-        key: &'a str,
-        live: &'a Live,
-    ) -> BoxFuture<'a, Result<Option<u64>, StoreError>> {
+    fn next_number<'a>(&'a self, key: &'a str, live: Live) -> Stored<'a, Option<u64>> {
         Box::pin(async move {
             let u = Update::new("ADD #seq :one", LIVE)
                 .name(SEQ)
-                .value(":one", n(1))
-                .live(live);
+                .value(":one", n(1_u64))
+                .live(&live);
             Ok(self
                 .conditional(key, u, ReturnValue::UpdatedNew)
                 .await?
@@ -260,12 +230,7 @@ impl IncidentStore for DynamoDb {
         })
     }
 
-    fn append<'a>(
-        &'a self,
-        key: &'a str,
-        occurrence: &'a Occurrence,
-        live: &'a Live,
-    ) -> BoxFuture<'a, Result<Option<Incident>, StoreError>> {
+    fn append<'a>(&'a self, key: &'a str, occurrence: &'a Occurrence, live: Live) -> Stored<'a> {
         Box::pin(async move {
             let entry = serde_json::to_string(occurrence)
                 .map_err(|_| StoreError("could not serialise an occurrence".to_owned()))?;
@@ -292,10 +257,10 @@ impl IncidentStore for DynamoDb {
                     .name(PENDING)
                     .name(PENDING_COUNT)
                     .name(EXPIRATION)
-                    .value(":one", n(1))
+                    .value(":one", n(1_u64))
                     .value(":kept", n(PENDING_KEPT as u64))
                     .value(":exp", n(live.expires_s))
-                    .live(live);
+                    .live(&live);
                 if let Some(attrs) = self.conditional(key, u, ReturnValue::AllNew).await? {
                     return Ok(incident_of(&attrs));
                 }
@@ -304,16 +269,11 @@ impl IncidentStore for DynamoDb {
         })
     }
 
-    fn update<'a>(
-        &'a self,
-        key: &'a str,
-        guard: &'a Guard,
-        change: &'a Change,
-    ) -> BoxFuture<'a, Result<Option<Incident>, StoreError>> {
+    fn update<'a>(&'a self, key: &'a str, guard: &'a Guard, change: &'a Change) -> Stored<'a> {
         Box::pin(async move {
             let mut u = Update::new("", "attribute_exists(#id)")
                 .name(VERSION)
-                .value(":one", n(1));
+                .value(":one", n(1_u64));
             u.names.insert("#id".to_owned(), PK.to_owned());
             let mut set: Vec<String> = Vec::new();
             let mut remove: Vec<String> = Vec::new();
@@ -370,22 +330,10 @@ impl IncidentStore for DynamoDb {
                 u = u.value(":guard_version", n(v));
             }
             if let Some(o) = &guard.owner {
-                u.condition
-                    .push_str(" AND #status = :guard_creating AND #owner = :guard_owner");
-                u = u
-                    .name(STATUS)
-                    .name(OWNER)
-                    .value(":guard_creating", s(CREATING))
-                    .value(":guard_owner", s(o));
+                u = u.guard_status(CREATING, OWNER, o);
             }
             if let Some(c) = &guard.open_case {
-                u.condition
-                    .push_str(" AND #status = :guard_open AND #case_uid = :guard_case");
-                u = u
-                    .name(STATUS)
-                    .name(CASE_UID)
-                    .value(":guard_open", s(OPEN))
-                    .value(":guard_case", s(c));
+                u = u.guard_status(OPEN, CASE_UID, c);
             }
             Ok(self
                 .conditional(key, u, ReturnValue::AllNew)
@@ -395,15 +343,9 @@ impl IncidentStore for DynamoDb {
         })
     }
 
-    fn take<'a>(
-        &'a self,
-        key: &'a str,
-        case_uid: &'a str,
-        seen_last_reply: Option<u64>,
-        now_ms: u64,
-    ) -> BoxFuture<'a, Result<Option<Batch>, StoreError>> {
+    fn take<'a>(&'a self, key: &'a str, take: Take<'a>) -> Stored<'a, Option<Batch>> {
         Box::pin(async move {
-            let seen = match seen_last_reply {
+            let seen = match take.seen_last_reply {
                 Some(_) => "#last_reply = :seen",
                 None => "attribute_not_exists(#last_reply)",
             };
@@ -418,12 +360,12 @@ impl IncidentStore for DynamoDb {
             .name(PENDING_COUNT)
             .name(STATUS)
             .name(CASE_UID)
-            .value(":now", n(now_ms))
+            .value(":now", n(take.now_ms))
             .value(":empty", AttributeValue::L(Vec::new()))
-            .value(":zero", n(0))
+            .value(":zero", n(0_u64))
             .value(":open", s(OPEN))
-            .value(":case", s(case_uid));
-            if let Some(t) = seen_last_reply {
+            .value(":case", s(take.case_uid));
+            if let Some(t) = take.seen_last_reply {
                 u = u.value(":seen", n(t));
             }
             Ok(self
@@ -432,16 +374,12 @@ impl IncidentStore for DynamoDb {
                 .map(|old| Batch {
                     occurrences: incident_of(&old).map(|i| i.pending).unwrap_or_default(),
                     count: number(&old, PENDING_COUNT).unwrap_or(0),
-                    previous_reply_ms: seen_last_reply,
+                    previous_reply_ms: take.seen_last_reply,
                 }))
         })
     }
 
-    fn restore<'a>(
-        &'a self,
-        key: &'a str,
-        batch: &'a Batch,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn restore<'a>(&'a self, key: &'a str, batch: &'a Batch) -> Stored<'a, ()> {
         Box::pin(async move {
             let entries: Vec<AttributeValue> = batch
                 .occurrences
@@ -477,18 +415,14 @@ impl IncidentStore for DynamoDb {
         })
     }
 
-    fn index<'a>(
-        &'a self,
-        key: &'a str,
-        machine: &'a str,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn index<'a>(&'a self, key: &'a str, machine: &'a str) -> Stored<'a, ()> {
         Box::pin(async move {
             self.set_keys(INDEX_KEY, key, true).await?;
             self.set_keys(&machine_key(machine), key, true).await
         })
     }
 
-    fn indexed(&self, limit: usize) -> BoxFuture<'_, Result<Vec<String>, StoreError>> {
+    fn indexed(&self, limit: usize) -> Stored<'_, Vec<String>> {
         Box::pin(async move {
             let mut keys = self.keys_of(INDEX_KEY).await?;
             keys.truncate(limit);
@@ -496,11 +430,7 @@ impl IncidentStore for DynamoDb {
         })
     }
 
-    fn unindex<'a>(
-        &'a self,
-        key: &'a str,
-        machine: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn unindex<'a>(&'a self, key: &'a str, machine: Option<&'a str>) -> Stored<'a, ()> {
         Box::pin(async move {
             self.set_keys(INDEX_KEY, key, false).await?;
             match machine {
@@ -510,10 +440,7 @@ impl IncidentStore for DynamoDb {
         })
     }
 
-    fn of_machine<'a>(
-        &'a self,
-        machine: &'a str,
-    ) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
+    fn of_machine<'a>(&'a self, machine: &'a str) -> Stored<'a, Vec<String>> {
         Box::pin(async move { self.keys_of(&machine_key(machine)).await })
     }
 }
@@ -525,7 +452,7 @@ fn status_name(st: Status) -> &'static str {
     }
 }
 
-fn item_of(key: &str, i: &Incident, expires_s: u64) -> HashMap<String, AttributeValue> {
+fn item_of(key: &str, i: &Incident, expires_s: u64) -> Item {
     let mut item = HashMap::from([
         (PK.to_owned(), s(key)),
         (STATUS.to_owned(), s(status_name(i.status))),
@@ -567,7 +494,7 @@ fn item_of(key: &str, i: &Incident, expires_s: u64) -> HashMap<String, Attribute
 
 /// An incident from a stored item; `None` when it is not one (an index
 /// item, a claim, or one written by a version that stored otherwise).
-fn incident_of(item: &HashMap<String, AttributeValue>) -> Option<Incident> {
+fn incident_of(item: &Item) -> Option<Incident> {
     let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
     let status = match text(STATUS)?.as_str() {
         CREATING => Status::Creating,
@@ -608,16 +535,8 @@ fn incident_of(item: &HashMap<String, AttributeValue>) -> Option<Incident> {
     })
 }
 
-fn number(item: &HashMap<String, AttributeValue>, k: &str) -> Option<u64> {
+fn number(item: &Item, k: &str) -> Option<u64> {
     item.get(k)
         .and_then(|v| v.as_n().ok())
         .and_then(|v| v.parse().ok())
-}
-
-fn s(v: &str) -> AttributeValue {
-    AttributeValue::S(v.to_owned())
-}
-
-fn n(v: u64) -> AttributeValue {
-    AttributeValue::N(v.to_string())
 }

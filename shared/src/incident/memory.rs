@@ -7,10 +7,9 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
 use super::{
-    Batch, Guard, Incident, IncidentStore, Live, Occurrence, PENDING_KEPT, Status, StoreError,
-    machine_key,
+    Batch, Change, Creation, Guard, Incident, IncidentStore, Live, Occurrence, PENDING_KEPT,
+    Status, StoreError, Stored, Take, machine_key,
 };
-use crate::BoxFuture;
 
 #[derive(Default)]
 struct State {
@@ -53,36 +52,26 @@ impl IncidentStore for Memory {
         "memory"
     }
 
-    fn read<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Incident>, StoreError>> {
+    fn read<'a>(&'a self, key: &'a str) -> Stored<'a> {
         Box::pin(async move { Ok(self.lock()?.incidents.get(key).cloned()) })
     }
 
-    fn create<'a>(
-        &'a self,
-        key: &'a str,
-        incident: &'a Incident,
-        replaces: Option<u64>,
-        _expires_s: u64,
-    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+    fn create<'a>(&'a self, key: &'a str, new: Creation<'a>) -> Stored<'a, bool> {
         Box::pin(async move {
             let mut s = self.lock()?;
-            let free = match (s.incidents.get(key), replaces) {
+            let free = match (s.incidents.get(key), new.replaces) {
                 (None, _) => true,
                 (Some(old), Some(v)) => old.version == v,
                 (Some(_), None) => false,
             };
             if free {
-                s.incidents.insert(key.to_owned(), incident.clone());
+                s.incidents.insert(key.to_owned(), new.incident.clone());
             }
             Ok(free)
         })
     }
 
-    fn next_number<'a>(
-        &'a self,
-        key: &'a str,
-        live: &'a Live,
-    ) -> BoxFuture<'a, Result<Option<u64>, StoreError>> {
+    fn next_number<'a>(&'a self, key: &'a str, live: Live) -> Stored<'a, Option<u64>> {
         Box::pin(async move {
             let mut s = self.lock()?;
             Ok(match s.incidents.get_mut(key) {
@@ -95,12 +84,7 @@ impl IncidentStore for Memory {
         })
     }
 
-    fn append<'a>(
-        &'a self,
-        key: &'a str,
-        occurrence: &'a Occurrence,
-        live: &'a Live,
-    ) -> BoxFuture<'a, Result<Option<Incident>, StoreError>> {
+    fn append<'a>(&'a self, key: &'a str, occurrence: &'a Occurrence, live: Live) -> Stored<'a> {
         Box::pin(async move {
             let mut s = self.lock()?;
             Ok(match s.incidents.get_mut(key) {
@@ -117,12 +101,7 @@ impl IncidentStore for Memory {
         })
     }
 
-    fn update<'a>(
-        &'a self,
-        key: &'a str,
-        guard: &'a Guard,
-        change: &'a super::Change,
-    ) -> BoxFuture<'a, Result<Option<Incident>, StoreError>> {
+    fn update<'a>(&'a self, key: &'a str, guard: &'a Guard, change: &'a Change) -> Stored<'a> {
         Box::pin(async move {
             let mut s = self.lock()?;
             Ok(match s.incidents.get_mut(key) {
@@ -135,20 +114,14 @@ impl IncidentStore for Memory {
         })
     }
 
-    fn take<'a>(
-        &'a self,
-        key: &'a str,
-        case_uid: &'a str,
-        seen_last_reply: Option<u64>,
-        now_ms: u64,
-    ) -> BoxFuture<'a, Result<Option<Batch>, StoreError>> {
+    fn take<'a>(&'a self, key: &'a str, take: Take<'a>) -> Stored<'a, Option<Batch>> {
         Box::pin(async move {
             let mut s = self.lock()?;
             Ok(match s.incidents.get_mut(key) {
                 Some(i)
                     if i.status == Status::Open
-                        && i.case_uid.as_deref() == Some(case_uid)
-                        && i.last_reply_ms == seen_last_reply
+                        && i.case_uid.as_deref() == Some(take.case_uid)
+                        && i.last_reply_ms == take.seen_last_reply
                         && i.pending_count > 0 =>
                 {
                     let batch = Batch {
@@ -156,7 +129,7 @@ impl IncidentStore for Memory {
                         count: std::mem::take(&mut i.pending_count),
                         previous_reply_ms: i.last_reply_ms,
                     };
-                    i.last_reply_ms = Some(now_ms);
+                    i.last_reply_ms = Some(take.now_ms);
                     Some(batch)
                 }
                 _ => None,
@@ -164,11 +137,7 @@ impl IncidentStore for Memory {
         })
     }
 
-    fn restore<'a>(
-        &'a self,
-        key: &'a str,
-        batch: &'a Batch,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn restore<'a>(&'a self, key: &'a str, batch: &'a Batch) -> Stored<'a, ()> {
         Box::pin(async move {
             let mut s = self.lock()?;
             if let Some(i) = s.incidents.get_mut(key) {
@@ -181,11 +150,7 @@ impl IncidentStore for Memory {
         })
     }
 
-    fn index<'a>(
-        &'a self,
-        key: &'a str,
-        machine: &'a str,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn index<'a>(&'a self, key: &'a str, machine: &'a str) -> Stored<'a, ()> {
         Box::pin(async move {
             let mut s = self.lock()?;
             s.index.insert(key.to_owned());
@@ -197,15 +162,11 @@ impl IncidentStore for Memory {
         })
     }
 
-    fn indexed(&self, limit: usize) -> BoxFuture<'_, Result<Vec<String>, StoreError>> {
+    fn indexed(&self, limit: usize) -> Stored<'_, Vec<String>> {
         Box::pin(async move { Ok(self.lock()?.index.iter().take(limit).cloned().collect()) })
     }
 
-    fn unindex<'a>(
-        &'a self,
-        key: &'a str,
-        machine: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn unindex<'a>(&'a self, key: &'a str, machine: Option<&'a str>) -> Stored<'a, ()> {
         Box::pin(async move {
             let mut s = self.lock()?;
             s.index.remove(key);
@@ -218,10 +179,7 @@ impl IncidentStore for Memory {
         })
     }
 
-    fn of_machine<'a>(
-        &'a self,
-        machine: &'a str,
-    ) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
+    fn of_machine<'a>(&'a self, machine: &'a str) -> Stored<'a, Vec<String>> {
         Box::pin(async move {
             Ok(self
                 .lock()?

@@ -142,13 +142,7 @@ pub fn fingerprint(f: &Failure, grouping: Grouping) -> Option<Fingerprint> {
         Grouping::Error => {}
     }
     h.update(b"\0error\0");
-    h.update(
-        f.error
-            .as_deref()
-            .or(f.status.as_deref())
-            .unwrap_or("")
-            .as_bytes(),
-    );
+    h.update(f.error_or_status().as_bytes());
     Some(Fingerprint {
         key: format!("incident#{}", hex(&h.finalize())),
         machine: machine.to_owned(),
@@ -421,6 +415,16 @@ impl Live {
 }
 
 impl Guard {
+    /// Only the creator holding `token` (complete, abandon): whoever took a
+    /// lapsed creation over holds another, so the lapsed creator's late
+    /// writes fail.
+    pub fn owned_by(token: impl Into<String>) -> Self {
+        Guard {
+            owner: Some(token.into()),
+            ..Guard::default()
+        }
+    }
+
     /// Whether a transition guarded by this may change `incident`.
     pub fn holds(&self, incident: &Incident) -> bool {
         self.version.is_none_or(|v| incident.version == v)
@@ -477,6 +481,33 @@ impl Change {
 #[error("incident store: {0}")]
 pub struct StoreError(pub String);
 
+/// What every incident store call returns; by default the incident (after
+/// a conditional write), or `None`: there is none, or the write's condition
+/// did not hold.
+pub type Stored<'a, T = Option<Incident>> = BoxFuture<'a, Result<T, StoreError>>;
+
+/// A new incident for [`IncidentStore::create`]: written where there is none
+/// (`replaces: None`) or over the one at `replaces` version (an incident
+/// whose window passed; the caller gives the new one a higher version).
+#[derive(Debug, Clone, Copy)]
+pub struct Creation<'a> {
+    pub incident: &'a Incident,
+    pub replaces: Option<u64>,
+    /// Epoch seconds for the table's TTL.
+    pub expires_s: u64,
+}
+
+/// Who may take the pending list for one reply ([`IncidentStore::take`]):
+/// the open incident of `case_uid`, if its last reply is still
+/// `seen_last_reply`, so one taker per interval wins; `now_ms` becomes its
+/// last reply.
+#[derive(Debug, Clone, Copy)]
+pub struct Take<'a> {
+    pub case_uid: &'a str,
+    pub seen_last_reply: Option<u64>,
+    pub now_ms: u64,
+}
+
 /// Where incidents live: a port, so the notifier is tested without AWS.
 /// Every write is conditional as documented; `Ok(None)`/`Ok(false)` means
 /// the condition did not hold (someone else changed the incident first).
@@ -485,82 +516,43 @@ pub trait IncidentStore: Send + Sync {
     fn describe(&self) -> &'static str;
 
     /// The incident (consistent read), or `None`.
-    fn read<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Incident>, StoreError>>;
+    fn read<'a>(&'a self, key: &'a str) -> Stored<'a>;
 
-    /// Writes `incident` as it is where there is none (`replaces: None`) or
-    /// over the one at `replaces` version (an incident whose window passed;
-    /// the caller gives the new one a higher version).
-    fn create<'a>(
-        &'a self,
-        key: &'a str,
-        incident: &'a Incident,
-        replaces: Option<u64>,
-        expires_s: u64,
-    ) -> BoxFuture<'a, Result<bool, StoreError>>;
+    /// Writes the new incident as it is, as [`Creation`] says.
+    fn create<'a>(&'a self, key: &'a str, new: Creation<'a>) -> Stored<'a, bool>;
 
     /// Numbers one more occurrence of a [`Live`] incident; its number.
-    fn next_number<'a>(
-        &'a self,
-        key: &'a str,
-        live: &'a Live,
-    ) -> BoxFuture<'a, Result<Option<u64>, StoreError>>;
+    fn next_number<'a>(&'a self, key: &'a str, live: Live) -> Stored<'a, Option<u64>>;
 
     /// Appends `occurrence` to the pending list of a [`Live`] incident (kept
     /// while the list is shorter than [`PENDING_KEPT`], counted always), and
     /// moves `last_seen`; the incident after the append.
-    fn append<'a>(
-        &'a self,
-        key: &'a str,
-        occurrence: &'a Occurrence,
-        live: &'a Live,
-    ) -> BoxFuture<'a, Result<Option<Incident>, StoreError>>;
+    fn append<'a>(&'a self, key: &'a str, occurrence: &'a Occurrence, live: Live) -> Stored<'a>;
 
     /// Applies `change` (and bumps the version) if `guard` holds; the
     /// incident after it.
-    fn update<'a>(
-        &'a self,
-        key: &'a str,
-        guard: &'a Guard,
-        change: &'a Change,
-    ) -> BoxFuture<'a, Result<Option<Incident>, StoreError>>;
+    fn update<'a>(&'a self, key: &'a str, guard: &'a Guard, change: &'a Change) -> Stored<'a>;
 
-    /// Takes the pending occurrences of the open incident of `case_uid` for
-    /// one reply, if its last reply is still `seen_last_reply`: sets
-    /// `last_reply` to `now_ms` and empties the list. One taker wins.
-    fn take<'a>(
-        &'a self,
-        key: &'a str,
-        case_uid: &'a str,
-        seen_last_reply: Option<u64>,
-        now_ms: u64,
-    ) -> BoxFuture<'a, Result<Option<Batch>, StoreError>>;
+    /// Takes the pending occurrences for one reply, as [`Take`] says: sets
+    /// `last_reply` and empties the list. One taker wins.
+    fn take<'a>(&'a self, key: &'a str, take: Take<'a>) -> Stored<'a, Option<Batch>>;
 
     /// Puts a batch back (its reply could not be delivered), before what
     /// arrived since, with `last_reply` as it was before the take.
-    fn restore<'a>(
-        &'a self,
-        key: &'a str,
-        batch: &'a Batch,
-    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn restore<'a>(&'a self, key: &'a str, batch: &'a Batch) -> Stored<'a, ()>;
 
     /// Lists the incident in the flush index and in its machine's index.
-    fn index<'a>(&'a self, key: &'a str, machine: &'a str)
-    -> BoxFuture<'a, Result<(), StoreError>>;
+    fn index<'a>(&'a self, key: &'a str, machine: &'a str) -> Stored<'a, ()>;
 
     /// Incident keys in the flush index, at most `limit`.
-    fn indexed(&self, limit: usize) -> BoxFuture<'_, Result<Vec<String>, StoreError>>;
+    fn indexed(&self, limit: usize) -> Stored<'_, Vec<String>>;
 
     /// Drops the key from the flush index and, when given, from the
     /// machine's index (the incident is gone or its window passed).
-    fn unindex<'a>(
-        &'a self,
-        key: &'a str,
-        machine: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn unindex<'a>(&'a self, key: &'a str, machine: Option<&'a str>) -> Stored<'a, ()>;
 
     /// Incident keys of a state machine.
-    fn of_machine<'a>(&'a self, machine: &'a str)
-    -> BoxFuture<'a, Result<Vec<String>, StoreError>>;
+    fn of_machine<'a>(&'a self, machine: &'a str) -> Stored<'a, Vec<String>>;
 }
 
 /// The clock and limits one occurrence is recorded with.
@@ -608,12 +600,12 @@ pub async fn record(
         expires_s: t.expires_s,
     };
     for _ in 0..RECORD_TRIES {
-        if let Some(number) = store.next_number(&fp.key, &live).await? {
+        if let Some(number) = store.next_number(&fp.key, live).await? {
             let occ = Occurrence {
                 number,
                 ..occurrence.clone()
             };
-            if let Some(incident) = store.append(&fp.key, &occ, &live).await? {
+            if let Some(incident) = store.append(&fp.key, &occ, live).await? {
                 return Ok(match incident.status {
                     Status::Open => Recorded::Open { incident, number },
                     Status::Creating => Recorded::Creating { number },
@@ -627,7 +619,12 @@ pub async fn record(
             None => {
                 let fresh =
                     Incident::creating(fp, &token, t.creating_until_ms, t.now_ms, subject, None);
-                if store.create(&fp.key, &fresh, None, t.expires_s).await? {
+                let new = Creation {
+                    incident: &fresh,
+                    replaces: None,
+                    expires_s: t.expires_s,
+                };
+                if store.create(&fp.key, new).await? {
                     return Ok(created(token, &fresh));
                 }
             }
@@ -647,10 +644,12 @@ pub async fn record(
                         previous,
                     )
                 };
-                if store
-                    .create(&fp.key, &fresh, Some(old.version), t.expires_s)
-                    .await?
-                {
+                let new = Creation {
+                    incident: &fresh,
+                    replaces: Some(old.version),
+                    expires_s: t.expires_s,
+                };
+                if store.create(&fp.key, new).await? {
                     return Ok(created(token, &fresh));
                 }
             }
@@ -721,16 +720,9 @@ pub fn completed(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::intake::{Intake, intake};
+    use crate::intake::failure_of as failure;
     use serde_json::json;
     use std::sync::Arc;
-
-    fn failure(v: serde_json::Value) -> Failure {
-        match intake(&v, None).unwrap() {
-            Intake::Failure(f) => *f,
-            Intake::Skipped { .. } => panic!("skipped"),
-        }
-    }
 
     fn catch(machine: &str, execution: &str, state: &str, error: &str) -> Failure {
         failure(json!({
@@ -868,22 +860,10 @@ mod tests {
             Recorded::Creating { number: 2 }
         );
         // Only the owner completes.
-        let wrong = Guard {
-            owner: Some("not-me".into()),
-            ..Guard::default()
-        };
         let done = completed("C1", "subj", Some("boom".into()), now);
-        assert!(
-            store
-                .update(&fp.key, &wrong, &done)
-                .await
-                .unwrap()
-                .is_none()
-        );
-        let owner = Guard {
-            owner: Some(token),
-            ..Guard::default()
-        };
+        let wrong = Guard::owned_by("not-me");
+        assert_eq!(store.update(&fp.key, &wrong, &done).await.unwrap(), None);
+        let owner = Guard::owned_by(token);
         let open = store.update(&fp.key, &owner, &done).await.unwrap().unwrap();
         assert_eq!(
             (open.status, open.case_uid.as_deref()),
@@ -901,14 +881,13 @@ mod tests {
         };
         assert_eq!(incident.pending_count, 2);
         // Two takers with the same view: one wins, the other gets nothing.
-        let a = store
-            .take(&fp.key, "C1", incident.last_reply_ms, now + 2)
-            .await
-            .unwrap();
-        let b = store
-            .take(&fp.key, "C1", incident.last_reply_ms, now + 2)
-            .await
-            .unwrap();
+        let take = Take {
+            case_uid: "C1",
+            seen_last_reply: incident.last_reply_ms,
+            now_ms: now + 2,
+        };
+        let a = store.take(&fp.key, take).await.unwrap();
+        let b = store.take(&fp.key, take).await.unwrap();
         let batch = a.expect("the first taker wins");
         assert!(b.is_none());
         let numbers: Vec<u64> = batch.occurrences.iter().map(|o| o.number).collect();
@@ -941,12 +920,12 @@ mod tests {
         let Recorded::Create { token, .. } = again else {
             unreachable!()
         };
-        let owner = Guard {
-            owner: Some(token),
-            ..Guard::default()
-        };
         store
-            .update(&fp.key, &owner, &completed("C1", "s", None, now))
+            .update(
+                &fp.key,
+                &Guard::owned_by(token),
+                &completed("C1", "s", None, now),
+            )
             .await
             .unwrap();
         let later = now + 700_000;
@@ -969,12 +948,12 @@ mod tests {
         else {
             panic!()
         };
-        let owner = Guard {
-            owner: Some(token),
-            ..Guard::default()
-        };
         store
-            .update(&fp.key, &owner, &completed("C", "s", None, 1))
+            .update(
+                &fp.key,
+                &Guard::owned_by(token),
+                &completed("C", "s", None, 1),
+            )
             .await
             .unwrap();
         for i in 0..PENDING_KEPT + 5 {

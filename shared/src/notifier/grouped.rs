@@ -27,7 +27,7 @@ use crate::error::NotifierError;
 use crate::history::Enrichment;
 use crate::incident::{
     self, Batch, Change, Decision, Fingerprint, Guard, Incident, IncidentStore, Recorded, Status,
-    Timing,
+    Take, Timing,
 };
 use crate::intake::{Failure, success};
 use crate::secrets::SecretSource;
@@ -232,10 +232,7 @@ impl<S: SecretSource> Notifier<S> {
             .await;
         match delivered {
             Ok(uid) => {
-                let owner = Guard {
-                    owner: Some(c.token),
-                    ..Guard::default()
-                };
+                let owner = Guard::owned_by(c.token);
                 let done = incident::completed(&uid, &case.subject, Some(reason), now_ms());
                 match o.store.update(&o.fp.key, &owner, &done).await {
                     Ok(Some(_)) => {}
@@ -295,9 +292,12 @@ impl<S: SecretSource> Notifier<S> {
         let now = now_ms();
         let interval = self.config.incidents.reply_interval;
         if decide_post(now, &incident, interval) {
-            let taken = store
-                .take(key, &case_uid, incident.last_reply_ms, now)
-                .await;
+            let take = Take {
+                case_uid: &case_uid,
+                seen_last_reply: incident.last_reply_ms,
+                now_ms: now,
+            };
+            let taken = store.take(key, take).await;
             match taken {
                 Ok(Some(batch)) => {
                     let carried = batch.count.saturating_sub(1);
@@ -547,10 +547,7 @@ impl<S: SecretSource> Notifier<S> {
         };
         match delivered {
             Ok(uid) => {
-                let owner = Guard {
-                    owner: Some(token),
-                    ..Guard::default()
-                };
+                let owner = Guard::owned_by(token);
                 let done = incident::completed(&uid, &case.subject, reason, now_ms());
                 if let Err(e) = p.store.update(p.key, &owner, &done).await {
                     tracing::warn!(error = %e, "new case filed but not recorded in its incident");
@@ -589,10 +586,7 @@ impl<S: SecretSource> Notifier<S> {
 
     /// Lets a creator's claim on an incident lapse now.
     async fn abandon(&self, store: &dyn IncidentStore, key: &str, token: String) {
-        let owner = Guard {
-            owner: Some(token),
-            ..Guard::default()
-        };
+        let owner = Guard::owned_by(token);
         let lapse = Change {
             creating_until_ms: Some(0),
             ..Change::default()
@@ -701,10 +695,12 @@ impl<S: SecretSource> Notifier<S> {
                 let Some(uid) = inc.case_uid.clone() else {
                     return Ok(());
                 };
-                let taken = store
-                    .take(key, &uid, inc.last_reply_ms, t.now_ms)
-                    .await
-                    .map_err(store_failed)?;
+                let take = Take {
+                    case_uid: &uid,
+                    seen_last_reply: inc.last_reply_ms,
+                    now_ms: t.now_ms,
+                };
+                let taken = store.take(key, take).await.map_err(store_failed)?;
                 if let Some(batch) = taken {
                     self.flush_batch(store, key, &inc, batch, end, end_wall, report, stats)
                         .await?;
@@ -759,10 +755,7 @@ impl<S: SecretSource> Notifier<S> {
                 };
                 report.new_cases += 1;
                 let done_at = now_ms();
-                let owner = Guard {
-                    owner: Some(token),
-                    ..Guard::default()
-                };
+                let owner = Guard::owned_by(token);
                 let done =
                     incident::completed(&uid, &case.subject, own.first_reason.clone(), done_at);
                 let Some(open) = store
@@ -772,10 +765,12 @@ impl<S: SecretSource> Notifier<S> {
                 else {
                     return Ok(());
                 };
-                let taken = store
-                    .take(key, &uid, Some(done_at), now_ms())
-                    .await
-                    .map_err(store_failed)?;
+                let take = Take {
+                    case_uid: &uid,
+                    seen_last_reply: Some(done_at),
+                    now_ms: now_ms(),
+                };
+                let taken = store.take(key, take).await.map_err(store_failed)?;
                 if let Some(batch) = taken {
                     self.flush_batch(store, key, &open, batch, end, end_wall, report, stats)
                         .await?;

@@ -1,6 +1,8 @@
 //! What the `Notifier::handle` tests on in-memory adapters share: the
 //! recipe's connection, configuration from an environment as `main` builds
-//! it, and a stateful Outseta stand-in (cases, replies, status, faults).
+//! it, a notifier on memory stores, and a stateful Outseta stand-in (cases,
+//! replies, status, faults). The few tests that need real AWS APIs start
+//! moto through [`moto`].
 #![allow(dead_code)]
 
 use std::collections::VecDeque;
@@ -8,9 +10,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
-use ticket_bridge::Config;
+use ticket_bridge::dedupe::Memory;
+use ticket_bridge::fallback::Recording;
+use ticket_bridge::secrets::StaticSecret;
+use ticket_bridge::{Config, Notifier};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+pub mod moto;
 
 pub const CASES: &str = "/api/v1/support/cases";
 
@@ -43,6 +50,20 @@ pub fn config(url: &str, extra: &[(&str, &str)]) -> Config {
             .map(|(_, v)| v.to_string())
     })
     .expect("test configuration is valid")
+}
+
+/// A notifier on the recipe's connection and in-memory adapters: `claims`
+/// for dedupe, `fallback` for what cannot be delivered. The caller keeps
+/// both to look into, and adds more adapters (`with_incidents`) itself.
+pub fn memory_notifier(
+    config: Config,
+    claims: &Arc<Memory>,
+    fallback: &Arc<Recording>,
+) -> Notifier<StaticSecret> {
+    Notifier::new(config, StaticSecret(Ok(recipe().to_string())))
+        .expect("the recipe's connection makes a notifier")
+        .with_store(claims.clone())
+        .with_fallback(fallback.clone())
 }
 
 pub fn deadline() -> Option<SystemTime> {

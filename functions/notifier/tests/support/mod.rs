@@ -7,76 +7,33 @@
 #![allow(dead_code)]
 
 use std::io::Write;
-use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::Value;
 use ticket_bridge::secrets::{SecretsManager, StaticSecret};
 use ticket_bridge::{Config, Notifier, NotifierError};
 
+/// ticket-bridge's test support: its Outseta stand-in, and the moto
+/// launcher both crates' tests use.
+#[path = "../../../../shared/tests/support/mod.rs"]
+pub mod shared;
+
+// Each test binary uses its own share of these, as of the rest here.
+#[allow(unused_imports)]
+pub use shared::moto::{Moto, failed_execution, free_port, moto_with, sdk_loader};
+
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-pub struct Moto {
-    pub endpoint: String,
-    /// moto runs under a shell that kills it when this pipe closes, i.e.
-    /// when the test process exits, however it exits.
-    _lifeline: Option<Mutex<(Child, ChildStdin)>>,
-}
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("no free port")
-}
-
 fn start_moto() -> Moto {
-    if let Ok(endpoint) = std::env::var("MOTO_ENDPOINT") {
-        return Moto {
-            endpoint,
-            _lifeline: None,
-        };
-    }
-    moto_with("")
-}
-
-/// A moto server of this test process's own, started with `env` (shell
-/// assignments, e.g. `SF_EXECUTION_HISTORY_TYPE=FAILURE`); it lives until
-/// the process exits.
-pub fn moto_with(env: &str) -> Moto {
-    let port = free_port();
-    // moto_server's application with DynamoDB's per-item atomicity (see the
-    // script): the concurrency tests depend on it.
-    let launcher = repo_root().join("scripts/moto_atomic.py");
-    let script = format!(
-        "{env} python3 '{}' -H 127.0.0.1 -p {port} >/dev/null 2>&1 & pid=$!; trap 'kill $pid' EXIT; read _",
-        launcher.display()
-    );
-    let mut child = Command::new("sh")
-        .args(["-c", &script])
-        .stdin(Stdio::piped())
-        .spawn()
-        .expect("cannot start moto_server: run `make test` or scripts/setup.sh to install it");
-    let stdin = child.stdin.take().expect("piped stdin");
-    let lifeline = Some(Mutex::new((child, stdin)));
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "moto_server did not start on port {port} (installed? scripts/setup.sh)"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Moto {
-        endpoint: format!("http://127.0.0.1:{port}"),
-        _lifeline: lifeline,
+    match std::env::var("MOTO_ENDPOINT") {
+        Ok(endpoint) => Moto::at(endpoint),
+        Err(_) => moto_with(""),
     }
 }
 
@@ -120,13 +77,7 @@ pub async fn moto_sdk() -> aws_config::SdkConfig {
 
 /// SDK configuration for any endpoint (a dead port, a stub), with dummy credentials.
 pub async fn sdk_at(endpoint: &str) -> aws_config::SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .http_client(test_sdk_http())
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-        .load()
-        .await
+    sdk_loader(endpoint).load().await
 }
 
 /// A notifier built as `main` builds it, from an environment and SDK config.
@@ -411,15 +362,4 @@ pub async fn answer_in_turn(
         .with_priority(priority)
         .mount(server)
         .await;
-}
-
-/// The AWS SDK on the notifier's own HTTP stack, as `Notifier::load` wires it.
-fn test_sdk_http() -> ticket_bridge::transport::SharedHttpClient {
-    ticket_bridge::transport::sdk_http_client(
-        ticket_bridge::transport::http_client(
-            ticket_bridge::transport::Roots::Bundled,
-            std::time::Duration::from_secs(2),
-        )
-        .expect("HTTP client"),
-    )
 }
