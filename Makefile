@@ -45,9 +45,18 @@ test-infra:
 # The real CDK bundling: cdk synth with cargo-lambda-cdk's RustFunction, which
 # runs `cargo lambda build --release --arm64` for the three functions, so a
 # bundling break shows in CI and not at deploy time. Needs test-infra's npm ci.
+# What it checks is the bundling (cargo lambda, zig, the arm64 target, the
+# three bootstraps), not the optimiser: so it relaxes the release profile
+# (no LTO, opt-level 0, parallel codegen), which takes minutes off make test
+# on 2 cores. `make lambda-build LAMBDA_PROFILE=deploy` bundles with the
+# deployed profile; `make bench` builds and measures that binary too.
+LAMBDA_PROFILE ?= check
 lambda-build: setup
 	cd infra
 	export AWS_EC2_METADATA_DISABLED=true CDK_DISABLE_VERSION_CHECK=true CDK_DISABLE_CLI_TELEMETRY=true
+	if [ "$(LAMBDA_PROFILE)" = check ]; then
+	  export CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_OPT_LEVEL=0 CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
+	fi
 	rm -rf cdk.out.bundled
 	npx cdk synth --app 'node dist/bin/app.js' --no-notices --quiet -o cdk.out.bundled
 	n=$$(find cdk.out.bundled -name bootstrap | wc -l)
