@@ -374,8 +374,43 @@ impl Redactor {
                 j += 1;
             }
             let value = &s[value_start..j];
+            // `key: key: value`: the "value" is the next key, whose own value
+            // is the one to judge; scan on from it rather than past it.
+            if quote.is_none()
+                && value.len() > 1
+                && value
+                    .strip_suffix(':')
+                    .is_some_and(|k| k.bytes().all(is_ident))
+            {
+                i = value_start;
+                continue;
+            }
             let is_scheme = SCHEMES.iter().any(|p| value.eq_ignore_ascii_case(p));
-            if value.is_empty() || value == MASK || is_scheme {
+            let header = is_authorization(key);
+            if is_scheme && header {
+                // `Authorization: Bearer <token>` is a header: the word after
+                // the scheme is the credential whatever it looks like (the
+                // scheme pass masks only credential-looking words, for prose).
+                let start = skip_spaces(bytes, j);
+                let mut end = start;
+                while end < bytes.len() && !ends_value(bytes[end], quote) {
+                    end += 1;
+                }
+                if end > start && !s[start..].starts_with(MASK) {
+                    out.push_str(&s[copied..start]);
+                    out.push_str(MASK);
+                    copied = end;
+                }
+                i = end.max(j);
+                continue;
+            }
+            // "Authorization failed: access denied" names no credential
+            // either: the key is sensitive only through the word before it.
+            let about_authorization = header
+                || (!self.is_sensitive_key(key)
+                    && previous_word(s, key_start).is_some_and(is_authorization));
+            let is_prose = quote.is_none() && about_authorization && prose_after(s, j, value);
+            if value.is_empty() || value == MASK || is_scheme || is_prose {
                 i = j.max(i);
                 continue;
             }
@@ -444,6 +479,28 @@ fn mask_scheme_credentials(s: &str) -> Cow<'_, str> {
     }
     out.push_str(&s[copied..]);
     Cow::Owned(out)
+}
+
+/// `Authorization` and `Proxy-Authorization`, the keys whose value has a
+/// known form: a scheme and its credential, or one opaque token.
+fn is_authorization(key: &str) -> bool {
+    key.len() >= 13 && key[key.len() - 13..].eq_ignore_ascii_case("authorization")
+}
+
+/// Whether an unquoted `authorization:` value is a word of a sentence
+/// rather than a credential: a short lowercase word that prose goes on
+/// after, as in ECS's image pull failures (containerd's "may require
+/// authorization: server message: insufficient_scope: authorization failed").
+/// A header value is a scheme (handled apart) or a token, and a token is
+/// long or has digits, symbols or inner capitals; so this leaves real
+/// credentials masked while the reason of a failed image pull stays legible.
+fn prose_after(s: &str, end: usize, value: &str) -> bool {
+    value.len() < 16
+        && value.bytes().all(|b| b.is_ascii_lowercase())
+        && !looks_like_credential(value)
+        && s[end..]
+            .strip_prefix(' ')
+            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_lowercase()))
 }
 
 /// The word just before `at`, when only one space separates them.
@@ -591,6 +648,36 @@ mod tests {
         let r = Redactor::default();
         let prose = "basic authentication failed; the bearer of bad news; Service: Lambda";
         assert_eq!(r.text(prose), prose);
+        // ECS's CannotPullContainerError, in containerd's wording.
+        let ecs = "CannotPullContainerError: pull access denied, repository does not exist or \
+                   may require authorization: server message: insufficient_scope: \
+                   authorization failed";
+        assert_eq!(r.text(ecs), ecs);
+        let failed = "Authorization failed: access denied for the role";
+        assert_eq!(r.text(failed), failed);
+    }
+
+    #[test]
+    fn authorization_values_that_are_not_prose_stay_masked() {
+        let r = Redactor::default();
+        for (text, gone) in [
+            (
+                "Authorization: c2VjcmV0OnZhbHVl at host",
+                "c2VjcmV0OnZhbHVl",
+            ),
+            ("authorization: abcdefghijklmnopq next", "abcdefghijklmnopq"),
+            ("authorization: hunter2 then", "hunter2"),
+            ("authorization: server", "server"),
+            ("authorization: \"server message\"", "server"),
+            ("Proxy-Authorization: Token9xYz more", "Token9xYz"),
+            ("Authorization: Bearer sesame12 then", "sesame12"),
+            ("Authorization failed: sesame12 then", "sesame12"),
+            ("password: authorization: hunter22", "hunter22"),
+        ] {
+            let out = r.text(text);
+            assert!(!out.contains(gone), "{text} -> {out}");
+            assert!(out.contains(MASK), "{text} -> {out}");
+        }
     }
 
     #[test]

@@ -446,6 +446,42 @@ proptest! {
         prop_assert!(!out.contains(&c), "{c} survived in {out:?}");
     }
 
+    /// `authorization:` followed by prose, as ECS words a failed image pull
+    /// (`authorization: server message: insufficient_scope`), is left as it
+    /// is: masking it would hide the reason the ticket leads with.
+    #[test]
+    fn authorization_followed_by_prose_is_not_masked(
+        before in prop::sample::select(vec![
+            "", "CannotPullContainerError: pull access denied, repository does not exist or may require ",
+            "failed to authorize; ", "Authorization failed: ",
+        ]),
+        key in prop::sample::select(vec!["authorization", "Authorization", "proxy-authorization"]),
+        word in "[a-z]{1,15}",
+        rest in "[a-z][a-z_ :]{0,40}",
+    ) {
+        let text = format!("{before}{key}: {word} {rest}");
+        prop_assert_eq!(config().redactor.text(&text), text);
+    }
+
+    /// ... while a credential after `Authorization:`, bare, after a scheme,
+    /// or followed by the same prose, is always masked.
+    #[test]
+    fn a_credential_after_authorization_is_masked(
+        secret in prop_oneof![canary(), "[A-Za-z0-9+/=._~-]{16,64}", "[a-z]{0,6}[0-9][a-z0-9]{6,14}"],
+        form in 0..5usize,
+        rest in "[a-z][a-z_ :]{0,40}",
+    ) {
+        let text = match form {
+            0 => format!("Authorization: {secret}"),
+            1 => format!("authorization: {secret} {rest}"),
+            2 => format!("Authorization:\t{secret}\n{rest}"),
+            3 => format!("Authorization: Bearer {secret} {rest}"),
+            _ => format!("Proxy-Authorization: {secret} {rest}"),
+        };
+        let out = config().redactor.text(&text);
+        prop_assert!(!out.contains(&secret), "{secret} survived in {out:?}");
+    }
+
     /// Cause decoding and text redaction never panic on arbitrary text; the
     /// fuzz harness's decode checks hold for it.
     #[test]
