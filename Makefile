@@ -63,8 +63,27 @@ lambda-build: setup
 	find cdk.out.bundled -name bootstrap -exec ls -l {} +
 	test "$$n" -eq 3 || { echo "expected 3 bundled Lambda binaries, found $$n" >&2; exit 1; }
 
-# infra before e2e: the local state machine run needs the synthesized template.
-test: setup lint test-rust test-infra lambda-build test-e2e bench-smoke
+# The suites run two at a time, as two chains, because on 2 cores the Rust
+# builds keep the CPU busy while the infra, end-to-end and bench suites mostly
+# wait on processes they started:
+#   lint ─┬─ test-rust ──────────┬─ lambda-build
+#         └─ test-infra ─ test-e2e ─ bench-smoke
+# lint first (its eslint reads infra/node_modules, which test-infra reinstalls);
+# infra before e2e (the local state machine run needs the synthesized template)
+# and before lambda-build (both write infra/dist and cdk.out*). Each suite's
+# output is printed whole when it ends. `make test SUITE_JOBS=1` runs them one
+# after another. The order applies only under make test: `make test-rust`
+# alone runs just that suite.
+SUITE_JOBS ?= 2
+SUITES := lint test-rust test-infra lambda-build test-e2e bench-smoke
+ifeq ($(IN_MAKE_TEST),1)
+test-rust test-infra: | lint
+test-e2e: | test-infra
+lambda-build: | test-rust test-infra
+bench-smoke: | test-e2e
+endif
+test: setup
+	$(MAKE) --no-print-directory -j$(SUITE_JOBS) --output-sync=target IN_MAKE_TEST=1 $(SUITES)
 	@echo "make test: all suites passed"
 
 # The notifier against Node.js and Python peers and a bare lambda_runtime

@@ -7,27 +7,19 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$root/target/bench"
+# The run's whole log stays in target/bench/make-test.log, pass or fail.
+trap 'cp "$tmp/make-test.log" "$root/target/bench/make-test.log" 2>/dev/null; rm -rf "$tmp"' EXIT
 commit="$(git -C "$root" rev-parse --short HEAD)"
 git clone --quiet --no-hardlinks "$root" "$tmp/clone"
-# make test's prerequisites, run one by one in its order (the Makefile's
-# `test:` line), so the record says where the minutes go.
-phases=$(sed -n 's/^test: *//p' "$root/Makefile")
 start=$(date +%s)
-timings=""
-for phase in $phases; do
-  t0=$(date +%s)
-  (cd "$tmp/clone" && CARGO_INCREMENTAL=0 make "$phase") >> "$tmp/make-test.log" 2>&1 || {
-    tail -40 "$tmp/make-test.log" >&2
-    echo "make test ($phase) failed on a fresh clone of $commit" >&2
-    exit 1
-  }
-  timings="$timings${timings:+, }[\"$phase\", $(( $(date +%s) - t0 ))]"
-  echo "  $phase: $(( $(date +%s) - t0 )) s"
-done
+(cd "$tmp/clone" && CARGO_INCREMENTAL=0 make test) > "$tmp/make-test.log" 2>&1 || {
+  tail -40 "$tmp/make-test.log" >&2
+  echo "make test failed on a fresh clone of $commit" >&2
+  exit 1
+}
 secs=$(( $(date +%s) - start ))
-mkdir -p "$root/target/bench"
-printf '{"seconds": %d, "commit": "%s", "date": "%s", "cores": %d, "load_after": "%s", "phases": [%s]}\n' \
-  "$secs" "$commit" "$(date -u +%FT%TZ)" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)" "$timings" \
+printf '{"seconds": %d, "commit": "%s", "date": "%s", "cores": %d, "load_after": "%s"}\n' \
+  "$secs" "$commit" "$(date -u +%FT%TZ)" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)" \
   > "$root/target/bench/make-test.json"
 echo "make test on a fresh clone of $commit: $((secs / 60)) min $((secs % 60)) s"

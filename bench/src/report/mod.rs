@@ -554,13 +554,12 @@ impl Report {
             name: "make test on a fresh clone ≤ 12 min",
             result: match secs {
                 Some(s) => format!(
-                    "{:.1} min at {}{} (bench/make-test-fresh-clone.sh)",
+                    "{:.1} min at {} (bench/make-test-fresh-clone.sh)",
                     s / 60.0,
                     self.make_test
                         .get("commit")
                         .and_then(Value::as_str)
-                        .unwrap_or("?"),
-                    phase_minutes(&self.make_test)
+                        .unwrap_or("?")
                 ),
                 None => "not measured (bench/make-test-fresh-clone.sh)".to_owned(),
             },
@@ -828,37 +827,3 @@ impl Report {
     }
 }
 
-/// `: lint 2.1, test-rust 4.0, … min`, the phases of a timed fresh-clone
-/// `make test` in its order, so a miss shows where the minutes went.
-fn phase_minutes(make_test: &Value) -> String {
-    let Some(phases) = make_test.get("phases").and_then(Value::as_array) else {
-        return String::new();
-    };
-    let list: Vec<String> = phases
-        .iter()
-        .filter_map(|p| {
-            let secs = p.get(1)?.as_f64()?;
-            Some(format!("{} {:.1}", p.get(0)?.as_str()?, secs / 60.0))
-        })
-        .collect();
-    format!(": {} min", list.join(", "))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::phase_minutes;
-    use serde_json::json;
-
-    #[test]
-    fn phases_are_listed_in_make_order_in_minutes() {
-        let run =
-            json!({"seconds": 700, "phases": [["setup", 6], ["lint", 150], ["test-rust", 255]]});
-        assert_eq!(
-            phase_minutes(&run),
-            ": setup 0.1, lint 2.5, test-rust 4.2 min"
-        );
-        assert_eq!(phase_minutes(&json!({"seconds": 700})), "");
-        // Malformed entries are skipped, not guessed at.
-        assert_eq!(phase_minutes(&json!({"phases": [["x"], 3]})), ":  min");
-    }
-}
