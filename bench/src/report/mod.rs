@@ -826,4 +826,3 @@ impl Report {
         out
     }
 }
-
