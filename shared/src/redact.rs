@@ -346,14 +346,15 @@ impl Redactor {
             }
             // `arn:aws:secretsmanager:...:secret:name` is an identifier, not a
             // key: a key never directly follows `:` or `/`.
-            let in_identifier = key_start > 0 && matches!(bytes[key_start - 1], b':' | b'/');
+            if key_start > 0 && matches!(bytes[key_start - 1], b':' | b'/') {
+                continue;
+            }
             // Two-word keys in prose: "api key: …", "client secret = …".
-            let sensitive = || {
-                self.is_sensitive_key(key)
-                    || previous_word(s, key_start)
-                        .is_some_and(|w| self.is_sensitive_words(&[w, key]))
-            };
-            if in_identifier || !sensitive() {
+            let key_sensitive = self.is_sensitive_key(key);
+            let previous = previous_word(s, key_start);
+            let pair_sensitive =
+                !key_sensitive && previous.is_some_and(|w| self.is_sensitive_words(&[w, key]));
+            if !key_sensitive && !pair_sensitive {
                 continue;
             }
             j = skip_spaces(bytes, j + 1);
@@ -364,15 +365,13 @@ impl Redactor {
                 }
                 _ => None,
             };
-            let value_start = j;
+            let mut value_start = j;
             // Already masked (redacting twice must change nothing).
             if s[j..].starts_with(MASK) {
                 i = j + MASK.len();
                 continue;
             }
-            while j < bytes.len() && !ends_value(bytes[j], quote) {
-                j += 1;
-            }
+            j = value_end(bytes, j, quote);
             let value = &s[value_start..j];
             // `key: key: value`: the "value" is the next key, whose own value
             // is the one to judge; scan on from it rather than past it.
@@ -391,26 +390,24 @@ impl Redactor {
                 // `Authorization: Bearer <token>` is a header: the word after
                 // the scheme is the credential whatever it looks like (the
                 // scheme pass masks only credential-looking words, for prose).
-                let start = skip_spaces(bytes, j);
-                let mut end = start;
-                while end < bytes.len() && !ends_value(bytes[end], quote) {
-                    end += 1;
+                value_start = skip_spaces(bytes, j);
+                if s[value_start..].starts_with(MASK) {
+                    i = value_start + MASK.len();
+                    continue;
                 }
-                if end > start && !s[start..].starts_with(MASK) {
-                    out.push_str(&s[copied..start]);
-                    out.push_str(MASK);
-                    copied = end;
+                j = value_end(bytes, value_start, quote);
+            } else {
+                // "Authorization failed: access denied" names no credential
+                // either: the key is sensitive only through the word before it.
+                let about_authorization =
+                    header || (pair_sensitive && previous.is_some_and(is_authorization));
+                let is_prose = quote.is_none() && about_authorization && prose_after(s, j, value);
+                if value == MASK || is_scheme || is_prose {
+                    i = j.max(i);
+                    continue;
                 }
-                i = end.max(j);
-                continue;
             }
-            // "Authorization failed: access denied" names no credential
-            // either: the key is sensitive only through the word before it.
-            let about_authorization = header
-                || (!self.is_sensitive_key(key)
-                    && previous_word(s, key_start).is_some_and(is_authorization));
-            let is_prose = quote.is_none() && about_authorization && prose_after(s, j, value);
-            if value.is_empty() || value == MASK || is_scheme || is_prose {
+            if j == value_start {
                 i = j.max(i);
                 continue;
             }
@@ -497,7 +494,6 @@ fn is_authorization(key: &str) -> bool {
 fn prose_after(s: &str, end: usize, value: &str) -> bool {
     value.len() < 16
         && value.bytes().all(|b| b.is_ascii_lowercase())
-        && !looks_like_credential(value)
         && s[end..]
             .strip_prefix(' ')
             .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_lowercase()))
@@ -541,6 +537,15 @@ const IDENT: [bool; 256] = {
     }
     t
 };
+
+/// Where a value that starts at `i` ends: at its closing quote, or unquoted
+/// at whitespace or punctuation that closes a field.
+fn value_end(bytes: &[u8], mut i: usize, quote: Option<u8>) -> usize {
+    while i < bytes.len() && !ends_value(bytes[i], quote) {
+        i += 1;
+    }
+    i
+}
 
 fn ends_value(b: u8, quote: Option<u8>) -> bool {
     match quote {
