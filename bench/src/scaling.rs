@@ -1,7 +1,7 @@
 //! How the notifier grows with its event: one cold invocation per size, 1 KB
 //! to Lambda's 6 MB payload limit, for its peak RSS and the size of the
 //! ticket it files. Criterion's `render-scaling` and `parse-scaling` groups
-//! (shared/benches/render.rs) time the same events.
+//! (shared/core/benches/render.rs) time the same events.
 
 /// The sizes, in 10³ bytes, as criterion names them.
 pub const SIZES: [(&str, usize); 4] = [
@@ -22,7 +22,7 @@ pub struct Point {
 
 /// The event generator the criterion benches use, so the harness's RSS and
 /// ticket sizes describe the very events criterion times.
-#[path = "../../shared/benches/support/mod.rs"]
+#[path = "../../shared/core/benches/support/mod.rs"]
 mod events;
 pub use events::sized_event;
 

@@ -1,6 +1,6 @@
 #![no_main]
 //! `cargo fuzz run render`: see fuzz/README.md. The checks live in
-//! `src/lib.rs` so that `shared/tests/corpus.rs` replays the committed
+//! `src/lib.rs` so that `shared/core/tests/corpus.rs` replays the committed
 //! corpus through exactly the same code on stable in `cargo test`.
 
 use libfuzzer_sys::fuzz_target;

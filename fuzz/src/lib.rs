@@ -2,7 +2,7 @@
 //! panicking when the hostile-input contract breaks, not only on crashes.
 //!
 //! It lives here rather than in `fuzz_targets/` so that
-//! `shared/tests/corpus.rs` can include this very file and replay
+//! `shared/core/tests/corpus.rs` can include this very file and replay
 //! `fuzz/corpus/*` on stable in `cargo test`: the regression run uses the
 //! checks the fuzzer used and cannot drift from them. For that reason it
 //! uses only crates `ticket-bridge` already depends on.

@@ -16,12 +16,12 @@ import { allStatements, asList, offlineApp, resourcesOfType, templateOf } from '
 
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
 /** The notifier's code: the shared library and its thin main (tests excluded: they set up fixtures). */
-const SOURCE_DIRS = ['shared/src', 'functions/notifier/src'];
+const SOURCE_DIRS = ['shared/core/src', 'functions/notifier/src'];
 /** The AWS services whose IAM this test owns, by botocore model name. */
 const SERVICES = ['dynamodb', 'secretsmanager', 'sns', 'stepfunctions'];
 /**
  * Granted before the Rust side calls it: the EventBridge path's execution
- * history (DESIGN.md, shared/src/history.rs). Allowed while the code does not
+ * history (DESIGN.md, shared/core/src/history.rs). Allowed while the code does not
  * call it yet; once it does, it is simply part of the called set.
  */
 const GRANTED_AHEAD_OF_CODE = new Set<string>(['states:GetExecutionHistory']);

@@ -116,9 +116,9 @@ def cmdline(pid):
 
 def test_dev_env_example_documents_every_notifier_variable(tmp_path):
     """dev.env.example names every variable the notifier's configuration
-    reads (shared/src/config.rs), each as a `# NAME="value"` line that
+    reads (shared/core/src/config.rs), each as a `# NAME="value"` line that
     parses once uncommented."""
-    with open(os.path.join(ROOT, "shared", "src", "config.rs")) as f:
+    with open(os.path.join(ROOT, "shared", "core", "src", "config.rs")) as f:
         source = f.read().split("#[cfg(test)]")[0]
     read = set(re.findall(r'(?:get, |get\()"([A-Z][A-Z0-9_]+)"', source))
     assert {"TICKET_API_URL", "CONNECTION_SECRET_ID", "FROM_PERSON_EMAIL"} <= read, "config.rs parsing broke"

@@ -225,7 +225,7 @@ async fn a_crashed_claim_lapses_and_a_live_one_is_waited_for() {
 /// A holder that stops mid-delivery and never completes or releases its
 /// claim: the waiting copy sees the claim lapse while it waits and takes it
 /// over with the conditional write, inside its own budget (not only its
-/// caller's retry can). The same on the memory adapter is in shared/tests.
+/// caller's retry can). The same on the memory adapter is in shared/core/tests.
 #[tokio::test]
 async fn a_holder_that_stops_mid_delivery_is_taken_over_within_the_budget() {
     let (server, url) = counting_api(0).await;

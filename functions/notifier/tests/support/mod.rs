@@ -19,7 +19,7 @@ use ticket_bridge::{Config, Notifier, NotifierError};
 
 /// ticket-bridge's test support: its Outseta stand-in, and the moto
 /// launcher both crates' tests use.
-#[path = "../../../../shared/tests/support/mod.rs"]
+#[path = "../../../../shared/core/tests/support/mod.rs"]
 pub mod shared;
 
 // Each test binary uses its own share of these, as of the rest here.

@@ -27,7 +27,7 @@ use support::{huge_cause_event, sized_event};
 /// Shapes the notifier turns into a ticket. `catch-payload-path` needs
 /// `ERROR_PATH`, so it gets its own config below.
 fn event_files() -> Vec<(String, Value)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../events");
     let mut out = Vec::new();
     let mut names: Vec<_> = std::fs::read_dir(&dir)
         .expect("events/ is readable")

@@ -21,7 +21,7 @@ use ticket_bridge::RenderConfig;
 use ticket_bridge::intake::{Intake, intake};
 use ticket_bridge::ticket::{CaseBody, SUBJECT_MAX, render};
 
-#[path = "../../fuzz/src/lib.rs"]
+#[path = "../../../fuzz/src/lib.rs"]
 #[allow(dead_code)]
 mod harness;
 

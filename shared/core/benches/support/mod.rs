@@ -1,5 +1,5 @@
 //! The synthetic events the benchmarks time: one generator, shared by the
-//! criterion benches (`shared/benches/render.rs`) and the harness's scaling
+//! criterion benches (`shared/core/benches/render.rs`) and the harness's scaling
 //! run (`bench/src/scaling.rs`, by `#[path]`), so both describe the same
 //! events. A Catch payload whose Lambda cause is a long message and a deep
 //! stack trace, as a crashing JVM or a recursion error produces, full of

@@ -12,7 +12,7 @@
 //! under several names (`States.TaskFailed`, `Batch.JobFailed`, ...).
 //!
 //! The shapes were checked against payloads AWS produced; see
-//! `shared/tests/fixtures/aws/README.md` for each fixture and its source.
+//! `shared/core/tests/fixtures/aws/README.md` for each fixture and its source.
 
 use serde_json::{Map, Value};
 

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use ticket_bridge::intake::{Intake, intake};
 use ticket_bridge::ticket;
 
-#[path = "../../fuzz/src/lib.rs"]
+#[path = "../../../fuzz/src/lib.rs"]
 #[allow(dead_code)]
 mod harness;
 
