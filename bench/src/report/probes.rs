@@ -73,7 +73,10 @@ fn modified(p: &Path) -> Option<std::time::SystemTime> {
 /// The latest change to anything the notifier binary is built from.
 fn newest_source(root: &Path) -> Option<std::time::SystemTime> {
     let mut newest = None;
-    let mut dirs = vec![root.join("shared/core/src"), root.join("functions/notifier/src")];
+    let mut dirs = vec![
+        root.join("shared/core/src"),
+        root.join("functions/notifier/src"),
+    ];
     for f in [
         "Cargo.toml",
         "Cargo.lock",

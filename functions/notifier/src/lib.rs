@@ -1,6 +1,7 @@
 //! The notifier's Lambda edge: adapts [`ticket_bridge::Notifier`] to the
-//! runtime (events in, `Diagnostic` errors out) and implements the
-//! `notifier render` CLI. Logic lives in the `ticket-bridge` crate.
+//! runtime (events in, `Diagnostic` errors out), composes it from the
+//! adapters (`wiring`), and implements the `notifier render` CLI. Logic
+//! lives in the `ticket-bridge` core crate.
 
 use std::io::Read;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -11,8 +12,9 @@ use serde_json::value::RawValue;
 use ticket_bridge::intake::Intake;
 use ticket_bridge::notifier::log_rejected;
 use ticket_bridge::redact::{Gate, Redactor};
-use ticket_bridge::secrets::SecretSource;
 use ticket_bridge::{Notifier, NotifierError, RenderConfig};
+
+pub mod wiring;
 
 /// A [`NotifierError`] on its way out of the function. The `errorType` is
 /// the variant's contract name, which state machines match in Retry/Catch.
@@ -31,8 +33,8 @@ impl From<HandlerError> for Diagnostic {
 /// The function handler. `notifier` is `Err` when the configuration failed
 /// at cold start: every invocation then reports that `ConfigError`, which a
 /// state machine can catch, instead of the runtime's opaque init failure.
-pub async fn handler<S: SecretSource>(
-    notifier: &Result<Notifier<S>, NotifierError>,
+pub async fn handler(
+    notifier: &Result<Notifier, NotifierError>,
     event: LambdaEvent<Value>,
 ) -> Result<Value, HandlerError> {
     let notifier = match notifier {
@@ -67,8 +69,8 @@ pub async fn handler<S: SecretSource>(
 /// recursion limit) still end as a typed `InvalidFailureEvent` with the
 /// event in the log (sealed by the redaction gate and cut), instead of the
 /// runtime's own untyped error.
-pub async fn handler_raw<S: SecretSource>(
-    notifier: &Result<Notifier<S>, NotifierError>,
+pub async fn handler_raw(
+    notifier: &Result<Notifier, NotifierError>,
     event: LambdaEvent<Box<RawValue>>,
 ) -> Result<Value, HandlerError> {
     let LambdaEvent { payload, context } = event;
@@ -133,6 +135,8 @@ pub fn render_cli(
     let event: Value =
         serde_json::from_str(&raw).map_err(|e| format!("{path} is not valid JSON: {e}"))?;
     let config = RenderConfig::from_lookup(env).map_err(|e| format!("configuration error: {e}"))?;
+    let filing =
+        ticket_bridge::config::filing(env).map_err(|e| format!("configuration error: {e}"))?;
     let error_path =
         ticket_bridge::config::error_path(env).map_err(|e| format!("configuration error: {e}"))?;
     let json = match ticket_bridge::intake::intake(&event, error_path.as_ref()) {
@@ -142,7 +146,7 @@ pub fn render_cli(
             if html {
                 return Ok(html_page(&case.subject, &case.body));
             }
-            serde_json::to_string_pretty(&case)
+            serde_json::to_string_pretty(&ticket_bridge_outseta::case_body(&case, &filing))
         }
         Ok(Intake::Skipped { status }) => {
             if html {

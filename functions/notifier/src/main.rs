@@ -6,7 +6,7 @@ use std::io::Write;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use notifier::{handler_raw, render_cli};
 use serde_json::value::RawValue;
-use ticket_bridge::{Config, Notifier, NotifierError};
+use ticket_bridge::{Config, NotifierError};
 
 // One thread: an invocation is one task at a time, so worker threads only
 // add start-up, cross-thread wake-ups and per-thread malloc arenas
@@ -36,7 +36,7 @@ async fn main() -> Result<(), Error> {
     // One HTTP stack (compiled-in roots unless TLS_ROOTS=system) for the
     // ticket API and the AWS SDK: see ticket_bridge::transport.
     let notifier = match Config::from_env() {
-        Ok(config) => Notifier::load(config).await,
+        Ok(config) => notifier::wiring::load(config).await,
         Err(e) => Err(NotifierError::from(e)),
     };
     if let Err(e) = &notifier {

@@ -19,7 +19,6 @@ use serde_json::{Value, json};
 use support::*;
 use ticket_bridge::dedupe::{ClaimStore, Lease, Memory};
 use ticket_bridge::fallback::Recording;
-use ticket_bridge::secrets::StaticSecret;
 use ticket_bridge::{Notifier, NotifierError};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -108,7 +107,7 @@ impl Respond for TokenIssuer {
 
 struct Harness {
     api: MockServer,
-    notifier: Result<Notifier<StaticSecret>, NotifierError>,
+    notifier: Result<Notifier, NotifierError>,
     fallback: Arc<Recording>,
     store: Arc<Memory>,
 }

@@ -12,9 +12,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 use support::*;
 use ticket_bridge::incident::{
-    self, DynamoDb, Fingerprint, Guard, IncidentStore, Occurrence, PENDING_KEPT, Recorded, Status,
-    Take, Timing,
+    self, Fingerprint, Guard, IncidentStore, Occurrence, PENDING_KEPT, Recorded, Status, Take,
+    Timing,
 };
+use ticket_bridge_aws::incidents::DynamoDb;
 
 fn table() -> String {
     seed(&["table"])["tableName"].as_str().unwrap().to_owned()

@@ -237,7 +237,7 @@ async fn a_holder_that_stops_mid_delivery_is_taken_over_within_the_budget() {
         panic!()
     };
     let key = ticket_bridge::dedupe::key(&f, ticket_bridge::dedupe::Scope::Error);
-    let holder = ticket_bridge::dedupe::DynamoDb::new(
+    let holder = ticket_bridge_aws::claims::DynamoDb::new(
         aws_sdk_dynamodb::Client::new(&moto_sdk().await),
         table.clone(),
     );

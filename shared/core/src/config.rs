@@ -4,22 +4,22 @@
 //!
 //! This is the outermost layer: it reads raw variables and builds the
 //! settings types the domain modules define (`ticket::RenderConfig`,
-//! `delivery::DeliverySettings`, `intake::ErrorPath`, `dedupe::Scope`,
+//! `desk::DeskSettings`, `intake::ErrorPath`, `dedupe::Scope`,
 //! `incident::Settings`).
 //! Nothing imports it back, and nothing else reads the environment.
 
 use std::time::Duration;
 
+use url::Url;
+
 use crate::dedupe::Scope;
-use crate::delivery::DeliverySettings;
+use crate::desk::{DeskSettings, Filing, FromPerson, Roots};
 pub use crate::error::ConfigError;
-use crate::http::endpoint_url;
 use crate::incident::{self, Grouping};
 use crate::intake::ErrorPath;
 pub use crate::notifier::Config;
 use crate::redact::Redactor;
-use crate::ticket::{FromPerson, RenderConfig};
-use crate::transport::Roots;
+use crate::ticket::RenderConfig;
 
 const PLACEHOLDER_EMAIL: &str = "set-FROM_PERSON_EMAIL-or-FROM_PERSON_UID@example.invalid";
 
@@ -27,26 +27,34 @@ impl RenderConfig {
     /// Lenient: every variable is optional, so `render` works anywhere. An
     /// unset FromPerson renders as an obvious placeholder.
     pub fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let from_person =
-            from_person(get)?.unwrap_or_else(|| FromPerson::Email(PLACEHOLDER_EMAIL.to_owned()));
-        let source = match non_empty(get, "CASE_SOURCE") {
-            None => 1,
-            Some(v) => v
-                .parse::<u8>()
-                .ok()
-                .filter(|n| (1..=5).contains(n))
-                .ok_or_else(|| ConfigError::new("CASE_SOURCE", "must be an integer from 1 to 5"))?,
-        };
         let extra = non_empty(get, "REDACT_KEYS").unwrap_or_default();
         let redactor = Redactor::new(extra.split(',').map(str::trim));
         Ok(RenderConfig {
-            from_person,
-            source,
             subject_prefix: get("SUBJECT_PREFIX").unwrap_or_else(|| "[Step Functions]".to_owned()),
             region: non_empty(get, "AWS_REGION").or_else(|| non_empty(get, "AWS_DEFAULT_REGION")),
             redactor,
         })
     }
+}
+
+/// Who cases are filed as, leniently: every variable is optional, so
+/// `render` works anywhere, and an unset FromPerson is an obvious
+/// placeholder. [`Config::from_lookup`] requires one.
+pub fn filing(get: &impl Fn(&str) -> Option<String>) -> Result<Filing, ConfigError> {
+    let from_person =
+        from_person(get)?.unwrap_or_else(|| FromPerson::Email(PLACEHOLDER_EMAIL.to_owned()));
+    let source = match non_empty(get, "CASE_SOURCE") {
+        None => 1,
+        Some(v) => v
+            .parse::<u8>()
+            .ok()
+            .filter(|n| (1..=5).contains(n))
+            .ok_or_else(|| ConfigError::new("CASE_SOURCE", "must be an integer from 1 to 5"))?,
+    };
+    Ok(Filing {
+        from_person,
+        source,
+    })
 }
 
 impl Config {
@@ -57,6 +65,7 @@ impl Config {
     /// Strict: delivery needs a URL, a secret and a sender.
     pub fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let render = RenderConfig::from_lookup(get)?;
+        let filing = filing(get)?;
         if from_person(get)?.is_none() {
             return Err(ConfigError::new(
                 "FROM_PERSON_UID",
@@ -68,8 +77,9 @@ impl Config {
         Ok(Config {
             render,
             error_path: error_path(get)?,
-            delivery: DeliverySettings {
+            desk: DeskSettings {
                 url,
+                filing,
                 send_auto_responder: boolean(get, "SEND_AUTO_RESPONDER", false)?,
                 max_attempts: number(get, "MAX_ATTEMPTS", 5)?.clamp(1, 20) as u32,
                 attempt_timeout: Duration::from_millis(
@@ -81,9 +91,13 @@ impl Config {
                         ConfigError::new("TLS_ROOTS", "must be bundled or system")
                     })?,
                 },
+                connection_secret_id: required(get, "CONNECTION_SECRET_ID")?,
+                secret_cache_ttl: Duration::from_secs(number(
+                    get,
+                    "SECRET_CACHE_TTL_SECONDS",
+                    300,
+                )?),
             },
-            connection_secret_id: required(get, "CONNECTION_SECRET_ID")?,
-            secret_cache_ttl: Duration::from_secs(number(get, "SECRET_CACHE_TTL_SECONDS", 300)?),
             deadline_margin: Duration::from_millis(number(get, "DEADLINE_MARGIN_MS", 500)?),
             default_budget: Duration::from_millis(
                 number(get, "DEFAULT_BUDGET_MS", 25_000)?.max(100),
@@ -227,6 +241,28 @@ fn boolean(
     }
 }
 
+/// Parses an endpoint and refuses cleartext HTTP except to this machine:
+/// tickets and tokens must not cross a network unencrypted, but local
+/// emulators and tests speak plain HTTP on loopback.
+pub fn endpoint_url(raw: &str) -> Result<Url, String> {
+    let url = Url::parse(raw.trim()).map_err(|e| format!("not a valid URL ({e})"))?;
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if is_loopback(&url) => Ok(url),
+        "http" => Err("plain http is only allowed to loopback hosts; use https".to_owned()),
+        other => Err(format!("unsupported scheme `{other}`; use https")),
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,16 +288,16 @@ mod tests {
     #[test]
     fn good_environment_gives_defaults() {
         let c = Config::from_lookup(&env(GOOD)).unwrap();
-        assert_eq!(c.render.source, 1);
-        assert!(!c.delivery.send_auto_responder);
-        assert_eq!(c.secret_cache_ttl, Duration::from_secs(300));
-        assert_eq!(c.delivery.roots, Roots::Bundled);
+        assert_eq!(c.desk.filing.source, 1);
+        assert!(!c.desk.send_auto_responder);
+        assert_eq!(c.desk.secret_cache_ttl, Duration::from_secs(300));
+        assert_eq!(c.desk.roots, Roots::Bundled);
         let mut system = GOOD.to_vec();
         system.push(("TLS_ROOTS", "system"));
         let c = Config::from_lookup(&env(&system)).unwrap();
-        assert_eq!(c.delivery.roots, Roots::System);
+        assert_eq!(c.desk.roots, Roots::System);
         assert_eq!(
-            c.render.from_person,
+            c.desk.filing.from_person,
             FromPerson::Email("ops@example.com".into())
         );
     }
@@ -345,8 +381,18 @@ mod tests {
     }
 
     #[test]
+    fn plain_http_only_to_loopback() {
+        assert!(endpoint_url("http://127.0.0.1:9000/x").is_ok());
+        assert!(endpoint_url("http://localhost/x").is_ok());
+        assert!(endpoint_url("http://[::1]:80/").is_ok());
+        assert!(endpoint_url("http://10.0.0.1/").is_err());
+        assert!(endpoint_url("ftp://localhost/").is_err());
+    }
+
+    #[test]
     fn render_config_needs_nothing() {
-        let c = RenderConfig::from_lookup(&env(&[])).unwrap();
-        assert!(matches!(c.from_person, FromPerson::Email(ref e) if e.ends_with(".invalid")));
+        RenderConfig::from_lookup(&env(&[])).unwrap();
+        let f = filing(&env(&[])).unwrap();
+        assert!(matches!(f.from_person, FromPerson::Email(ref e) if e.ends_with(".invalid")));
     }
 }

@@ -71,7 +71,7 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    pub(crate) fn new(var: &'static str, reason: impl Into<String>) -> Self {
+    pub fn new(var: &'static str, reason: impl Into<String>) -> Self {
         ConfigError {
             var,
             reason: reason.into(),

@@ -2,8 +2,8 @@
 //! an SNS topic (an email subscription, a chat hook) before failing, so a
 //! person sees the failure even while the support desk is down.
 //!
-//! The publisher is a port ([`Publisher`]) with an SNS adapter and a
-//! recording one for tests. It takes only [`Redacted`] text: the message was
+//! The publisher is a port ([`Publisher`]) with an SNS adapter (in
+//! `ticket-bridge-aws`) and a recording one for tests. It takes only [`Redacted`] text: the message was
 //! sealed by the gate, redacted and cut to SNS's size limit.
 
 use std::sync::Mutex;
@@ -13,8 +13,7 @@ use serde_json::{Value, json};
 use crate::BoxFuture;
 use crate::error::NotifierError;
 use crate::redact::{Gate, Redacted};
-use crate::sdk::describe_sdk_error;
-use crate::ticket::CaseBody;
+use crate::ticket::Ticket;
 
 /// SNS subjects: under 100 characters, no line breaks or control characters.
 const SUBJECT_MAX: usize = 99;
@@ -32,7 +31,7 @@ pub trait Publisher: Send + Sync {
 
 /// The fallback message for an undelivered ticket, sealed by the gate: the
 /// subject as SNS accepts it, and the JSON message with the reason.
-pub fn message(gate: &Gate, case: &CaseBody, why: &NotifierError) -> (Redacted, Redacted) {
+pub fn message(gate: &Gate, case: &Ticket, why: &NotifierError) -> (Redacted, Redacted) {
     let subject: String = format!("UNDELIVERED {}", case.subject)
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -49,37 +48,6 @@ pub fn message(gate: &Gate, case: &CaseBody, why: &NotifierError) -> (Redacted, 
         gate.seal(&subject, SUBJECT_MAX * 4),
         gate.seal(&text, MESSAGE_MAX),
     )
-}
-
-pub struct Sns {
-    client: aws_sdk_sns::Client,
-    topic_arn: String,
-}
-
-impl Sns {
-    pub fn new(client: aws_sdk_sns::Client, topic_arn: impl Into<String>) -> Self {
-        Sns {
-            client,
-            topic_arn: topic_arn.into(),
-        }
-    }
-}
-
-impl Publisher for Sns {
-    fn publish<'a>(&'a self, subject: &'a Redacted, message: &'a Redacted) -> Published<'a> {
-        Box::pin(async move {
-            let out = self
-                .client
-                .publish()
-                .topic_arn(&self.topic_arn)
-                .subject(subject.as_str())
-                .message(message.as_str())
-                .send()
-                .await
-                .map_err(|e| describe_sdk_error("SNS", &e))?;
-            Ok(out.message_id.unwrap_or_default())
-        })
-    }
 }
 
 /// Keeps what it is given, or refuses everything: for tests.

@@ -1,7 +1,7 @@
 //! EventBridge path: what the execution history adds to a status-change
 //! event, which names neither the failed state nor its input.
 //!
-//! A port ([`HistorySource`]) with two adapters: [`SfnHistory`] over
+//! A port ([`HistorySource`]) with two adapters: `SfnHistory` (in `ticket-bridge-aws`) over
 //! `states:GetExecutionHistory` and [`MemoryHistory`] for tests. The reading
 //! is bounded three ways, because the notifier runs inside a Lambda deadline
 //! and a history can hold 25,000 events: newest first (`reverseOrder`), at
@@ -13,13 +13,12 @@
 //! shows a note ("execution history unavailable: ...") so a reader knows
 //! why the failed state is missing.
 
-use std::future::Future;
 use std::time::{Duration, Instant};
 
-use aws_sdk_sfn::error::{ProvideErrorMetadata, SdkError};
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use crate::BoxFuture;
 use crate::intake::{Failure, Input, Origin};
 use crate::links::Arn;
 
@@ -58,12 +57,12 @@ pub struct HistoryError(pub String);
 
 /// The port: one page of an execution's history, newest first.
 pub trait HistorySource: Send + Sync {
-    fn page(
-        &self,
-        execution_arn: &str,
-        next_token: Option<&str>,
+    fn page<'a>(
+        &'a self,
+        execution_arn: &'a str,
+        next_token: Option<&'a str>,
         max_results: i32,
-    ) -> impl Future<Output = Result<HistoryPage, HistoryError>> + Send;
+    ) -> BoxFuture<'a, Result<HistoryPage, HistoryError>>;
 }
 
 /// How much history to read.
@@ -107,7 +106,7 @@ pub struct Enrichment {
 /// its error and cause when the event has none, its input, its task
 /// resource and the retries it spent. Catch-path failures come back as they
 /// are (their Catch already named the state). Never fails: see the module.
-pub async fn enrich<S: HistorySource>(
+pub async fn enrich<S: HistorySource + ?Sized>(
     source: &S,
     mut failure: Failure,
     limits: &HistoryLimits,
@@ -176,7 +175,7 @@ fn is_wrapper(error: &str) -> bool {
 
 /// Reads up to `max_pages` pages, newest first, until the failed state's
 /// `*StateEntered` is in hand, all within the budget.
-async fn read<S: HistorySource>(
+async fn read<S: HistorySource + ?Sized>(
     source: &S,
     arn: &str,
     limits: &HistoryLimits,
@@ -354,32 +353,34 @@ impl MemoryHistory {
 }
 
 impl HistorySource for MemoryHistory {
-    async fn page(
-        &self,
-        _execution_arn: &str,
-        next_token: Option<&str>,
+    fn page<'a>(
+        &'a self,
+        _execution_arn: &'a str,
+        next_token: Option<&'a str>,
         max_results: i32,
-    ) -> Result<HistoryPage, HistoryError> {
-        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        if !self.delay.is_zero() {
-            tokio::time::sleep(self.delay).await;
-        }
-        if let Some(e) = &self.error {
-            return Err(e.clone());
-        }
-        let start: usize = next_token.and_then(|t| t.parse().ok()).unwrap_or(0);
-        let size = usize::try_from(max_results).unwrap_or(1).max(1);
-        let newest_first: Vec<HistoryEvent> = self.events.iter().rev().cloned().collect();
-        let events: Vec<HistoryEvent> = newest_first
-            .iter()
-            .skip(start)
-            .take(size)
-            .cloned()
-            .collect();
-        let next = start + events.len();
-        Ok(HistoryPage {
-            events,
-            next_token: (next < newest_first.len()).then(|| next.to_string()),
+    ) -> BoxFuture<'a, Result<HistoryPage, HistoryError>> {
+        Box::pin(async move {
+            self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if !self.delay.is_zero() {
+                tokio::time::sleep(self.delay).await;
+            }
+            if let Some(e) = &self.error {
+                return Err(e.clone());
+            }
+            let start: usize = next_token.and_then(|t| t.parse().ok()).unwrap_or(0);
+            let size = usize::try_from(max_results).unwrap_or(1).max(1);
+            let newest_first: Vec<HistoryEvent> = self.events.iter().rev().cloned().collect();
+            let events: Vec<HistoryEvent> = newest_first
+                .iter()
+                .skip(start)
+                .take(size)
+                .cloned()
+                .collect();
+            let next = start + events.len();
+            Ok(HistoryPage {
+                events,
+                next_token: (next < newest_first.len()).then(|| next.to_string()),
+            })
         })
     }
 }
@@ -437,120 +438,6 @@ pub fn events_from_json(response: &Value) -> Vec<HistoryEvent> {
             }
         })
         .collect()
-}
-
-/// The AWS SDK adapter. SDK retries are the SDK's own; [`enrich`]'s budget
-/// bounds them.
-#[derive(Debug, Clone)]
-pub struct SfnHistory {
-    client: aws_sdk_sfn::Client,
-}
-
-impl SfnHistory {
-    pub fn new(client: aws_sdk_sfn::Client) -> Self {
-        SfnHistory { client }
-    }
-}
-
-impl HistorySource for SfnHistory {
-    async fn page(
-        &self,
-        execution_arn: &str,
-        next_token: Option<&str>,
-        max_results: i32,
-    ) -> Result<HistoryPage, HistoryError> {
-        let out = self
-            .client
-            .get_execution_history()
-            .execution_arn(execution_arn)
-            .reverse_order(true)
-            .include_execution_data(true)
-            .max_results(max_results)
-            .set_next_token(next_token.map(str::to_owned))
-            .send()
-            .await
-            .map_err(|e| HistoryError(describe(&e)))?;
-        Ok(HistoryPage {
-            events: out.events().iter().map(from_sdk).collect(),
-            next_token: out.next_token().map(str::to_owned),
-        })
-    }
-}
-
-fn from_sdk(e: &aws_sdk_sfn::types::HistoryEvent) -> HistoryEvent {
-    let own = |s: Option<&str>| s.filter(|s| !s.is_empty()).map(str::to_owned);
-    macro_rules! failure {
-        ($($get:ident),* $(,)?) => {
-            None$(.or_else(|| e.$get().map(|d| (own(d.error()), own(d.cause())))))*
-        };
-    }
-    let (error, cause) = failure!(
-        task_failed_event_details,
-        task_timed_out_event_details,
-        task_start_failed_event_details,
-        task_submit_failed_event_details,
-        lambda_function_failed_event_details,
-        lambda_function_timed_out_event_details,
-        lambda_function_schedule_failed_event_details,
-        lambda_function_start_failed_event_details,
-        activity_failed_event_details,
-        activity_timed_out_event_details,
-        activity_schedule_failed_event_details,
-        execution_failed_event_details,
-        execution_timed_out_event_details,
-        execution_aborted_event_details,
-        map_run_failed_event_details,
-        evaluation_failed_event_details,
-    )
-    .unwrap_or((None, None));
-    let scheduled = e.task_scheduled_event_details();
-    let resource = scheduled
-        .map(|t| format!("arn:aws:states:::{}:{}", t.resource_type(), t.resource()))
-        .or_else(|| {
-            e.lambda_function_scheduled_event_details()
-                .map(|l| l.resource().to_owned())
-        });
-    let entered = e.state_entered_event_details();
-    HistoryEvent {
-        id: e.id(),
-        kind: e.r#type().as_str().to_owned(),
-        timestamp: OffsetDateTime::from_unix_timestamp(e.timestamp().secs()).ok(),
-        state_name: entered
-            .map(|d| d.name().to_owned())
-            .or_else(|| e.state_exited_event_details().map(|d| d.name().to_owned()))
-            .or_else(|| {
-                e.evaluation_failed_event_details()
-                    .map(|d| d.state().to_owned())
-            }),
-        state_input: entered.and_then(|d| own(d.input())),
-        error,
-        cause,
-        resource,
-        parameters: scheduled.map(|t| t.parameters().to_owned()),
-    }
-}
-
-/// One line per failure kind, for the ticket's note.
-fn describe<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> String {
-    match e {
-        SdkError::ServiceError(se) => {
-            let code = se.err().code().unwrap_or("unknown");
-            match code {
-                c if c.contains("Throttl") || c.contains("TooManyRequests") => {
-                    format!("throttled ({c}); try again later")
-                }
-                c if c.contains("AccessDenied") => format!(
-                    "access denied ({c}): the notifier's role needs states:GetExecutionHistory"
-                ),
-                "ExecutionDoesNotExist" => "the execution no longer exists".to_owned(),
-                c => format!("GetExecutionHistory failed ({c})"),
-            }
-        }
-        SdkError::TimeoutError(_) => "GetExecutionHistory timed out".to_owned(),
-        SdkError::DispatchFailure(_) => "Step Functions endpoint unreachable".to_owned(),
-        SdkError::ResponseError(_) => "Step Functions sent an unreadable response".to_owned(),
-        _ => "could not build the GetExecutionHistory request".to_owned(),
-    }
 }
 
 #[cfg(test)]

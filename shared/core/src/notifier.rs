@@ -21,26 +21,21 @@ use time::OffsetDateTime;
 
 use crate::dedupe::Scope;
 use crate::dedupe::{self, Claim, ClaimStore, Filed, Lease, Memory};
-use crate::delivery::DeliverySettings;
-use crate::delivery::{Attempts, TicketClient};
+use crate::desk::{Attempts, Desk, DeskSettings};
 use crate::error::NotifierError;
 use crate::fallback::{self, Publisher};
-use crate::history::{Enrichment, HistoryLimits, SfnHistory, enrich};
+use crate::history::{Enrichment, HistoryLimits, HistorySource, enrich};
 use crate::incident::{self, IncidentStore};
 use crate::intake::ErrorPath;
 use crate::intake::{Intake, intake, is_flush};
 use crate::redact::{Gate, Redacted};
-use crate::secrets::{SecretCache, SecretSource};
-use crate::ticket::{CaseBody, RenderConfig, render_with};
+use crate::ticket::{RenderConfig, Ticket, render_with};
 
 /// How often a duplicate checks whether the first invocation has finished.
 const IN_PROGRESS_POLL: Duration = Duration::from_millis(200);
 /// What a log line's fixed fields (error, counters, message) may take; the
 /// rest of `LOG_EVENT_MAX_BYTES` is shared by the ticket and the event.
 const LOG_FIXED: usize = 6 * 1024;
-/// How long a path that files nothing may spend fetching the current token
-/// so the gate knows it.
-const KNOW_TOKEN_WITHIN: Duration = Duration::from_secs(2);
 /// Error messages leave the process (Step Functions' `Cause`, logs) cut to this.
 const ERROR_MAX: usize = 4 * 1024;
 
@@ -51,9 +46,8 @@ pub struct Config {
     pub render: RenderConfig,
     /// Where intake looks for the caught error (`ERROR_PATH`).
     pub error_path: Option<ErrorPath>,
-    pub delivery: DeliverySettings,
-    pub connection_secret_id: String,
-    pub secret_cache_ttl: Duration,
+    /// How the desk adapter reaches the support desk.
+    pub desk: DeskSettings,
     pub deadline_margin: Duration,
     /// Used when the invocation carries no deadline (direct calls, tests).
     pub default_budget: Duration,
@@ -143,18 +137,19 @@ pub struct FlushReport {
     pub pruned: u64,
 }
 
-/// Everything a warm container keeps between invocations.
-pub struct Notifier<S> {
+/// Everything a warm container keeps between invocations: the settings,
+/// the redaction gate, and one adapter per port.
+pub struct Notifier {
     config: Config,
     gate: Gate,
-    secrets: SecretCache<S>,
-    client: TicketClient,
+    desk: Arc<dyn Desk>,
     store: Arc<dyn ClaimStore>,
     /// Where incidents live; `None` when grouping is off.
     incidents: Option<Arc<dyn IncidentStore>>,
     fallback: Option<Arc<dyn Publisher>>,
-    /// The EventBridge path's source of the failed state; `None` in tests.
-    history: Option<SfnHistory>,
+    /// The EventBridge path's source of the failed state; without one the
+    /// ticket carries what the event says.
+    history: Option<Arc<dyn HistorySource>>,
 }
 
 mod grouped;
@@ -164,7 +159,7 @@ use grouped::{Grouped, Occurrence};
 struct NotFiled<'a> {
     outcome: &'static str,
     event: &'a Value,
-    case: Option<&'a CaseBody>,
+    case: Option<&'a Ticket>,
     stats: Attempts,
     started: Instant,
     /// Whether this invocation already made its credential current (so the
@@ -172,33 +167,24 @@ struct NotFiled<'a> {
     authorized: bool,
 }
 
-impl<S: SecretSource> Notifier<S> {
-    /// A notifier with the per-container dedupe guard, per-container
-    /// incidents when grouping is on (`with_incidents` shares them through
-    /// a table), and no fallback topic.
-    pub fn new(config: Config, source: S) -> Result<Self, NotifierError> {
-        let http = config.delivery.http_client()?;
-        Ok(Self::with_http(config, source, http))
+impl Notifier {
+    /// The gate a notifier and its desk share: the desk teaches it every
+    /// credential it sends, the notifier seals every line with it.
+    pub fn gate_for(config: &Config) -> Gate {
+        Gate::new(config.render.redactor.clone())
     }
 
-    /// As [`Notifier::new`], on an HTTP client built from
-    /// `config.delivery.http_client()` (and shared with the AWS SDK).
-    pub fn with_http(config: Config, source: S, http: reqwest::Client) -> Self {
-        let gate = Gate::new(config.render.redactor.clone());
-        let client = TicketClient::with_http(&config.delivery, gate.clone(), http);
-        let secrets = SecretCache::new(
-            source,
-            config.connection_secret_id.clone(),
-            config.secret_cache_ttl,
-            gate.clone(),
-        );
+    /// A notifier filing on `desk` (built on `gate`, from
+    /// [`Notifier::gate_for`]), with the per-container dedupe guard,
+    /// per-container incidents when grouping is on (`with_incidents` shares
+    /// them through a table), no history source and no fallback topic.
+    pub fn new(config: Config, gate: Gate, desk: Arc<dyn Desk>) -> Self {
         let incidents = (config.incidents.grouping != incident::Grouping::Off)
             .then(|| Arc::new(incident::Memory::new()) as Arc<dyn IncidentStore>);
         Notifier {
             config,
             gate,
-            secrets,
-            client,
+            desk,
             store: Arc::new(Memory::new()),
             incidents,
             fallback: None,
@@ -226,6 +212,12 @@ impl<S: SecretSource> Notifier<S> {
         self
     }
 
+    /// Where the EventBridge path reads the failed state from.
+    pub fn with_history(mut self, history: Arc<dyn HistorySource>) -> Self {
+        self.history = Some(history);
+        self
+    }
+
     pub fn config(&self) -> &Config {
         &self.config
     }
@@ -237,7 +229,7 @@ impl<S: SecretSource> Notifier<S> {
 
     /// Token fetches since cold start (benchmarks count them).
     pub fn token_fetches(&self) -> u64 {
-        self.client.token_fetches()
+        self.desk.token_fetches()
     }
 
     /// Handles one event. `deadline` is the Lambda deadline, if any; the
@@ -324,17 +316,10 @@ impl<S: SecretSource> Notifier<S> {
         // The same for the credential it yields: an OAuth token is fetched
         // (or taken from the cache) before rendering, for the same reason.
         let mut stats = Attempts::default();
-        let ready = match self.secrets.get().await {
-            Ok(conn) => self
-                .client
-                .authorize(&conn, end, &mut stats)
-                .await
-                .map(|auth| (conn, auth)),
-            Err(e) => Err(NotifierError::ConnectionSecret(e.to_string())),
-        };
+        let ready = self.desk.ready(end, &mut stats).await;
         // A failure of an incident: a new case, a reply, or coalesced.
         let ready = match (ready, self.grouped_as(&failure)) {
-            (Ok((conn, auth)), Some((store, fp))) => {
+            (Ok(()), Some((store, fp))) => {
                 let occurrence = Occurrence {
                     store,
                     fp,
@@ -348,20 +333,16 @@ impl<S: SecretSource> Notifier<S> {
                     started,
                     event: &event,
                 };
-                match self.occurrence(occurrence, conn, auth, &mut stats).await {
+                match self.occurrence(occurrence, &mut stats).await {
                     Grouped::Done(result) => return result,
-                    Grouped::Ungrouped(conn, auth) => Ok((conn, auth)),
+                    Grouped::Ungrouped => Ok(()),
                 }
             }
             (ready, _) => ready,
         };
         let case = self.render(&failure, extra.as_ref(), reported);
         let result = match ready {
-            Ok((conn, auth)) => {
-                self.client
-                    .deliver(&case, &self.secrets, conn, auth, end, &mut stats)
-                    .await
-            }
+            Ok(()) => self.desk.create(&case, end, &mut stats).await,
             Err(e) => Err(e),
         };
 
@@ -429,7 +410,7 @@ impl<S: SecretSource> Notifier<S> {
         failure: &crate::Failure,
         extra: Option<&Enrichment>,
         reported: OffsetDateTime,
-    ) -> CaseBody {
+    ) -> Ticket {
         render_with(failure, extra, &self.render_config(), reported)
     }
 
@@ -457,7 +438,7 @@ impl<S: SecretSource> Notifier<S> {
             budget: HistoryLimits::default().budget.min(left / 3),
             ..HistoryLimits::default()
         };
-        let (failure, extra) = enrich(history, failure, &limits).await;
+        let (failure, extra) = enrich(history.as_ref(), failure, &limits).await;
         (failure, Some(extra))
     }
 
@@ -484,27 +465,11 @@ impl<S: SecretSource> Notifier<S> {
         Ok(claim)
     }
 
-    /// Reads the connection (normally from the cache) so the gate knows its
-    /// values before anything is logged; says how complete the masking is.
+    /// Teaches the gate the desk's secrets before anything is logged, the
+    /// current token too unless this invocation already made it current;
+    /// says how complete the masking is.
     async fn know_secrets(&self, authorized: bool) -> &'static str {
-        let Ok(conn) = self.secrets.get().await else {
-            return "key rules and values learnt earlier only: the connection secret could not be read";
-        };
-        if authorized {
-            return "connection values, current and earlier credentials, and key rules";
-        }
-        // The current token too (cached, or fetched once), briefly.
-        let soon = Instant::now() + KNOW_TOKEN_WITHIN;
-        match self
-            .client
-            .authorize(&conn, soon, &mut Attempts::default())
-            .await
-        {
-            Ok(_) => "connection values, current and earlier credentials, and key rules",
-            Err(_) => {
-                "connection values, earlier credentials and key rules: the current token could not be fetched"
-            }
-        }
+        self.desk.know_secrets(!authorized).await
     }
 
     /// The gate's last word on an error leaving the process: masked, cut.
@@ -606,54 +571,4 @@ pub fn log_rejected(err: &NotifierError, bytes: usize, event: &Redacted, redacti
         event = %event,
         "event is not a Step Functions failure; no ticket"
     );
-}
-
-impl Notifier<crate::secrets::SecretsManager> {
-    /// The production wiring: one HTTP stack for the process (one rustls
-    /// configuration, one root store, one connection pool) serving the
-    /// ticket API, the token endpoint and every AWS SDK client, whose
-    /// configuration is loaded on it. See [`Notifier::from_sdk`].
-    pub async fn load(config: Config) -> Result<Self, NotifierError> {
-        let http = config.delivery.http_client()?;
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .http_client(crate::transport::sdk_http_client(http.clone()))
-            .load()
-            .await;
-        Self::from_sdk_with_http(config, &sdk, http)
-    }
-
-    /// Secrets Manager for the connection, DynamoDB dedupe and incidents
-    /// when `IDEMPOTENCY_TABLE` is set, SNS when `FALLBACK_TOPIC_ARN` is. Clients
-    /// are built once per container from one SDK configuration; the ticket
-    /// API gets an HTTP client of its own (tests; see [`Notifier::load`]).
-    pub fn from_sdk(config: Config, sdk: &aws_config::SdkConfig) -> Result<Self, NotifierError> {
-        let http = config.delivery.http_client()?;
-        Self::from_sdk_with_http(config, sdk, http)
-    }
-
-    /// As [`Notifier::from_sdk`], the ticket API on `http`.
-    pub fn from_sdk_with_http(
-        config: Config,
-        sdk: &aws_config::SdkConfig,
-        http: reqwest::Client,
-    ) -> Result<Self, NotifierError> {
-        let table = config.idempotency_table.clone();
-        let topic = config.fallback_topic_arn.clone();
-        let secrets = crate::secrets::SecretsManager::new(aws_sdk_secretsmanager::Client::new(sdk));
-        let mut notifier = Notifier::with_http(config, secrets, http);
-        notifier.history = Some(SfnHistory::new(aws_sdk_sfn::Client::new(sdk)));
-        if let Some(table) = table {
-            let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
-            notifier = notifier
-                .with_store(Arc::new(dedupe::DynamoDb::new(dynamodb.clone(), &table)))
-                .with_incidents(Arc::new(incident::DynamoDb::new(dynamodb, table)));
-        }
-        if let Some(topic) = topic {
-            notifier = notifier.with_fallback(Arc::new(fallback::Sns::new(
-                aws_sdk_sns::Client::new(sdk),
-                topic,
-            )));
-        }
-        Ok(notifier)
-    }
 }

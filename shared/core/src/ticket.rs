@@ -1,4 +1,4 @@
-//! Renders a [`Failure`] as an Outseta support case: a one-line Subject a
+//! Renders a [`Failure`] as a support ticket: a one-line Subject a
 //! person can triage from an inbox, and an HTML Body with everything needed
 //! to act without opening the AWS console first.
 //!
@@ -18,7 +18,7 @@ use crate::links::{self, Console};
 use crate::redact::Redactor;
 
 mod reply;
-pub use reply::{CaseRef, IncidentNote, ReplyBody, continuation, recovery_note, reply_comment};
+pub use reply::{IncidentNote, continuation, recovery_note, reply_comment};
 
 /// Subject limit, in characters.
 pub const SUBJECT_MAX: usize = 200;
@@ -68,37 +68,26 @@ fn subject_piece(r: &Redactor, s: &str) -> String {
 /// an empty environment.
 #[derive(Debug, Clone)]
 pub struct RenderConfig {
-    pub from_person: FromPerson,
-    pub source: u8,
     pub subject_prefix: String,
     /// Fallback for the console link when the event carries no ARN region.
     pub region: Option<String>,
     pub redactor: Redactor,
 }
 
-/// Outseta's `FromPerson`: an existing person by `Uid`, or by `Email`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub enum FromPerson {
-    Uid(String),
-    Email(String),
-}
-
-/// The JSON body of `POST /api/v1/support/cases`.
+/// The neutral ticket: a one-line Subject and an HTML Body (escaped and
+/// redacted), which a desk adapter turns into its own case. Serialised as
+/// it is shown in log lines and the fallback message.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CaseBody {
-    #[serde(rename = "FromPerson")]
-    pub from_person: FromPerson,
+pub struct Ticket {
     #[serde(rename = "Subject")]
     pub subject: String,
     #[serde(rename = "Body")]
     pub body: String,
-    #[serde(rename = "Source")]
-    pub source: u8,
 }
 
 /// Renders the case. `now` is when the failure was reported (the stop time
 /// when the event has none), passed in so rendering is deterministic.
-pub fn render(failure: &Failure, cfg: &RenderConfig, now: OffsetDateTime) -> CaseBody {
+pub fn render(failure: &Failure, cfg: &RenderConfig, now: OffsetDateTime) -> Ticket {
     render_with(failure, None, cfg, now)
 }
 
@@ -111,7 +100,7 @@ pub fn render_with(
     extra: Option<&Enrichment>,
     cfg: &RenderConfig,
     now: OffsetDateTime,
-) -> CaseBody {
+) -> Ticket {
     render_full(failure, extra, cfg, now, None)
 }
 
@@ -125,7 +114,7 @@ pub fn render_incident(
     cfg: &RenderConfig,
     now: OffsetDateTime,
     note: &IncidentNote<'_>,
-) -> CaseBody {
+) -> Ticket {
     render_full(failure, extra, cfg, now, Some(note))
 }
 
@@ -144,7 +133,7 @@ fn render_full(
     cfg: &RenderConfig,
     now: OffsetDateTime,
     note: Option<&IncidentNote<'_>>,
-) -> CaseBody {
+) -> Ticket {
     let r = &cfg.redactor;
     let decoded = cause::decode(failure.error.as_deref(), failure.cause.as_deref());
     let lead = decoded.lead(failure.error.as_deref(), failure.status.as_deref());
@@ -209,11 +198,9 @@ fn render_full(
         .text(&timestamp(now), FIELD_CAP)
         .raw(".</small></p>\n");
 
-    CaseBody {
-        from_person: cfg.from_person.clone(),
+    Ticket {
         subject,
         body: h.finish(BODY_MAX),
-        source: cfg.source,
     }
 }
 
@@ -796,15 +783,10 @@ mod tests {
     use serde_json::json;
 
     fn cfg() -> RenderConfig {
-        RenderConfig::from_lookup(&|k: &str| match k {
-            "FROM_PERSON_UID" => Some("dpWp6Lmn".into()),
-            "CASE_SOURCE" => Some("2".into()),
-            _ => None,
-        })
-        .unwrap()
+        RenderConfig::from_lookup(&|_: &str| None).unwrap()
     }
 
-    fn render_event(ev: Value) -> CaseBody {
+    fn render_event(ev: Value) -> Ticket {
         let Intake::Failure(f) = intake(&ev, None).unwrap() else {
             panic!("skipped")
         };
@@ -831,7 +813,7 @@ mod tests {
     }
 
     #[test]
-    fn case_body_has_outseta_shape_and_the_facts() {
+    fn the_ticket_has_the_facts() {
         let cause = json!({"errorType": "ValueError", "errorMessage": "order <7> not found", "stackTrace": ["at x"]}).to_string();
         let case = render_event(json!({
             "orderId": 7, "password": "hunter2",
@@ -840,8 +822,8 @@ mod tests {
             "startTime": "2026-11-21T10:00:00Z",
         }));
         let v = serde_json::to_value(&case).unwrap();
-        assert_eq!(v["FromPerson"], json!({"Uid": "dpWp6Lmn"}));
-        assert_eq!(v["Source"], 2);
+        assert_eq!(v["Subject"], case.subject.as_str());
+        assert_eq!(v["Body"], case.body.as_str());
         assert_eq!(
             case.subject,
             "[Step Functions] orders: ValueError in Charge card"

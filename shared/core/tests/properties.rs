@@ -19,7 +19,7 @@ use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 use ticket_bridge::RenderConfig;
 use ticket_bridge::intake::{Intake, intake};
-use ticket_bridge::ticket::{CaseBody, SUBJECT_MAX, render};
+use ticket_bridge::ticket::{SUBJECT_MAX, Ticket, render};
 
 #[path = "../../../fuzz/src/lib.rs"]
 #[allow(dead_code)]
@@ -369,7 +369,7 @@ fn build_event(
     root
 }
 
-fn render_ok(event: &Value) -> CaseBody {
+fn render_ok(event: &Value) -> Ticket {
     match intake(event, None) {
         Ok(Intake::Failure(f)) => render(&f, config(), harness::now()),
         other => panic!("every generated event is a failure, got {other:?} for {event}"),
@@ -394,7 +394,7 @@ fn canaries(event: &Value) -> Vec<String> {
 }
 
 /// Asserts one rendered case keeps every promise of the contract.
-fn assert_safe(event: &Value, case: &CaseBody) {
+fn assert_safe(event: &Value, case: &Ticket) {
     harness::check_case(case);
     assert!(
         !case.body.contains(MARKER) && !case.subject.contains('\n'),
@@ -731,7 +731,7 @@ fn a_hand_built_10_000_level_event_renders_given_drop_s_stack() {
 // ----- Open redaction bugs (reported; un-ignore once fixed) -----------------
 
 /// `Redactor::text` on its own output must change nothing: the notifier
-/// runs it again in `CaseBody::scrub`. Today the unquoted value scanner in
+/// runs it again in `Ticket::scrub`. Today the unquoted value scanner in
 /// `mask_key_values` stops at `]`, sees `[REDACTED` (not the mask), and
 /// masks it again: `password=[REDACTED]` → `password=[REDACTED]]`.
 #[test]
@@ -798,7 +798,7 @@ fn a_short_known_secret_is_masked_within_the_caps() {
     harness::check_case(&case);
 }
 
-fn render_known(event: &serde_json::Value, secret: &str) -> ticket_bridge::CaseBody {
+fn render_known(event: &serde_json::Value, secret: &str) -> ticket_bridge::Ticket {
     let Ok(Intake::Failure(failure)) = ticket_bridge::intake::intake(event, None) else {
         panic!("not a failure: {event}");
     };

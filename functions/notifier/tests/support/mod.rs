@@ -14,17 +14,19 @@ use std::time::{Duration, Instant};
 
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::Value;
-use ticket_bridge::secrets::{SecretsManager, StaticSecret};
+use ticket_bridge::secrets::StaticSecret;
 use ticket_bridge::{Config, Notifier, NotifierError};
 
-/// ticket-bridge's test support: its Outseta stand-in, and the moto
-/// launcher both crates' tests use.
-#[path = "../../../../shared/core/tests/support/mod.rs"]
+#[path = "../../../../shared/aws/tests/support/moto.rs"]
+pub mod moto;
+/// The adapters' test support: the Outseta stand-in and notifier builders
+/// (shared/outseta), and the moto launcher (shared/aws).
+#[path = "../../../../shared/outseta/tests/support/mod.rs"]
 pub mod shared;
 
 // Each test binary uses its own share of these, as of the rest here.
 #[allow(unused_imports)]
-pub use shared::moto::{Moto, failed_execution, free_port, moto_with, sdk_loader};
+pub use moto::{Moto, failed_execution, free_port, moto_with, sdk_loader};
 
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -84,7 +86,7 @@ pub async fn sdk_at(endpoint: &str) -> aws_config::SdkConfig {
 pub fn notifier_with(
     env: &[(&str, &str)],
     sdk: &aws_config::SdkConfig,
-) -> Result<Notifier<SecretsManager>, NotifierError> {
+) -> Result<Notifier, NotifierError> {
     let get = |k: &str| {
         env.iter()
             .rev()
@@ -93,7 +95,7 @@ pub fn notifier_with(
     };
     Config::from_lookup(&get)
         .map_err(Into::into)
-        .and_then(|c| Notifier::from_sdk(c, sdk))
+        .and_then(|c| notifier::wiring::from_sdk(c, sdk))
 }
 
 /// A notifier built exactly as `main` builds it, from an environment.
@@ -101,7 +103,7 @@ pub async fn notifier(
     secret: &str,
     api_url: &str,
     extra: &[(&str, &str)],
-) -> Result<Notifier<SecretsManager>, NotifierError> {
+) -> Result<Notifier, NotifierError> {
     let mut env = vec![
         ("TICKET_API_URL", api_url),
         ("CONNECTION_SECRET_ID", secret),
@@ -112,8 +114,8 @@ pub async fn notifier(
 }
 
 /// Invokes the real handler as the runtime would, with a deadline.
-pub async fn invoke<S: ticket_bridge::secrets::SecretSource>(
-    n: &Result<Notifier<S>, NotifierError>,
+pub async fn invoke(
+    n: &Result<Notifier, NotifierError>,
     event: Value,
     deadline_ms: u64,
 ) -> Result<Value, Diagnostic> {
@@ -201,7 +203,7 @@ pub fn memory_notifier(
     secret: &Value,
     api_url: &str,
     extra: &[(&str, &str)],
-) -> Result<Notifier<StaticSecret>, NotifierError> {
+) -> Result<Notifier, NotifierError> {
     let mut env = vec![
         ("TICKET_API_URL", api_url),
         ("CONNECTION_SECRET_ID", "events!connection/canary/0000"),
@@ -215,13 +217,13 @@ pub fn memory_notifier(
             .map(|(_, v)| v.to_string())
     };
     let config = Config::from_lookup(&get)?;
-    Notifier::new(config, StaticSecret(Ok(secret.to_string())))
+    notifier::wiring::outseta(config, Arc::new(StaticSecret(Ok(secret.to_string()))))
 }
 
 /// Invokes the raw entry point (what the runtime calls) with raw JSON, which
 /// may nest deeper than serde's recursion limit.
-pub async fn invoke_raw<S: ticket_bridge::secrets::SecretSource>(
-    n: &Result<Notifier<S>, NotifierError>,
+pub async fn invoke_raw(
+    n: &Result<Notifier, NotifierError>,
     raw: &str,
 ) -> Result<Value, Diagnostic> {
     let payload =
@@ -311,7 +313,7 @@ pub async fn keyed_notifier(
     tag: &str,
     api_url: &str,
     extra: &[(&str, &str)],
-) -> Result<Notifier<SecretsManager>, NotifierError> {
+) -> Result<Notifier, NotifierError> {
     notifier(
         &apikey_secret(&format!("Outseta K:S-{tag}")),
         api_url,
@@ -322,8 +324,8 @@ pub async fn keyed_notifier(
 
 /// Invokes the handler expecting a typed error, and checks that it came
 /// back inside the deadline it was given.
-pub async fn invoke_err<S: ticket_bridge::secrets::SecretSource>(
-    n: &Result<Notifier<S>, NotifierError>,
+pub async fn invoke_err(
+    n: &Result<Notifier, NotifierError>,
     event: Value,
     deadline_ms: u64,
 ) -> Diagnostic {

@@ -27,10 +27,8 @@ use sha2::{Digest, Sha256};
 use crate::BoxFuture;
 use crate::intake::Failure;
 
-mod dynamodb;
 mod memory;
 
-pub use dynamodb::DynamoDb;
 pub use memory::Memory;
 
 /// What identifies "the same failure".

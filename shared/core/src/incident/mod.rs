@@ -35,10 +35,8 @@ use sha2::{Digest, Sha256};
 use crate::BoxFuture;
 use crate::intake::Failure;
 
-mod dynamodb;
 mod memory;
 
-pub use dynamodb::DynamoDb;
 pub use memory::Memory;
 
 /// Pending occurrences kept with their details. A reply lists the first

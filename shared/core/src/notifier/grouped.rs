@@ -21,8 +21,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::{FlushReport, NotFiled, Notifier, Outcome};
-use crate::connection::Connection;
-use crate::delivery::{Attempts, Authorization, CaseState};
+use crate::desk::{Attempts, CaseState, Reply};
 use crate::error::NotifierError;
 use crate::history::Enrichment;
 use crate::incident::{
@@ -30,8 +29,7 @@ use crate::incident::{
     Take, Timing,
 };
 use crate::intake::{Failure, success};
-use crate::secrets::SecretSource;
-use crate::ticket::{self, CaseBody, IncidentNote, ReplyBody};
+use crate::ticket::{self, IncidentNote, Ticket};
 
 /// How long an occurrence appended to an incident being created waits for
 /// the case Uid, to return it like a case's.
@@ -66,7 +64,7 @@ pub(super) enum Grouped {
     Done(Result<Outcome, NotifierError>),
     /// The incident store failed before anything was recorded: the failure
     /// is filed as its own case (a possible extra case beats a lost one).
-    Ungrouped(Arc<Connection>, Authorization),
+    Ungrouped,
 }
 
 /// How posting a batch ended.
@@ -108,7 +106,7 @@ struct Post<'a> {
     end_wall: SystemTime,
 }
 
-impl<S: SecretSource> Notifier<S> {
+impl Notifier {
     /// The incident `failure` belongs to, when grouping is on and the
     /// failure names its state machine.
     pub(super) fn grouped_as(
@@ -131,13 +129,7 @@ impl<S: SecretSource> Notifier<S> {
     }
 
     /// Records the occurrence and acts on what the incident says.
-    pub(super) async fn occurrence(
-        &self,
-        o: Occurrence<'_>,
-        conn: Arc<Connection>,
-        auth: Authorization,
-        stats: &mut Attempts,
-    ) -> Grouped {
+    pub(super) async fn occurrence(&self, o: Occurrence<'_>, stats: &mut Attempts) -> Grouped {
         let plain = self.render(o.failure, o.extra, o.reported);
         // Stored in the table and shown in replies: redacted first.
         let reason = self.gate.text(&ticket::lead_reason(o.failure));
@@ -163,7 +155,7 @@ impl<S: SecretSource> Notifier<S> {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(error = %e, "incident store unavailable; filing this failure as its own case (a possible extra case beats a lost failure)");
-                return Grouped::Ungrouped(conn, auth);
+                return Grouped::Ungrouped;
             }
         };
         Grouped::Done(match recorded {
@@ -179,8 +171,7 @@ impl<S: SecretSource> Notifier<S> {
                     previous_case,
                     first_seen_ms,
                 };
-                self.create_case(&o, plain, created, reason, conn, auth, stats)
-                    .await
+                self.create_case(&o, plain, created, reason, stats).await
             }
             Recorded::Creating { number } => {
                 let case_uid = self.wait_for_case(o.store.as_ref(), &o.fp.key, o.end).await;
@@ -199,11 +190,9 @@ impl<S: SecretSource> Notifier<S> {
     async fn create_case(
         &self,
         o: &Occurrence<'_>,
-        plain: CaseBody,
+        plain: Ticket,
         c: Created,
         reason: String,
-        conn: Arc<Connection>,
-        auth: Authorization,
         stats: &mut Attempts,
     ) -> Result<Outcome, NotifierError> {
         // Listed before the case exists, so the flush finds an incident
@@ -226,10 +215,7 @@ impl<S: SecretSource> Notifier<S> {
         } else {
             plain
         };
-        let delivered = self
-            .client
-            .deliver(&case, &self.secrets, conn, auth, o.end, stats)
-            .await;
+        let delivered = self.desk.create(&case, o.end, stats).await;
         match delivered {
             Ok(uid) => {
                 let owner = Guard::owned_by(c.token);
@@ -272,7 +258,7 @@ impl<S: SecretSource> Notifier<S> {
         o: &Occurrence<'_>,
         incident: Incident,
         number: u64,
-        plain: CaseBody,
+        plain: Ticket,
         reason: String,
         stats: &mut Attempts,
     ) -> Result<Outcome, NotifierError> {
@@ -424,11 +410,7 @@ impl<S: SecretSource> Notifier<S> {
     async fn post(&self, p: Post<'_>, stats: &mut Attempts) -> Result<Posted, NotifierError> {
         let case_uid = p.incident.case_uid.clone().unwrap_or_default();
         let state = match self.ready(p.end, stats).await {
-            Ok((conn, auth)) => {
-                self.client
-                    .case_state(&case_uid, &self.secrets, conn, auth, p.end, stats)
-                    .await
-            }
+            Ok(()) => self.desk.case_state(&case_uid, p.end, stats).await,
             Err(e) => Err(e),
         };
         let why = match state {
@@ -439,13 +421,9 @@ impl<S: SecretSource> Notifier<S> {
                     &self.gate.redactor(),
                     OffsetDateTime::now_utc(),
                 );
-                let reply = ReplyBody::new(&self.config.incidents.agent_name, &case_uid, comment);
+                let reply = Reply::new(&self.config.incidents.agent_name, &case_uid, comment);
                 let sent = match self.ready(p.end, stats).await {
-                    Ok((conn, auth)) => {
-                        self.client
-                            .reply(&reply, &self.secrets, conn, auth, p.end, stats)
-                            .await
-                    }
+                    Ok(()) => self.desk.reply(&reply, p.end, stats).await,
                     Err(e) => Err(e),
                 };
                 match sent {
@@ -538,11 +516,7 @@ impl<S: SecretSource> Notifier<S> {
             ),
         };
         let delivered = match self.ready(p.end, stats).await {
-            Ok((conn, auth)) => {
-                self.client
-                    .deliver(&case, &self.secrets, conn, auth, p.end, stats)
-                    .await
-            }
+            Ok(()) => self.desk.create(&case, p.end, stats).await,
             Err(e) => Err(e),
         };
         match delivered {
@@ -739,11 +713,7 @@ impl<S: SecretSource> Notifier<S> {
                 let now = OffsetDateTime::now_utc();
                 let case = ticket::continuation(&own.subject, &note, &self.render_config(), now);
                 let delivered = match self.ready(end, stats).await {
-                    Ok((conn, auth)) => {
-                        self.client
-                            .deliver(&case, &self.secrets, conn, auth, end, stats)
-                            .await
-                    }
+                    Ok(()) => self.desk.create(&case, end, stats).await,
                     Err(e) => Err(e),
                 };
                 let uid = match delivered {
@@ -893,13 +863,9 @@ impl<S: SecretSource> Notifier<S> {
                 &self.gate.redactor(),
                 OffsetDateTime::now_utc(),
             );
-            let reply = ReplyBody::new(&self.config.incidents.agent_name, &uid, comment);
+            let reply = Reply::new(&self.config.incidents.agent_name, &uid, comment);
             let sent = match self.ready(end, &mut stats).await {
-                Ok((conn, auth)) => {
-                    self.client
-                        .reply(&reply, &self.secrets, conn, auth, end, &mut stats)
-                        .await
-                }
+                Ok(()) => self.desk.reply(&reply, end, &mut stats).await,
                 Err(e) => Err(e),
             };
             match sent {
@@ -952,19 +918,9 @@ impl<S: SecretSource> Notifier<S> {
         })
     }
 
-    /// The connection (cached) and a current credential, for one more call.
-    async fn ready(
-        &self,
-        end: Instant,
-        stats: &mut Attempts,
-    ) -> Result<(Arc<Connection>, Authorization), NotifierError> {
-        let conn = self
-            .secrets
-            .get()
-            .await
-            .map_err(|e| NotifierError::ConnectionSecret(e.to_string()))?;
-        let auth = self.client.authorize(&conn, end, stats).await?;
-        Ok((conn, auth))
+    /// A current credential, for one more call.
+    async fn ready(&self, end: Instant, stats: &mut Attempts) -> Result<(), NotifierError> {
+        self.desk.ready(end, stats).await
     }
 
     /// Records this failure's result in its dedupe claim, so a redelivered
@@ -990,7 +946,7 @@ impl<S: SecretSource> Notifier<S> {
         &self,
         o: &Occurrence<'_>,
         err: NotifierError,
-        case: &CaseBody,
+        case: &Ticket,
         stats: Attempts,
     ) -> NotifierError {
         if o.claimed

@@ -8,46 +8,15 @@
 //! although what was stored was redacted when stored) and escaped by the
 //! budgeted writer, so a reply is held to the same rules as a ticket.
 
-use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::{
-    BODY_MAX, BODY_TARGET, CaseBody, FIELD_CAP, RenderConfig, SUBJECT_MAX, one_line, shown,
-    timestamp,
+    BODY_MAX, BODY_TARGET, FIELD_CAP, RenderConfig, SUBJECT_MAX, Ticket, one_line, shown, timestamp,
 };
 use crate::html::Html;
 use crate::incident::{Batch, LISTED, Occurrence};
 use crate::links;
 use crate::redact::Redactor;
-
-/// The JSON body of `POST /api/v1/support/cases/{Uid}/replies`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ReplyBody {
-    #[serde(rename = "AgentName")]
-    pub agent_name: String,
-    #[serde(rename = "Case")]
-    pub case: CaseRef,
-    #[serde(rename = "Comment")]
-    pub comment: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CaseRef {
-    #[serde(rename = "Uid")]
-    pub uid: String,
-}
-
-impl ReplyBody {
-    pub fn new(agent_name: &str, case_uid: &str, comment: String) -> Self {
-        ReplyBody {
-            agent_name: agent_name.to_owned(),
-            case: CaseRef {
-                uid: case_uid.to_owned(),
-            },
-            comment,
-        }
-    }
-}
 
 /// What a case filed for an incident says about it.
 #[derive(Debug, Clone, Copy)]
@@ -197,7 +166,7 @@ pub fn continuation(
     note: &IncidentNote<'_>,
     cfg: &RenderConfig,
     now: OffsetDateTime,
-) -> CaseBody {
+) -> Ticket {
     let r = &cfg.redactor;
     let subject = crate::text::clip(&one_line(&r.text(subject)), SUBJECT_MAX).into_owned();
     let mut h = Html::new(BODY_TARGET);
@@ -216,11 +185,9 @@ pub fn continuation(
         occurrences(&mut h, batch, note.first_reason, r);
     }
     footer(&mut h, "Filed", now);
-    CaseBody {
-        from_person: cfg.from_person.clone(),
+    Ticket {
         subject,
         body: h.finish(BODY_MAX),
-        source: cfg.source,
     }
 }
 

@@ -13,11 +13,11 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
-use super::{
+use crate::dynamo::{Item, PK, condition_failed, failed, get, n, s};
+use ticket_bridge::incident::{
     Batch, Change, Creation, Guard, INDEX_KEY, Incident, IncidentStore, Live, Occurrence,
     PENDING_KEPT, Status, StoreError, Stored, Take, machine_key,
 };
-use crate::dynamo::{Item, PK, condition_failed, failed, get, n, s};
 
 const STATUS: &str = "status";
 const OWNER: &str = "owner";

@@ -16,11 +16,11 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 mod support;
 
-use support::{CASES, config, deadline, memory_notifier};
+use support::{CASES, config, deadline, memory_notifier, outseta_notifier};
 
 struct Setup {
     api: MockServer,
-    notifier: Notifier<StaticSecret>,
+    notifier: Notifier,
     store: Arc<Memory>,
     fallback: Arc<Recording>,
 }
@@ -183,11 +183,10 @@ async fn an_unreadable_secret_is_a_typed_connection_error() {
         "http://127.0.0.1:9/x",
         &[("CONNECTION_SECRET_ID", "events!connection/gone/1")],
     );
-    let n = Notifier::new(
+    let n = outseta_notifier(
         config,
         StaticSecret(Err("not found (ResourceNotFoundException)".into())),
-    )
-    .unwrap();
+    );
     let err = n.handle(failed("run-s", 0), deadline()).await.unwrap_err();
     assert_eq!(err.error_type(), "ConnectionSecretError");
     assert!(

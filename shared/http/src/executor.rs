@@ -1,208 +1,201 @@
-//! Delivers a case to the ticket API: authentication from the connection,
-//! retries with backoff inside the Lambda deadline, and one credential
-//! refresh when the API says the credentials are wrong.
+//! Calls an HTTPS API the way an EventBridge connection describes it:
+//! authentication from the connection, its extra headers, query and body
+//! parameters, retries with backoff inside the Lambda deadline, and one
+//! credential refresh when the API says the credentials are wrong. It
+//! knows no API: a desk adapter says what to call and reads the answers.
 //!
 //! Rules, in the order they apply to each response:
-//! - 2xx with a case `Uid`: done.
+//! - 2xx: the caller reads the response.
 //! - 401/407 (OAuth): fetch a new token once and retry, as EventBridge does;
 //!   401/403/407 otherwise: re-read the secret once (it may have rotated).
 //!   A second refusal is `AuthError`.
 //! - 429, 500, 502, 503, 504, connect errors and timeouts: retry with
 //!   exponential backoff and full jitter, waiting at least `Retry-After`,
 //!   as long as the deadline allows. Then `TicketDeliveryFailed`.
-//! - Any other 4xx: `TicketRejected` with the API's own message, except a
-//!   404 to a reply or a case read: the case is gone, which the incident
-//!   logic answers with a new case.
-//!
-//! The same rules serve the three calls an incident makes: creating a case,
-//! replying to one, and reading one's `Status`.
+//! - A 404 to a call about an existing resource: it is gone, an answer.
+//! - Any other 4xx: `TicketRejected` with the API's own message.
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use rand::Rng;
-use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode};
 use serde_json::Value;
+use ticket_bridge::desk::{Attempts, DeskSettings};
+use ticket_bridge::error::{ConfigError, NotifierError};
+use ticket_bridge::redact::{Gate, Redactor};
+use ticket_bridge::secrets::SecretSource;
 use url::Url;
 
 use crate::connection::{Auth, Connection, HttpParameters, Secret};
-use crate::error::{ConfigError, NotifierError};
-use crate::http::{display_endpoint, headers, insert_header, pairs, transport_problem};
+use crate::endpoint::{display_endpoint, headers, insert_header, pairs, transport_problem};
 use crate::oauth::TokenCache;
-use crate::redact::{Gate, Redactor};
-use crate::secrets::{SecretCache, SecretSource};
-use crate::ticket::{CaseBody, ReplyBody};
-use crate::transport::{self, Roots};
+use crate::secrets::SecretCache;
+use crate::transport;
 
 /// Below this much time left, another attempt cannot finish: stop.
 const MIN_ATTEMPT: Duration = Duration::from_millis(50);
 const BASE_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
-/// API messages quoted in errors are cut to this many characters.
-const MESSAGE_MAX: usize = 500;
+/// How long a path that files nothing may spend fetching the current token
+/// so the gate knows it.
+const KNOW_TOKEN_WITHIN: Duration = Duration::from_secs(2);
 
-/// What one delivery did, for the invocation's log line.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Attempts {
-    pub api_calls: u32,
-    pub token_fetches: u32,
-    pub secret_refreshes: u32,
+/// The process's one HTTP client for these settings (the AWS SDK's clients
+/// run on it too).
+///
+/// A client that cannot be built is a deployment fault, not a delivery one:
+/// with `TLS_ROOTS=system` on an image without a certificate store no retry
+/// can help, so it is a `ConfigError` naming the variable.
+pub fn http_client(settings: &DeskSettings) -> Result<reqwest::Client, NotifierError> {
+    transport::http_client(
+        settings.roots,
+        settings.attempt_timeout.min(Duration::from_secs(5)),
+    )
+    .map_err(|reason| ConfigError::new("TLS_ROOTS", reason).into())
 }
 
-/// The header `authorize` made current, handed to `deliver` for its first
-/// attempt.
-pub struct Authorization(Option<(String, Secret)>);
-
-/// How delivery behaves; `config` builds it from the environment.
-#[derive(Debug, Clone)]
-pub struct DeliverySettings {
-    /// The cases endpoint, `POST`ed with `?sendAutoResponder=`.
+/// One request, as the API adapter wants it made.
+pub struct Call<'a> {
+    pub method: Method,
     pub url: Url,
-    pub send_auto_responder: bool,
-    pub max_attempts: u32,
-    pub attempt_timeout: Duration,
-    /// The certificate authorities the process trusts (`TLS_ROOTS`).
-    pub roots: Roots,
+    /// A JSON body; the connection's body parameters are merged into it.
+    pub body: Option<&'a Value>,
+    /// What is called, for messages: "the ticket API rejected the reply".
+    pub what: &'static str,
+    /// A 404 means the resource is gone ([`Answer::Gone`]), not a refusal.
+    pub gone_on_404: bool,
 }
 
-impl DeliverySettings {
-    /// The process's one HTTP client for these settings (the AWS SDK's
-    /// clients run on it too: `transport::sdk_http_client`).
-    ///
-    /// A client that cannot be built is a deployment fault, not a delivery
-    /// one: with `TLS_ROOTS=system` on an image without a certificate store
-    /// no retry can help, so it is a `ConfigError` naming the variable.
-    pub fn http_client(&self) -> Result<reqwest::Client, NotifierError> {
-        transport::http_client(self.roots, self.attempt_timeout.min(Duration::from_secs(5)))
-            .map_err(|reason| ConfigError::new("TLS_ROOTS", reason).into())
-    }
+/// How a call ended well.
+pub enum Answer {
+    Success(reqwest::Response),
+    /// 404 to a call with `gone_on_404`.
+    Gone,
 }
 
-/// The HTTP side of the notifier; built once per container.
-pub struct TicketClient {
+/// The HTTP side of a desk adapter; built once per container.
+pub struct Executor {
     http: reqwest::Client,
-    url: Url,
-    send_auto_responder: bool,
     max_attempts: u32,
     attempt_timeout: Duration,
     tokens: TokenCache,
+    secrets: SecretCache,
     /// Learns each credential this client sends (tokens, Basic values).
     gate: Gate,
+    /// The header `ready` made current, for the next call's first attempt
+    /// (a short-lived token may already count as stale by then).
+    primed: Mutex<Option<(String, Secret)>>,
+    /// The API's own explanation of a refusal, from its body.
+    explain: fn(&str, &Redactor) -> String,
 }
 
-impl TicketClient {
-    pub fn new(config: &DeliverySettings, gate: Gate) -> Result<Self, NotifierError> {
-        Ok(Self::with_http(config, gate, config.http_client()?))
-    }
-
-    /// On a client built elsewhere from `config.http_client()`, shared with
-    /// the AWS SDK.
-    pub fn with_http(config: &DeliverySettings, gate: Gate, http: reqwest::Client) -> Self {
-        TicketClient {
+impl Executor {
+    /// `explain` turns a refusal's body into a message (the adapter knows
+    /// the API's error layout).
+    pub fn new(
+        settings: &DeskSettings,
+        source: Arc<dyn SecretSource>,
+        gate: Gate,
+        http: reqwest::Client,
+        explain: fn(&str, &Redactor) -> String,
+    ) -> Self {
+        Executor {
             http,
-            url: config.url.clone(),
-            send_auto_responder: config.send_auto_responder,
-            max_attempts: config.max_attempts,
-            attempt_timeout: config.attempt_timeout,
+            max_attempts: settings.max_attempts,
+            attempt_timeout: settings.attempt_timeout,
             tokens: TokenCache::default(),
+            secrets: SecretCache::new(
+                source,
+                settings.connection_secret_id.clone(),
+                settings.secret_cache_ttl,
+                gate.clone(),
+            ),
             gate,
+            primed: Mutex::new(None),
+            explain,
         }
     }
 
-    /// Access tokens fetched since this client was built (for benchmarks).
+    /// Access tokens fetched since this executor was built.
     pub fn token_fetches(&self) -> u64 {
         self.tokens.fetches()
     }
 
-    /// POSTs the case until it is accepted, refused, or time runs out.
-    /// Returns the created case's `Uid`.
-    pub async fn deliver<S: SecretSource>(
-        &self,
-        case: &CaseBody,
-        secrets: &SecretCache<S>,
-        conn: std::sync::Arc<Connection>,
-        authorization: Authorization,
-        deadline: Instant,
-        stats: &mut Attempts,
-    ) -> Result<String, NotifierError> {
-        match self
-            .exchange(
-                Call::Create(case),
-                secrets,
-                conn,
-                authorization,
-                deadline,
-                stats,
-            )
-            .await?
-        {
-            Answer::Created(uid) => Ok(uid),
-            _ => Err(NotifierError::TicketDeliveryFailed(
-                "ticket API answered the case with something else than a case".to_owned(),
-            )),
-        }
+    /// The gate's redactor with every secret it knows now.
+    pub fn redactor(&self) -> Redactor {
+        self.gate.redactor()
     }
 
-    /// POSTs an agent reply to its case (Outseta answers 200 with an empty
-    /// body), retried like a case. `Ok(false)`: the case is gone (404).
-    pub async fn reply<S: SecretSource>(
+    /// Makes the credential current before anything is rendered or logged:
+    /// the connection is read (the gate learns its values) and the OAuth
+    /// token fetched (or taken from the cache) now, so the gate already
+    /// masks it if the event echoes it. The next call reuses it.
+    pub async fn ready(
         &self,
-        reply: &ReplyBody,
-        secrets: &SecretCache<S>,
-        conn: std::sync::Arc<Connection>,
-        authorization: Authorization,
         deadline: Instant,
         stats: &mut Attempts,
-    ) -> Result<bool, NotifierError> {
-        let call = Call::Reply {
-            case_uid: &reply.case.uid,
-            reply,
+    ) -> Result<(), NotifierError> {
+        let conn = self.connection().await?;
+        let header = self.auth_header(&conn, deadline, stats).await?;
+        if let Some((_, v)) = &header {
+            self.learn_credential(v);
+        }
+        if let Ok(mut primed) = self.primed.lock() {
+            *primed = header;
+        }
+        Ok(())
+    }
+
+    /// Reads the connection (normally from the cache) so the gate knows its
+    /// values before anything is logged, and with `token` the current token
+    /// too (cached, or fetched once, briefly); says how complete the
+    /// masking is.
+    pub async fn know_secrets(&self, token: bool) -> &'static str {
+        let Ok(conn) = self.connection().await else {
+            return "key rules and values learnt earlier only: the connection secret could not be read";
         };
+        if !token {
+            return "connection values, current and earlier credentials, and key rules";
+        }
+        let soon = Instant::now() + KNOW_TOKEN_WITHIN;
         match self
-            .exchange(call, secrets, conn, authorization, deadline, stats)
-            .await?
+            .auth_header(&conn, soon, &mut Attempts::default())
+            .await
         {
-            Answer::Gone => Ok(false),
-            _ => Ok(true),
+            Ok(header) => {
+                if let Some((_, v)) = &header {
+                    self.learn_credential(v);
+                }
+                "connection values, current and earlier credentials, and key rules"
+            }
+            Err(_) => {
+                "connection values, earlier credentials and key rules: the current token could not be fetched"
+            }
         }
     }
 
-    /// Reads case `case_uid`: open, closed (`Status` 2) or gone (404).
-    pub async fn case_state<S: SecretSource>(
-        &self,
-        case_uid: &str,
-        secrets: &SecretCache<S>,
-        conn: std::sync::Arc<Connection>,
-        authorization: Authorization,
-        deadline: Instant,
-        stats: &mut Attempts,
-    ) -> Result<CaseState, NotifierError> {
-        let call = Call::Read { case_uid };
-        match self
-            .exchange(call, secrets, conn, authorization, deadline, stats)
-            .await?
-        {
-            Answer::Gone => Ok(CaseState::Gone),
-            Answer::Read(state) => Ok(state),
-            _ => Ok(CaseState::Open),
-        }
+    async fn connection(&self) -> Result<Arc<Connection>, NotifierError> {
+        self.secrets
+            .get()
+            .await
+            .map_err(|e| NotifierError::ConnectionSecret(e.to_string()))
     }
 
     /// One call to the API until it is answered, refused, or time runs out:
-    /// the rules in the module documentation, for a case, a reply or a read.
-    async fn exchange<S: SecretSource>(
+    /// the rules in the module documentation.
+    pub async fn call(
         &self,
-        call: Call<'_>,
-        secrets: &SecretCache<S>,
-        mut conn: std::sync::Arc<Connection>,
-        authorization: Authorization,
+        call: &Call<'_>,
         deadline: Instant,
         stats: &mut Attempts,
     ) -> Result<Answer, NotifierError> {
+        let mut conn = self.connection().await?;
         let mut refreshed = false;
-        let mut first = Some(authorization.0);
+        let mut first = self.primed.lock().ok().and_then(|mut p| p.take());
         let mut last_problem = String::from("no attempt was made");
         // `stats` counts every call of the invocation (a read, then a
         // reply); the attempt limit is per call.
@@ -215,10 +208,8 @@ impl TicketClient {
                     attempts(stats.api_calls - before)
                 )));
             }
-            // The first attempt uses what `authorize` got (a short-lived
-            // token may already count as stale); later ones ask again.
             let auth = match first.take() {
-                Some(header) => header,
+                Some(header) => Some(header),
                 None => self.auth_header(&conn, deadline, stats).await?,
             };
             if let Some((_, v)) = &auth {
@@ -227,7 +218,7 @@ impl TicketClient {
             }
             let redactor = self.gate.redactor();
             stats.api_calls += 1;
-            let request = self.request(&call, &conn, auth)?;
+            let request = self.request(call, &conn, auth)?;
             let outcome = self
                 .http
                 .execute(
@@ -242,20 +233,8 @@ impl TicketClient {
                     let status = resp.status();
                     let retry_after = retry_after(resp.headers());
                     match classify(status) {
-                        Class::Success => {
-                            return match call {
-                                Call::Create(_) => {
-                                    read_case_uid(resp, &redactor).await.map(Answer::Created)
-                                }
-                                // Outseta answers a reply with an empty body.
-                                Call::Reply { .. } => Ok(Answer::Replied),
-                                Call::Read { .. } => Ok(Answer::Read(read_case_state(resp).await)),
-                            };
-                        }
-                        Class::Reject
-                            if status == StatusCode::NOT_FOUND
-                                && !matches!(call, Call::Create(_)) =>
-                        {
+                        Class::Success => return Ok(Answer::Success(resp)),
+                        Class::Reject if status == StatusCode::NOT_FOUND && call.gone_on_404 => {
                             return Ok(Answer::Gone);
                         }
                         Class::Auth if !refreshed => {
@@ -264,10 +243,10 @@ impl TicketClient {
                             self.tokens.invalidate();
                             if !oauth || status == StatusCode::FORBIDDEN {
                                 stats.secret_refreshes += 1;
-                                conn = secrets
-                                    .refresh()
-                                    .await
-                                    .map_err(|e| NotifierError::ConnectionSecret(e.to_string()))?;
+                                conn =
+                                    self.secrets.refresh().await.map_err(|e| {
+                                        NotifierError::ConnectionSecret(e.to_string())
+                                    })?;
                             }
                             last_problem = format!("HTTP {}", status.as_u16());
                             continue;
@@ -277,7 +256,7 @@ impl TicketClient {
                             self.tokens.invalidate();
                             return Err(NotifierError::Auth(format!(
                                 "ticket API {} refused the credentials with HTTP {} even after refreshing them",
-                                display_endpoint(&self.url),
+                                display_endpoint(&call.url),
                                 status.as_u16()
                             )));
                         }
@@ -289,9 +268,9 @@ impl TicketClient {
                             let body = resp.text().await.unwrap_or_default();
                             return Err(NotifierError::TicketRejected(format!(
                                 "ticket API rejected the {} (HTTP {}): {}",
-                                call.what(),
+                                call.what,
                                 status.as_u16(),
-                                api_message(&body, &redactor)
+                                (self.explain)(&body, &redactor)
                             )));
                         }
                         Class::Unexpected => {
@@ -320,22 +299,6 @@ impl TicketClient {
                 }
             }
         }
-    }
-
-    /// Makes the credential current before anything is rendered or logged:
-    /// the OAuth token is fetched (or taken from the cache) now, so the gate
-    /// already masks it if the event echoes it. Delivery then reuses it.
-    pub async fn authorize(
-        &self,
-        conn: &Connection,
-        deadline: Instant,
-        stats: &mut Attempts,
-    ) -> Result<Authorization, NotifierError> {
-        let header = self.auth_header(conn, deadline, stats).await?;
-        if let Some((_, v)) = &header {
-            self.learn_credential(v);
-        }
-        Ok(Authorization(header))
     }
 
     /// Teaches the gate a header value it is about to send: whole, and the
@@ -387,115 +350,15 @@ impl TicketClient {
         if let Some((name, value)) = auth {
             insert_header(&mut headers, &name, value.expose())?;
         }
-        let serialise = |v: Result<Value, serde_json::Error>| {
-            v.map_err(|_| {
-                NotifierError::TicketDeliveryFailed(format!(
-                    "could not serialise the {}",
-                    call.what()
-                ))
-            })
-        };
-        let builder = match call {
-            Call::Create(case) => {
-                let mut url = self.url.clone();
-                url.query_pairs_mut().append_pair(
-                    "sendAutoResponder",
-                    if self.send_auto_responder {
-                        "true"
-                    } else {
-                        "false"
-                    },
-                );
-                let mut body = serialise(serde_json::to_value(case))?;
-                apply_body_params(&mut body, &conn.invocation);
-                self.http.post(url).json(&body)
-            }
-            Call::Reply { case_uid, reply } => {
-                let mut body = serialise(serde_json::to_value(reply))?;
-                apply_body_params(&mut body, &conn.invocation);
-                self.http
-                    .post(self.case_url(case_uid, Some("replies"))?)
-                    .json(&body)
-            }
-            Call::Read { case_uid } => self.http.get(self.case_url(case_uid, None)?),
-        };
+        let mut builder = self.http.request(call.method.clone(), call.url.clone());
+        if let Some(body) = call.body {
+            let mut body = body.clone();
+            apply_body_params(&mut body, &conn.invocation);
+            builder = builder.json(&body);
+        }
         Ok(builder
             .query(&pairs(&conn.invocation.query))
             .headers(headers))
-    }
-
-    /// `{cases endpoint}/{Uid}` and below it; the Uid is one path segment,
-    /// escaped, whatever it holds.
-    fn case_url(&self, case_uid: &str, below: Option<&str>) -> Result<Url, NotifierError> {
-        let mut url = self.url.clone();
-        url.path_segments_mut()
-            .map_err(|_| {
-                NotifierError::TicketDeliveryFailed(
-                    "the ticket API URL cannot take a case path".to_owned(),
-                )
-            })?
-            .pop_if_empty()
-            .push(case_uid)
-            .extend(below);
-        Ok(url)
-    }
-}
-
-/// What an exchange asks of the API.
-enum Call<'a> {
-    Create(&'a CaseBody),
-    Reply {
-        case_uid: &'a str,
-        reply: &'a ReplyBody,
-    },
-    Read {
-        case_uid: &'a str,
-    },
-}
-
-impl Call<'_> {
-    /// For messages: "the ticket API rejected the reply".
-    fn what(&self) -> &'static str {
-        match self {
-            Call::Create(_) => "case",
-            Call::Reply { .. } => "reply",
-            Call::Read { .. } => "case read",
-        }
-    }
-}
-
-/// How an exchange ended well.
-enum Answer {
-    Created(String),
-    Replied,
-    Read(CaseState),
-    /// 404 for a reply or a read: the case is gone.
-    Gone,
-}
-
-/// An existing case, as far as the incident needs to know it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CaseState {
-    Open,
-    /// `Status` 2: an agent closed it.
-    Closed,
-    /// 404: deleted (or never there).
-    Gone,
-}
-
-/// `Status` 2 is closed; anything else, or a body that cannot be read, is
-/// taken as open: the reply that follows then finds out (a 404 is gone),
-/// and a reply to a case an agent closed a moment ago is still read there.
-async fn read_case_state(resp: reqwest::Response) -> CaseState {
-    let Ok(body) = resp.text().await else {
-        return CaseState::Open;
-    };
-    match serde_json::from_str::<Value>(&body)
-        .ok()
-        .and_then(|v| v.get("Status").and_then(Value::as_u64))
-    {
-        Some(2) => CaseState::Closed,
-        _ => CaseState::Open,
     }
 }
 
@@ -577,81 +440,8 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     Some(at.duration_since(SystemTime::now()).unwrap_or_default())
 }
 
-async fn read_case_uid(
-    resp: reqwest::Response,
-    redactor: &Redactor,
-) -> Result<String, NotifierError> {
-    let status = resp.status().as_u16();
-    // The case may exist now; retrying could file it twice, so these are final.
-    let body = resp.text().await.map_err(|e| {
-        NotifierError::TicketDeliveryFailed(format!(
-            "ticket API answered HTTP {status} but the response could not be read ({}); the case may exist",
-            transport_problem(&e)
-        ))
-    })?;
-    let value: Value = serde_json::from_str(&body).map_err(|_| {
-        NotifierError::TicketDeliveryFailed(format!(
-            "ticket API answered HTTP {status} with a body that is not JSON: {}; the case may exist",
-            api_message(&body, redactor)
-        ))
-    })?;
-    match value
-        .get("Uid")
-        .and_then(Value::as_str)
-        .filter(|u| !u.is_empty())
-    {
-        Some(uid) => Ok(uid.to_owned()),
-        None => Err(NotifierError::TicketDeliveryFailed(format!(
-            "ticket API answered HTTP {status} without a case Uid; the case may exist"
-        ))),
-    }
-}
-
-/// The API's own explanation: Outseta's `ErrorMessage` plus each validation
-/// error, or a generic message field, or the start of the body.
-fn api_message(body: &str, redactor: &Redactor) -> String {
-    let text = match serde_json::from_str::<Value>(body) {
-        Ok(v) => {
-            let mut parts: Vec<String> = Vec::new();
-            for key in [
-                "ErrorMessage",
-                "Message",
-                "message",
-                "error_description",
-                "error",
-            ] {
-                if let Some(m) = v.get(key).and_then(Value::as_str) {
-                    parts.push(m.to_owned());
-                    break;
-                }
-            }
-            let details = v
-                .get("EntityValidationErrors")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|e| e.get("ValidationErrors").and_then(Value::as_array))
-                .flatten()
-                .filter_map(|e| e.get("ErrorMessage").and_then(Value::as_str));
-            parts.extend(details.map(str::to_owned));
-            if parts.is_empty() {
-                body.to_owned()
-            } else {
-                parts.join("; ")
-            }
-        }
-        Err(_) => body.trim().to_owned(),
-    };
-    let text = if text.is_empty() {
-        "(empty body)".to_owned()
-    } else {
-        text
-    };
-    crate::text::clip(&redactor.text(&text), MESSAGE_MAX).into_owned()
-}
-
 fn build_error(_: reqwest::Error) -> NotifierError {
-    NotifierError::TicketDeliveryFailed("could not build the ticket request".to_owned())
+    NotifierError::TicketDeliveryFailed("could not build the request".to_owned())
 }
 
 /// EventBridge merges `body_parameters` into a JSON body as extra keys.
@@ -668,6 +458,7 @@ fn apply_body_params(body: &mut Value, params: &HttpParameters) {
 mod tests {
     use super::*;
     use reqwest::header::HeaderValue;
+    use ticket_bridge::desk::Roots;
 
     /// Runs in a child process of this test binary, because the system
     /// store is found through process-wide variables (`SSL_CERT_FILE`,
@@ -675,22 +466,27 @@ mod tests {
     #[test]
     fn system_roots_without_a_store_are_a_config_error() {
         const CHILD: &str = "TICKET_BRIDGE_EMPTY_STORE_CHILD";
-        let settings = |roots| DeliverySettings {
+        let settings = |roots| DeskSettings {
             url: Url::parse("https://example.invalid/api/v1/support/cases").expect("url"),
+            filing: ticket_bridge::desk::Filing {
+                from_person: ticket_bridge::desk::FromPerson::Email("a@example.com".into()),
+                source: 1,
+            },
             send_auto_responder: false,
             max_attempts: 1,
             attempt_timeout: Duration::from_secs(1),
             roots,
+            connection_secret_id: "id".into(),
+            secret_cache_ttl: Duration::from_secs(1),
         };
         if std::env::var_os(CHILD).is_some() {
-            let err = settings(Roots::System)
-                .http_client()
+            let err = http_client(&settings(Roots::System))
                 .expect_err("an empty store must not build a client");
             assert_eq!(err.error_type(), "ConfigError");
             let message = err.to_string();
             assert!(message.starts_with("TLS_ROOTS: "), "{message}");
             assert!(message.contains("no certificate"), "{message}");
-            assert!(settings(Roots::Bundled).http_client().is_ok());
+            assert!(http_client(&settings(Roots::Bundled)).is_ok());
             return;
         }
         let empty = std::env::temp_dir().join(format!("tb-no-certs-{}", std::process::id()));
@@ -698,7 +494,7 @@ mod tests {
         let out = std::process::Command::new(std::env::current_exe().expect("test binary"))
             .args([
                 "--exact",
-                "delivery::tests::system_roots_without_a_store_are_a_config_error",
+                "executor::tests::system_roots_without_a_store_are_a_config_error",
                 "--nocapture",
             ])
             .env(CHILD, "1")
@@ -771,22 +567,6 @@ mod tests {
         );
         h.insert("retry-after", HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&h), None);
-    }
-
-    #[test]
-    fn outseta_validation_errors_become_one_message() {
-        let body = r#"{"ErrorMessage":"Validation failed","EntityValidationErrors":[{"Entity":null,"TypeName":"Case",
-            "ValidationErrors":[{"ErrorCode":"required","ErrorMessage":"Subject is required","PropertyName":"Subject"},
-                                {"ErrorCode":"range","ErrorMessage":"Source must be 1..5","PropertyName":"Source"}]}]}"#;
-        assert_eq!(
-            api_message(body, &Redactor::default()),
-            "Validation failed; Subject is required; Source must be 1..5"
-        );
-        assert_eq!(api_message("", &Redactor::default()), "(empty body)");
-        let long = "x".repeat(2000);
-        let clipped = api_message(&long, &Redactor::default());
-        assert_eq!(clipped.chars().count(), MESSAGE_MAX);
-        assert!(clipped.ends_with('…'));
     }
 
     #[test]

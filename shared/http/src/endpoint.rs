@@ -1,37 +1,17 @@
-//! HTTP plumbing shared by delivery and the OAuth token request: which
-//! endpoints may be called, how they are named in messages (never with their
+//! HTTP plumbing shared by the executor and the OAuth token request: which
+//! endpoints may be called (`endpoint_url`, which `config` checks too), how they are named in messages (never with their
 //! query, which may hold secrets), and the connection's extra parameters.
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 
+pub use ticket_bridge::config::endpoint_url;
+use ticket_bridge::error::NotifierError;
+
 use crate::connection::HttpParameters;
-use crate::error::NotifierError;
-
-/// Parses an endpoint and refuses cleartext HTTP except to this machine:
-/// tickets and tokens must not cross a network unencrypted, but local
-/// emulators and tests speak plain HTTP on loopback.
-pub fn endpoint_url(raw: &str) -> Result<Url, String> {
-    let url = Url::parse(raw.trim()).map_err(|e| format!("not a valid URL ({e})"))?;
-    match url.scheme() {
-        "https" => Ok(url),
-        "http" if is_loopback(&url) => Ok(url),
-        "http" => Err("plain http is only allowed to loopback hosts; use https".to_owned()),
-        other => Err(format!("unsupported scheme `{other}`; use https")),
-    }
-}
-
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
-}
 
 /// Scheme, host and path: enough to identify an endpoint, never its query.
-pub(crate) fn display_endpoint(url: &Url) -> String {
+pub fn display_endpoint(url: &Url) -> String {
     let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
     format!(
         "{}://{}{port}{}",
@@ -42,7 +22,7 @@ pub(crate) fn display_endpoint(url: &Url) -> String {
 }
 
 /// Transport errors without the URL: it may carry secret query parameters.
-pub(crate) fn transport_problem(e: &reqwest::Error) -> String {
+pub fn transport_problem(e: &reqwest::Error) -> String {
     let kind = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {
@@ -90,18 +70,4 @@ pub(crate) fn insert_header(
     v.set_sensitive(true);
     map.insert(n, v);
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn plain_http_only_to_loopback() {
-        assert!(endpoint_url("http://127.0.0.1:9000/x").is_ok());
-        assert!(endpoint_url("http://localhost/x").is_ok());
-        assert!(endpoint_url("http://[::1]:80/").is_ok());
-        assert!(endpoint_url("http://10.0.0.1/").is_err());
-        assert!(endpoint_url("ftp://localhost/").is_err());
-    }
 }

@@ -12,7 +12,6 @@ use serde_json::{Value, json};
 use ticket_bridge::dedupe::Memory;
 use ticket_bridge::fallback::Recording;
 use ticket_bridge::incident::{self, IncidentStore};
-use ticket_bridge::secrets::StaticSecret;
 use ticket_bridge::{Notifier, Outcome};
 
 mod support;
@@ -50,7 +49,7 @@ fn succeeded(execution: &str) -> Value {
 
 struct Bridge {
     api: Outseta,
-    notifier: Notifier<StaticSecret>,
+    notifier: Notifier,
     incidents: Arc<incident::Memory>,
     claims: Arc<Memory>,
     fallback: Arc<Recording>,

@@ -8,18 +8,20 @@ use std::time::{Duration, Instant};
 
 use aws_config::retry::RetryConfig;
 use serde_json::{Value, json};
-use ticket_bridge::history::{HistoryLimits, MemoryHistory, SfnHistory, enrich, events_from_json};
+use ticket_bridge::history::{HistoryLimits, MemoryHistory, enrich, events_from_json};
 use ticket_bridge::intake::{Failure, Intake, intake};
+use ticket_bridge_aws::SfnHistory;
 use wiremock::matchers::{header, method};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-mod support;
+#[path = "support/moto.rs"]
+mod moto;
 
-use support::moto::{failed_execution, moto_with, sdk_loader};
+use moto::{failed_execution, moto_with, sdk_loader};
 
 fn fixture(name: &str) -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/aws")
+        .join("../core/tests/fixtures/aws")
         .join(name);
     serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("JSON")
 }

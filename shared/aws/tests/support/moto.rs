@@ -1,3 +1,4 @@
+#![allow(dead_code)]
 //! moto for the tests that need real AWS APIs: a server of a test's own, the
 //! SDK pointed at it (or at any local stub), and an execution its Step
 //! Functions serves a failed history for. The notifier's test support
@@ -80,16 +81,16 @@ pub fn moto_with(env: &str) -> Moto {
 }
 
 /// SDK configuration for a local endpoint (moto, a stub) with dummy
-/// credentials, on the notifier's own HTTP stack as `Notifier::load` wires
+/// credentials, on the notifier's own HTTP stack as `notifier::wiring::load` wires
 /// it; the caller adds what its test needs (no retries) and loads it.
 pub fn sdk_loader(endpoint: &str) -> aws_config::ConfigLoader {
-    let http = ticket_bridge::transport::http_client(
-        ticket_bridge::transport::Roots::Bundled,
+    let http = ticket_bridge_http::transport::http_client(
+        ticket_bridge::desk::Roots::Bundled,
         Duration::from_secs(2),
     )
     .expect("HTTP client");
     aws_config::defaults(BehaviorVersion::latest())
-        .http_client(ticket_bridge::transport::sdk_http_client(http))
+        .http_client(ticket_bridge_aws::sdk_http_client(http))
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "test"))

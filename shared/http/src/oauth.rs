@@ -9,8 +9,8 @@ use reqwest::Method;
 use serde_json::Value;
 
 use crate::connection::{HttpParameters, OAuthClient, Secret, TokenMethod};
-use crate::error::NotifierError;
-use crate::http::{display_endpoint, endpoint_url, headers, pairs, transport_problem};
+use crate::endpoint::{display_endpoint, endpoint_url, headers, pairs, transport_problem};
+use ticket_bridge::error::NotifierError;
 
 /// The OAuth access token of a warm container, reused until shortly before
 /// it expires so most invocations make no token call at all.
@@ -130,7 +130,7 @@ async fn fetch_token(
             _ => "refused the token request",
         };
         let code = oauth_error
-            .map(|e| format!(": {}", crate::text::clip(e, 100)))
+            .map(|e| format!(": {}", ticket_bridge::text::clip(e, 100)))
             .unwrap_or_default();
         return Err(fail(format!("{what} (HTTP {}{code})", status.as_u16())));
     }

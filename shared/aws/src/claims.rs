@@ -4,8 +4,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::{Claim, ClaimStore, Filed, Lease, StoreError, Stored};
 use crate::dynamo::{PK, condition_failed, failed, get, n, s};
+use ticket_bridge::dedupe::{Claim, ClaimStore, Filed, Lease, StoreError, Stored};
 
 const STATUS: &str = "status";
 const EXPIRATION: &str = "expiration";

@@ -2,7 +2,7 @@
 //! recipe's connection, configuration from an environment as `main` builds
 //! it, a notifier on memory stores, and a stateful Outseta stand-in (cases,
 //! replies, status, faults). The few tests that need real AWS APIs start
-//! moto through [`moto`].
+//! moto through `shared/aws/tests/support/moto.rs`.
 #![allow(dead_code)]
 
 use std::collections::VecDeque;
@@ -16,8 +16,6 @@ use ticket_bridge::secrets::StaticSecret;
 use ticket_bridge::{Config, Notifier};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
-
-pub mod moto;
 
 pub const CASES: &str = "/api/v1/support/cases";
 
@@ -59,11 +57,20 @@ pub fn memory_notifier(
     config: Config,
     claims: &Arc<Memory>,
     fallback: &Arc<Recording>,
-) -> Notifier<StaticSecret> {
-    Notifier::new(config, StaticSecret(Ok(recipe().to_string())))
-        .expect("the recipe's connection makes a notifier")
+) -> Notifier {
+    outseta_notifier(config, StaticSecret(Ok(recipe().to_string())))
         .with_store(claims.clone())
         .with_fallback(fallback.clone())
+}
+
+/// A notifier filing on the Outseta adapter, its connection from `secret`,
+/// on the in-memory adapters for everything else.
+pub fn outseta_notifier(config: Config, secret: StaticSecret) -> Notifier {
+    let http = ticket_bridge_http::http_client(&config.desk).expect("an HTTP client");
+    let gate = Notifier::gate_for(&config);
+    let desk =
+        ticket_bridge_outseta::OutsetaDesk::new(&config.desk, Arc::new(secret), gate.clone(), http);
+    Notifier::new(config, gate, Arc::new(desk))
 }
 
 pub fn deadline() -> Option<SystemTime> {

@@ -1,0 +1,73 @@
+//! The composition root: configuration → adapters → the core's notifier.
+//! The only place that names every adapter crate; the core names none.
+
+use std::sync::Arc;
+
+use ticket_bridge::secrets::SecretSource;
+use ticket_bridge::{Config, Notifier, NotifierError};
+use ticket_bridge_aws::{SecretsManager, SfnHistory, Sns, claims, incidents};
+use ticket_bridge_outseta::OutsetaDesk;
+
+/// The production wiring: one HTTP stack for the process (one rustls
+/// configuration, one root store, one connection pool) serving the ticket
+/// API, the token endpoint and every AWS SDK client, whose configuration is
+/// loaded on it. See [`from_sdk`].
+pub async fn load(config: Config) -> Result<Notifier, NotifierError> {
+    let http = ticket_bridge_http::http_client(&config.desk)?;
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(ticket_bridge_aws::sdk_http_client(http.clone()))
+        .load()
+        .await;
+    Ok(from_sdk_with_http(config, &sdk, http))
+}
+
+/// Secrets Manager for the connection, Step Functions for the EventBridge
+/// path's history, DynamoDB dedupe and incidents when `IDEMPOTENCY_TABLE`
+/// is set, SNS when `FALLBACK_TOPIC_ARN` is. Clients are built once per
+/// container from one SDK configuration; the ticket API gets an HTTP client
+/// of its own (tests; see [`load`]).
+pub fn from_sdk(config: Config, sdk: &aws_config::SdkConfig) -> Result<Notifier, NotifierError> {
+    let http = ticket_bridge_http::http_client(&config.desk)?;
+    Ok(from_sdk_with_http(config, sdk, http))
+}
+
+/// As [`from_sdk`], the ticket API on `http`.
+pub fn from_sdk_with_http(
+    config: Config,
+    sdk: &aws_config::SdkConfig,
+    http: reqwest::Client,
+) -> Notifier {
+    let table = config.idempotency_table.clone();
+    let topic = config.fallback_topic_arn.clone();
+    let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(sdk));
+    let mut notifier = with_desk(config, Arc::new(secrets), http)
+        .with_history(Arc::new(SfnHistory::new(aws_sdk_sfn::Client::new(sdk))));
+    if let Some(table) = table {
+        let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+        notifier = notifier
+            .with_store(Arc::new(claims::DynamoDb::new(dynamodb.clone(), &table)))
+            .with_incidents(Arc::new(incidents::DynamoDb::new(dynamodb, table)));
+    }
+    if let Some(topic) = topic {
+        notifier = notifier.with_fallback(Arc::new(Sns::new(aws_sdk_sns::Client::new(sdk), topic)));
+    }
+    notifier
+}
+
+/// A notifier filing on Outseta with the connection from `secrets`, and the
+/// in-memory adapters for everything else (tests add their own).
+pub fn with_desk(
+    config: Config,
+    secrets: Arc<dyn SecretSource>,
+    http: reqwest::Client,
+) -> Notifier {
+    let gate = Notifier::gate_for(&config);
+    let desk = OutsetaDesk::new(&config.desk, secrets, gate.clone(), http);
+    Notifier::new(config, gate, Arc::new(desk))
+}
+
+/// [`with_desk`] on a fresh HTTP client for the configuration.
+pub fn outseta(config: Config, secrets: Arc<dyn SecretSource>) -> Result<Notifier, NotifierError> {
+    let http = ticket_bridge_http::http_client(&config.desk)?;
+    Ok(with_desk(config, secrets, http))
+}

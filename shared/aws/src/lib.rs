@@ -1,0 +1,19 @@
+//! The bridge's AWS adapters, each implementing a port of the core
+//! (`ticket_bridge::ports`): DynamoDB claims and incidents (one table, the
+//! layout in `claims` and `incidents`), Secrets Manager for the connection
+//! secret, Step Functions execution history, and SNS for the fallback. The
+//! SDK's clients run on the process's one HTTP stack (`transport`).
+
+pub mod claims;
+mod dynamo;
+pub mod history;
+pub mod incidents;
+mod sdk;
+pub mod secrets;
+pub mod sns;
+pub mod transport;
+
+pub use history::SfnHistory;
+pub use secrets::SecretsManager;
+pub use sns::Sns;
+pub use transport::sdk_http_client;

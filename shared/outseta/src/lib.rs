@@ -1,0 +1,445 @@
+//! The Outseta desk: the one place that knows Outseta's support API, its
+//! paths, JSON and status numbers (public clients, e.g. outseta/outseta-js,
+//! document them):
+//!
+//! - create: `POST /api/v1/support/cases?sendAutoResponder=` with
+//!   `{"FromPerson", "Subject", "Body", "Source"}`, answered with the case
+//!   and its `Uid`;
+//! - reply: `POST /api/v1/support/cases/{Uid}/replies` with
+//!   `{"AgentName", "Case": {"Uid"}, "Comment"}`, answered 200 with an
+//!   empty body;
+//! - read: `GET /api/v1/support/cases/{Uid}`, whose `Status` is 1 (open)
+//!   or 2 (closed);
+//! - update: `PUT /api/v1/support/cases/{Uid}`, a partial update of
+//!   `Status`, `AssignedToPersonClientIdentifier` and `CaseTags`.
+//!
+//! Everything else (credentials, retries, deadlines) is the generic
+//! executor's (`ticket_bridge_http`), over the EventBridge connection.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use ticket_bridge::BoxFuture;
+use ticket_bridge::desk::{
+    Attempts, CaseState, CaseStatus, CaseUpdate, Desk, DeskSettings, Filing, FromPerson, Reply,
+};
+use ticket_bridge::error::NotifierError;
+use ticket_bridge::redact::{Gate, Redactor};
+use ticket_bridge::secrets::SecretSource;
+use ticket_bridge::ticket::Ticket;
+use ticket_bridge_http::{Answer, Call, Executor};
+use url::Url;
+
+/// API messages quoted in errors are cut to this many characters.
+const MESSAGE_MAX: usize = 500;
+/// `Status` of an open case.
+const OPEN: u64 = 1;
+/// `Status` of a closed case.
+const CLOSED: u64 = 2;
+
+/// The Outseta adapter of the desk port; built once per container.
+pub struct OutsetaDesk {
+    executor: Executor,
+    /// The cases endpoint (`TICKET_API_URL`).
+    url: Url,
+    filing: Filing,
+    send_auto_responder: bool,
+}
+
+impl OutsetaDesk {
+    /// On `http`, the process's one client (shared with the AWS SDK); the
+    /// connection secret comes from `secrets`, and `gate` learns every
+    /// credential before it is sent.
+    pub fn new(
+        settings: &DeskSettings,
+        secrets: Arc<dyn SecretSource>,
+        gate: Gate,
+        http: reqwest::Client,
+    ) -> Self {
+        OutsetaDesk {
+            executor: Executor::new(settings, secrets, gate, http, api_message),
+            url: settings.url.clone(),
+            filing: settings.filing.clone(),
+            send_auto_responder: settings.send_auto_responder,
+        }
+    }
+
+    /// `{cases endpoint}/{Uid}` and below it; the Uid is one path segment,
+    /// escaped, whatever it holds.
+    fn case_url(&self, case_uid: &str, below: Option<&str>) -> Result<Url, NotifierError> {
+        let mut url = self.url.clone();
+        url.path_segments_mut()
+            .map_err(|_| {
+                NotifierError::TicketDeliveryFailed(
+                    "the ticket API URL cannot take a case path".to_owned(),
+                )
+            })?
+            .pop_if_empty()
+            .push(case_uid)
+            .extend(below);
+        Ok(url)
+    }
+
+    async fn create_case(
+        &self,
+        ticket: &Ticket,
+        end: Instant,
+        stats: &mut Attempts,
+    ) -> Result<String, NotifierError> {
+        let mut url = self.url.clone();
+        url.query_pairs_mut().append_pair(
+            "sendAutoResponder",
+            if self.send_auto_responder {
+                "true"
+            } else {
+                "false"
+            },
+        );
+        let body = case_body(ticket, &self.filing);
+        let call = Call {
+            method: Method::POST,
+            url,
+            body: Some(&body),
+            what: "case",
+            gone_on_404: false,
+        };
+        match self.executor.call(&call, end, stats).await? {
+            Answer::Success(resp) => read_case_uid(resp, &self.executor.redactor()).await,
+            Answer::Gone => Err(NotifierError::TicketDeliveryFailed(
+                "ticket API answered the case with something else than a case".to_owned(),
+            )),
+        }
+    }
+
+    async fn post_reply(
+        &self,
+        reply: &Reply,
+        end: Instant,
+        stats: &mut Attempts,
+    ) -> Result<bool, NotifierError> {
+        let body = reply_body(reply);
+        let call = Call {
+            method: Method::POST,
+            url: self.case_url(&reply.case_uid, Some("replies"))?,
+            body: Some(&body),
+            what: "reply",
+            gone_on_404: true,
+        };
+        // Outseta answers a reply with an empty body.
+        Ok(matches!(
+            self.executor.call(&call, end, stats).await?,
+            Answer::Success(_)
+        ))
+    }
+
+    async fn read_case(
+        &self,
+        case_uid: &str,
+        end: Instant,
+        stats: &mut Attempts,
+    ) -> Result<CaseState, NotifierError> {
+        let call = Call {
+            method: Method::GET,
+            url: self.case_url(case_uid, None)?,
+            body: None,
+            what: "case read",
+            gone_on_404: true,
+        };
+        Ok(match self.executor.call(&call, end, stats).await? {
+            Answer::Success(resp) => read_case_state(resp).await,
+            Answer::Gone => CaseState::Gone,
+        })
+    }
+
+    async fn put_case(
+        &self,
+        case_uid: &str,
+        update: &CaseUpdate,
+        end: Instant,
+        stats: &mut Attempts,
+    ) -> Result<bool, NotifierError> {
+        let body = update_body(update);
+        let call = Call {
+            method: Method::PUT,
+            url: self.case_url(case_uid, None)?,
+            body: Some(&body),
+            what: "case update",
+            gone_on_404: true,
+        };
+        Ok(matches!(
+            self.executor.call(&call, end, stats).await?,
+            Answer::Success(_)
+        ))
+    }
+}
+
+impl Desk for OutsetaDesk {
+    fn ready<'a>(
+        &'a self,
+        end: Instant,
+        stats: &'a mut Attempts,
+    ) -> BoxFuture<'a, Result<(), NotifierError>> {
+        Box::pin(self.executor.ready(end, stats))
+    }
+
+    fn create<'a>(
+        &'a self,
+        ticket: &'a Ticket,
+        end: Instant,
+        stats: &'a mut Attempts,
+    ) -> BoxFuture<'a, Result<String, NotifierError>> {
+        Box::pin(self.create_case(ticket, end, stats))
+    }
+
+    fn reply<'a>(
+        &'a self,
+        reply: &'a Reply,
+        end: Instant,
+        stats: &'a mut Attempts,
+    ) -> BoxFuture<'a, Result<bool, NotifierError>> {
+        Box::pin(self.post_reply(reply, end, stats))
+    }
+
+    fn case_state<'a>(
+        &'a self,
+        case_uid: &'a str,
+        end: Instant,
+        stats: &'a mut Attempts,
+    ) -> BoxFuture<'a, Result<CaseState, NotifierError>> {
+        Box::pin(self.read_case(case_uid, end, stats))
+    }
+
+    fn update<'a>(
+        &'a self,
+        case_uid: &'a str,
+        update: &'a CaseUpdate,
+        end: Instant,
+        stats: &'a mut Attempts,
+    ) -> BoxFuture<'a, Result<bool, NotifierError>> {
+        Box::pin(self.put_case(case_uid, update, end, stats))
+    }
+
+    fn know_secrets(&self, token: bool) -> BoxFuture<'_, &'static str> {
+        Box::pin(self.executor.know_secrets(token))
+    }
+
+    fn token_fetches(&self) -> u64 {
+        self.executor.token_fetches()
+    }
+}
+
+/// The JSON body of `POST /api/v1/support/cases`: what `notifier render`
+/// prints, and what the desk posts (plus the connection's body parameters).
+pub fn case_body(ticket: &Ticket, filing: &Filing) -> Value {
+    let from_person = match &filing.from_person {
+        FromPerson::Uid(uid) => json!({"Uid": uid}),
+        FromPerson::Email(email) => json!({"Email": email}),
+    };
+    json!({
+        "FromPerson": from_person,
+        "Subject": ticket.subject,
+        "Body": ticket.body,
+        "Source": filing.source,
+    })
+}
+
+/// The JSON body of `POST /api/v1/support/cases/{Uid}/replies`.
+pub fn reply_body(reply: &Reply) -> Value {
+    json!({
+        "AgentName": reply.agent_name,
+        "Case": {"Uid": reply.case_uid},
+        "Comment": reply.comment,
+    })
+}
+
+/// The JSON body of `PUT /api/v1/support/cases/{Uid}`: only what changes.
+pub fn update_body(update: &CaseUpdate) -> Value {
+    let mut body = serde_json::Map::new();
+    if let Some(status) = update.status {
+        let n = match status {
+            CaseStatus::Open => OPEN,
+            CaseStatus::Closed => CLOSED,
+        };
+        body.insert("Status".to_owned(), json!(n));
+    }
+    if let Some(person) = &update.assignee {
+        body.insert("AssignedToPersonClientIdentifier".to_owned(), json!(person));
+    }
+    if let Some(tags) = &update.tags {
+        let tags: Vec<Value> = tags
+            .iter()
+            .map(|uid| json!({"Tag": {"Uid": uid}}))
+            .collect();
+        body.insert("CaseTags".to_owned(), Value::Array(tags));
+    }
+    Value::Object(body)
+}
+
+/// `Status` 2 is closed; anything else, or a body that cannot be read, is
+/// taken as open: the reply that follows then finds out (a 404 is gone),
+/// and a reply to a case an agent closed a moment ago is still read there.
+async fn read_case_state(resp: reqwest::Response) -> CaseState {
+    let Ok(body) = resp.text().await else {
+        return CaseState::Open;
+    };
+    match serde_json::from_str::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("Status").and_then(Value::as_u64))
+    {
+        Some(CLOSED) => CaseState::Closed,
+        _ => CaseState::Open,
+    }
+}
+
+fn transport_problem(e: &reqwest::Error) -> String {
+    ticket_bridge_http::endpoint::transport_problem(e)
+}
+
+async fn read_case_uid(
+    resp: reqwest::Response,
+    redactor: &Redactor,
+) -> Result<String, NotifierError> {
+    let status = resp.status().as_u16();
+    // The case may exist now; retrying could file it twice, so these are final.
+    let body = resp.text().await.map_err(|e| {
+        NotifierError::TicketDeliveryFailed(format!(
+            "ticket API answered HTTP {status} but the response could not be read ({}); the case may exist",
+            transport_problem(&e)
+        ))
+    })?;
+    let value: Value = serde_json::from_str(&body).map_err(|_| {
+        NotifierError::TicketDeliveryFailed(format!(
+            "ticket API answered HTTP {status} with a body that is not JSON: {}; the case may exist",
+            api_message(&body, redactor)
+        ))
+    })?;
+    match value
+        .get("Uid")
+        .and_then(Value::as_str)
+        .filter(|u| !u.is_empty())
+    {
+        Some(uid) => Ok(uid.to_owned()),
+        None => Err(NotifierError::TicketDeliveryFailed(format!(
+            "ticket API answered HTTP {status} without a case Uid; the case may exist"
+        ))),
+    }
+}
+
+/// The API's own explanation: Outseta's `ErrorMessage` plus each validation
+/// error, or a generic message field, or the start of the body.
+fn api_message(body: &str, redactor: &Redactor) -> String {
+    let text = match serde_json::from_str::<Value>(body) {
+        Ok(v) => {
+            let mut parts: Vec<String> = Vec::new();
+            for key in [
+                "ErrorMessage",
+                "Message",
+                "message",
+                "error_description",
+                "error",
+            ] {
+                if let Some(m) = v.get(key).and_then(Value::as_str) {
+                    parts.push(m.to_owned());
+                    break;
+                }
+            }
+            let details = v
+                .get("EntityValidationErrors")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e.get("ValidationErrors").and_then(Value::as_array))
+                .flatten()
+                .filter_map(|e| e.get("ErrorMessage").and_then(Value::as_str));
+            parts.extend(details.map(str::to_owned));
+            if parts.is_empty() {
+                body.to_owned()
+            } else {
+                parts.join("; ")
+            }
+        }
+        Err(_) => body.trim().to_owned(),
+    };
+    let text = if text.is_empty() {
+        "(empty body)".to_owned()
+    } else {
+        text
+    };
+    ticket_bridge::text::clip(&redactor.text(&text), MESSAGE_MAX).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outseta_validation_errors_become_one_message() {
+        let body = r#"{"ErrorMessage":"Validation failed","EntityValidationErrors":[{"Entity":null,"TypeName":"Case",
+            "ValidationErrors":[{"ErrorCode":"required","ErrorMessage":"Subject is required","PropertyName":"Subject"},
+                                {"ErrorCode":"range","ErrorMessage":"Source must be 1..5","PropertyName":"Source"}]}]}"#;
+        assert_eq!(
+            api_message(body, &Redactor::default()),
+            "Validation failed; Subject is required; Source must be 1..5"
+        );
+        assert_eq!(api_message("", &Redactor::default()), "(empty body)");
+        let long = "x".repeat(2000);
+        let clipped = api_message(&long, &Redactor::default());
+        assert_eq!(clipped.chars().count(), MESSAGE_MAX);
+        assert!(clipped.ends_with('…'));
+    }
+
+    #[test]
+    fn the_filing_comes_from_the_environment() {
+        let env = |k: &str| match k {
+            "FROM_PERSON_UID" => Some("dpWp6Lmn".to_owned()),
+            "CASE_SOURCE" => Some("2".to_owned()),
+            _ => None,
+        };
+        let filing = ticket_bridge::config::filing(&env).expect("valid");
+        let ticket = Ticket {
+            subject: "s".into(),
+            body: "b".into(),
+        };
+        let v = case_body(&ticket, &filing);
+        assert_eq!(v["FromPerson"], json!({"Uid": "dpWp6Lmn"}));
+        assert_eq!(v["Source"], 2);
+    }
+
+    #[test]
+    fn bodies_have_outseta_shape() {
+        let ticket = Ticket {
+            subject: "s".into(),
+            body: "<p>b</p>".into(),
+        };
+        let by_uid = Filing {
+            from_person: FromPerson::Uid("P1".into()),
+            source: 3,
+        };
+        assert_eq!(
+            case_body(&ticket, &by_uid),
+            json!({"FromPerson": {"Uid": "P1"}, "Subject": "s", "Body": "<p>b</p>", "Source": 3})
+        );
+        let reply = Reply::new("Bridge", "C1", "<p>again</p>".into());
+        assert_eq!(
+            reply_body(&reply),
+            json!({"AgentName": "Bridge", "Case": {"Uid": "C1"}, "Comment": "<p>again</p>"})
+        );
+        let close = CaseUpdate {
+            status: Some(CaseStatus::Closed),
+            ..Default::default()
+        };
+        assert_eq!(update_body(&close), json!({"Status": 2}));
+        let route = CaseUpdate {
+            status: Some(CaseStatus::Open),
+            assignee: Some("P2".into()),
+            tags: Some(vec!["T1".into()]),
+        };
+        assert_eq!(
+            update_body(&route),
+            json!({"Status": 1, "AssignedToPersonClientIdentifier": "P2",
+                   "CaseTags": [{"Tag": {"Uid": "T1"}}]})
+        );
+    }
+}
