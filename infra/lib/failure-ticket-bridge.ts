@@ -47,7 +47,7 @@ export type WatchedStatus = (typeof WATCHED_STATUSES)[number];
 export const FLUSH_EVENT = { ticketBridge: 'flush' } as const;
 
 /**
- * The item actions the notifier calls on its table, exactly (shared/core/src:
+ * The item actions the notifier calls on its table, exactly (shared/aws/src:
  * `put_item`, `get_item`, `delete_item`, `update_item`): dedupe claims are
  * claimed and completed (PutItem), read (GetItem) and released after a failed
  * delivery (DeleteItem); incidents are created (PutItem), read (GetItem), and

@@ -15,13 +15,13 @@ import { serviceModel } from './api-model';
 import { allStatements, asList, offlineApp, resourcesOfType, templateOf } from './support';
 
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
-/** The notifier's code: the shared library and its thin main (tests excluded: they set up fixtures). */
-const SOURCE_DIRS = ['shared/core/src', 'functions/notifier/src'];
+/** The notifier's code: the core, its AWS adapters and its thin main (tests excluded: they set up fixtures). */
+const SOURCE_DIRS = ['shared/core/src', 'shared/aws/src', 'functions/notifier/src'];
 /** The AWS services whose IAM this test owns, by botocore model name. */
 const SERVICES = ['dynamodb', 'secretsmanager', 'sns', 'stepfunctions'];
 /**
  * Granted before the Rust side calls it: the EventBridge path's execution
- * history (DESIGN.md, shared/core/src/history.rs). Allowed while the code does not
+ * history (DESIGN.md, shared/aws/src/history.rs). Allowed while the code does not
  * call it yet; once it does, it is simply part of the called set.
  */
 const GRANTED_AHEAD_OF_CODE = new Set<string>(['states:GetExecutionHistory']);

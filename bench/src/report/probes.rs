@@ -75,17 +75,23 @@ fn newest_source(root: &Path) -> Option<std::time::SystemTime> {
     let mut newest = None;
     let mut dirs = vec![
         root.join("shared/core/src"),
+        root.join("shared/http/src"),
+        root.join("shared/aws/src"),
+        root.join("shared/outseta/src"),
         root.join("functions/notifier/src"),
     ];
     for f in [
         "Cargo.toml",
         "Cargo.lock",
-        "shared/Cargo.toml",
+        "shared/core/Cargo.toml",
+        "shared/http/Cargo.toml",
+        "shared/aws/Cargo.toml",
+        "shared/outseta/Cargo.toml",
         "functions/notifier/Cargo.toml",
     ] {
         newest = newest.max(modified(&root.join(f)));
     }
-    // Bounded: two source trees, a few dozen files.
+    // Bounded: five source trees, a few dozen files.
     while let Some(dir) = dirs.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
