@@ -30,6 +30,12 @@ lint: setup
 	ruff format --check
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	# The core builds without the AWS SDK, an HTTP client or TLS (issue 19),
+	# and the fuzz crate's own lockfile is current.
+	if cargo tree -p ticket-bridge -e normal --prefix none | grep -E '^(aws-|reqwest|hyper|rustls)'; then
+	  echo "lint: the core crate (ticket-bridge) depends on the crates above" >&2; exit 1
+	fi
+	(cd fuzz && cargo tree --locked --prefix none >/dev/null)
 	(cd infra && { [ -d node_modules ] || npm ci --loglevel=error --no-audit --no-fund; } && npx eslint --max-warnings 0 .)
 
 test-rust:
