@@ -21,6 +21,12 @@ pub use crate::notifier::Config;
 use crate::redact::Redactor;
 use crate::ticket::RenderConfig;
 
+/// Lambda's longest invocation, 15 minutes, in milliseconds.
+const MAX_LAMBDA_MS: u64 = 900_000;
+const DAY_S: u64 = 86_400;
+/// A leap year, in seconds.
+const YEAR_S: u64 = 366 * DAY_S;
+
 const PLACEHOLDER_EMAIL: &str = "set-FROM_PERSON_EMAIL-or-FROM_PERSON_UID@example.invalid";
 
 impl RenderConfig {
@@ -81,10 +87,13 @@ impl Config {
                 url,
                 filing,
                 send_auto_responder: boolean(get, "SEND_AUTO_RESPONDER", false)?,
-                max_attempts: number(get, "MAX_ATTEMPTS", 5)?.clamp(1, 20) as u32,
-                attempt_timeout: Duration::from_millis(
-                    number(get, "ATTEMPT_TIMEOUT_MS", 10_000)?.max(100),
-                ),
+                max_attempts: ranged(get, "MAX_ATTEMPTS", 5, 1..=20)? as u32,
+                attempt_timeout: Duration::from_millis(ranged(
+                    get,
+                    "ATTEMPT_TIMEOUT_MS",
+                    10_000,
+                    100..=MAX_LAMBDA_MS,
+                )?),
                 roots: match non_empty(get, "TLS_ROOTS") {
                     None => Roots::Bundled,
                     Some(v) => Roots::parse(&v).ok_or_else(|| {
@@ -92,16 +101,25 @@ impl Config {
                     })?,
                 },
                 connection_secret_id: required(get, "CONNECTION_SECRET_ID")?,
-                secret_cache_ttl: Duration::from_secs(number(
+                secret_cache_ttl: Duration::from_secs(ranged(
                     get,
                     "SECRET_CACHE_TTL_SECONDS",
                     300,
+                    0..=DAY_S,
                 )?),
             },
-            deadline_margin: Duration::from_millis(number(get, "DEADLINE_MARGIN_MS", 500)?),
-            default_budget: Duration::from_millis(
-                number(get, "DEFAULT_BUDGET_MS", 25_000)?.max(100),
-            ),
+            deadline_margin: Duration::from_millis(ranged(
+                get,
+                "DEADLINE_MARGIN_MS",
+                500,
+                0..=60_000,
+            )?),
+            default_budget: Duration::from_millis(ranged(
+                get,
+                "DEFAULT_BUDGET_MS",
+                25_000,
+                100..=MAX_LAMBDA_MS,
+            )?),
             incidents: incidents(get)?,
             idempotency_table: non_empty(get, "IDEMPOTENCY_TABLE"),
             dedupe_scope: match non_empty(get, "DEDUPE_SCOPE") {
@@ -110,10 +128,13 @@ impl Config {
                     ConfigError::new("DEDUPE_SCOPE", "must be execution, state or error")
                 })?,
             },
-            idempotency_ttl: Duration::from_secs(
-                number(get, "IDEMPOTENCY_TTL_SECONDS", 86_400)?.max(1),
-            ),
-            log_max_bytes: number(get, "LOG_EVENT_MAX_BYTES", 64 * 1024)?.clamp(8 * 1024, 1 << 20)
+            idempotency_ttl: Duration::from_secs(ranged(
+                get,
+                "IDEMPOTENCY_TTL_SECONDS",
+                86_400,
+                1..=YEAR_S,
+            )?),
+            log_max_bytes: ranged(get, "LOG_EVENT_MAX_BYTES", 64 * 1024, 8 * 1024..=1 << 20)?
                 as usize,
             fallback_topic_arn: match non_empty(get, "FALLBACK_TOPIC_ARN") {
                 Some(arn) if !arn.starts_with("arn:") => {
@@ -150,11 +171,15 @@ fn incidents(get: &impl Fn(&str) -> Option<String>) -> Result<incident::Settings
             g
         }
     };
-    let window = number(get, "INCIDENT_WINDOW_SECONDS", 604_800)?;
-    if window == 0 {
+    let window = ranged(get, "INCIDENT_WINDOW_SECONDS", 604_800, 1..=YEAR_S)?;
+    let reply_interval = ranged(get, "INCIDENT_REPLY_INTERVAL_SECONDS", 60, 0..=DAY_S)?;
+    // An incident that expires before its waiting occurrences could be
+    // posted would only carry them onto the next case: keep room for at
+    // least two reply intervals inside the window.
+    if window < reply_interval.saturating_mul(2) {
         return Err(ConfigError::new(
             "INCIDENT_WINDOW_SECONDS",
-            "must be at least 1",
+            "must be at least twice INCIDENT_REPLY_INTERVAL_SECONDS",
         ));
     }
     let agent_name = non_empty(get, "REPLY_AGENT_NAME")
@@ -175,7 +200,7 @@ fn incidents(get: &impl Fn(&str) -> Option<String>) -> Result<incident::Settings
     Ok(incident::Settings {
         grouping,
         window: Duration::from_secs(window),
-        reply_interval: Duration::from_secs(number(get, "INCIDENT_REPLY_INTERVAL_SECONDS", 60)?),
+        reply_interval: Duration::from_secs(reply_interval),
         agent_name,
         recovery_notes,
     })
@@ -215,16 +240,32 @@ fn required(
     non_empty(get, var).ok_or_else(|| ConfigError::new(var, "is required but not set"))
 }
 
-fn number(
+/// A number in its documented range: a value outside it (or one too large
+/// to parse) is a `ConfigError` naming the variable and the range, never a
+/// silent clamp or an overflow later.
+fn ranged(
     get: &impl Fn(&str) -> Option<String>,
     var: &'static str,
     default: u64,
+    range: std::ops::RangeInclusive<u64>,
 ) -> Result<u64, ConfigError> {
+    let out_of_range = || {
+        ConfigError::new(
+            var,
+            format!(
+                "must be an integer from {} to {}",
+                range.start(),
+                range.end()
+            ),
+        )
+    };
     match non_empty(get, var) {
         None => Ok(default),
         Some(v) => v
-            .parse()
-            .map_err(|_| ConfigError::new(var, "must be a non-negative integer")),
+            .parse::<u64>()
+            .ok()
+            .filter(|n| range.contains(n))
+            .ok_or_else(out_of_range),
     }
 }
 
@@ -331,6 +372,45 @@ mod tests {
             ("RECOVERY_NOTES", "sometimes", "RECOVERY_NOTES"),
             ("RECOVERY_NOTES", "true", "RECOVERY_NOTES"),
             ("TLS_ROOTS", "mine", "TLS_ROOTS"),
+            ("MAX_ATTEMPTS", "0", "MAX_ATTEMPTS"),
+            ("MAX_ATTEMPTS", "21", "MAX_ATTEMPTS"),
+            ("ATTEMPT_TIMEOUT_MS", "99", "ATTEMPT_TIMEOUT_MS"),
+            ("ATTEMPT_TIMEOUT_MS", "900001", "ATTEMPT_TIMEOUT_MS"),
+            (
+                "SECRET_CACHE_TTL_SECONDS",
+                "86401",
+                "SECRET_CACHE_TTL_SECONDS",
+            ),
+            ("DEADLINE_MARGIN_MS", "60001", "DEADLINE_MARGIN_MS"),
+            (
+                "DEFAULT_BUDGET_MS",
+                "18446744073709551615",
+                "DEFAULT_BUDGET_MS",
+            ),
+            ("IDEMPOTENCY_TTL_SECONDS", "0", "IDEMPOTENCY_TTL_SECONDS"),
+            (
+                "IDEMPOTENCY_TTL_SECONDS",
+                "9223372036854775808",
+                "IDEMPOTENCY_TTL_SECONDS",
+            ),
+            (
+                "IDEMPOTENCY_TTL_SECONDS",
+                "99999999999999999999",
+                "IDEMPOTENCY_TTL_SECONDS",
+            ),
+            ("LOG_EVENT_MAX_BYTES", "100", "LOG_EVENT_MAX_BYTES"),
+            ("LOG_EVENT_MAX_BYTES", "1048577", "LOG_EVENT_MAX_BYTES"),
+            (
+                "INCIDENT_WINDOW_SECONDS",
+                "31622401",
+                "INCIDENT_WINDOW_SECONDS",
+            ),
+            (
+                "INCIDENT_REPLY_INTERVAL_SECONDS",
+                "86401",
+                "INCIDENT_REPLY_INTERVAL_SECONDS",
+            ),
+            ("INCIDENT_WINDOW_SECONDS", "100", "INCIDENT_WINDOW_SECONDS"),
         ];
         for (var, value, named) in cases {
             let mut pairs: Vec<(&str, &str)> =

@@ -12,6 +12,9 @@ use crate::connection::{HttpParameters, OAuthClient, Secret, TokenMethod};
 use crate::endpoint::{display_endpoint, endpoint_url, headers, pairs, transport_problem};
 use ticket_bridge::error::NotifierError;
 
+/// The longest a token is cached, whatever `expires_in` says.
+const MAX_LIFETIME: Duration = Duration::from_secs(86_400);
+
 /// The OAuth access token of a warm container, reused until shortly before
 /// it expires so most invocations make no token call at all.
 #[derive(Default)]
@@ -55,15 +58,23 @@ impl TokenCache {
         }
         self.fetches.fetch_add(1, Ordering::Relaxed);
         let (token, lifetime) = fetch_token(http, client, timeout).await?;
+        // A server may answer any number: a lifetime beyond a day is taken
+        // as a day (a container lives less), so the arithmetic below cannot
+        // overflow and no panic can poison this cache's lock.
+        let lifetime = lifetime.min(MAX_LIFETIME);
         // Refresh a little early: a token that expires in flight costs a 401.
         let margin = (lifetime / 10).clamp(Duration::from_secs(1), Duration::from_secs(60));
+        let now = Instant::now();
+        let refresh_at = now
+            .checked_add(lifetime.saturating_sub(margin))
+            .unwrap_or(now);
         if let Ok(mut guard) = self.entry.lock() {
             *guard = Some(CachedToken {
                 endpoint: client.authorization_endpoint.clone(),
                 client_id: client.client_id.clone(),
                 client_secret: client.client_secret.clone(),
                 token: token.clone(),
-                refresh_at: Instant::now() + lifetime.saturating_sub(margin),
+                refresh_at,
             });
         }
         Ok((token, true))
@@ -180,6 +191,52 @@ fn token_parameters(extra: &HttpParameters, get: bool) -> (Pairs<'_>, Pairs<'_>)
 mod tests {
     use super::*;
     use crate::connection::Param;
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    /// A token endpoint answering every grant with `expires_in`.
+    async fn token_server(expires_in: Value) -> (MockServer, OAuthClient) {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(
+                serde_json::json!({"access_token": "tok", "token_type": "Bearer", "expires_in": expires_in}),
+            ))
+            .mount(&server)
+            .await;
+        let client = OAuthClient {
+            client_id: "id".into(),
+            client_secret: Secret::new("secret"),
+            authorization_endpoint: format!("{}/token", server.uri()),
+            http_method: TokenMethod::Post,
+            oauth_http_parameters: HttpParameters::default(),
+        };
+        (server, client)
+    }
+
+    /// Lifetimes at both ends of u64: the largest is cached (for a day, not
+    /// an overflow and a poisoned lock), zero is used once and fetched again.
+    #[tokio::test]
+    async fn any_token_lifetime_is_cached_without_panicking() {
+        let http = reqwest::Client::new();
+        let timeout = Duration::from_secs(5);
+        for (expires_in, fetches) in [
+            (serde_json::json!(u64::MAX), 1),
+            (serde_json::json!(u64::MAX.to_string()), 1),
+            (serde_json::json!(86_400 * 365), 1),
+            (serde_json::json!(0), 2),
+        ] {
+            let (_server, client) = token_server(expires_in.clone()).await;
+            let cache = TokenCache::default();
+            for _ in 0..2 {
+                let (token, _) = cache
+                    .bearer(&http, &client, timeout)
+                    .await
+                    .expect("a token");
+                assert_eq!(token.expose(), "tok");
+            }
+            assert_eq!(cache.fetches(), fetches, "expires_in {expires_in}");
+        }
+    }
 
     fn param(key: &str, value: &str) -> Param {
         Param {
