@@ -472,3 +472,70 @@ async fn replies_recovery_notes_and_the_flush() {
     let all = everything(&h, &logs, &first).await + &format!("{second:?}{recovered:?}{flushed:?}");
     assert_clean("incident replies / recovery / flush", &all);
 }
+
+/// Issues a new token on every grant, each already expired (`expires_in`
+/// 0), so every invocation of a warm container rotates it.
+struct RotatingIssuer(AtomicUsize);
+
+impl Respond for RotatingIssuer {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        let n = self.0.fetch_add(1, Ordering::SeqCst);
+        ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": format!("RotatedToken{n:04}x"), "token_type": "Bearer", "expires_in": 0
+        }))
+    }
+}
+
+/// One warm container, 100 token rotations: every event echoes the
+/// connection's own secrets, and none of them ever leaves, although each
+/// rotation teaches the gate two new values and it keeps a bounded number.
+#[tokio::test]
+async fn the_connection_stays_masked_through_a_hundred_token_rotations() {
+    let api = MockServer::start().await;
+    let issuer = Arc::new(RotatingIssuer(AtomicUsize::new(0)));
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(ArcResponder(issuer.clone()))
+        .mount(&api)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/support/cases"))
+        .respond_with(created("CASE-R"))
+        .mount(&api)
+        .await;
+    let cases = format!("{}/api/v1/support/cases", api.uri());
+    let token = format!("{}/token", api.uri());
+    let notifier = memory_notifier(&connection(&token), &cases, &[("MAX_ATTEMPTS", "1")]);
+    let (logs, _g) = capture_logs();
+    let secrets = [API_KEY, API_SECRET, HEADER_SECRET, CLIENT_SECRET];
+    for i in 0..100 {
+        let event = echo(&format!("rotation-{i}"), &secrets);
+        let out = invoke(&notifier, event, 5_000).await;
+        assert_eq!(
+            out.as_ref().map(|v| v["caseUid"].clone()),
+            Ok(json!("CASE-R"))
+        );
+    }
+    assert!(
+        issuer.0.load(Ordering::SeqCst) >= 100,
+        "a token per invocation"
+    );
+    let mut all = logs.text();
+    for r in api.received_requests().await.unwrap_or_default() {
+        if r.url.path() != "/token" {
+            all.push_str(&String::from_utf8_lossy(&r.body));
+        }
+    }
+    for secret in secrets {
+        assert!(!all.contains(secret), "{secret} leaked after rotations");
+    }
+}
+
+/// Serves a shared responder, so the test can read its count.
+struct ArcResponder<R>(Arc<R>);
+
+impl<R: Respond> Respond for ArcResponder<R> {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        self.0.respond(req)
+    }
+}

@@ -27,6 +27,10 @@ pub enum NotifierError {
     /// Retries or the time budget ran out before the API accepted the ticket.
     #[error("{0}")]
     TicketDeliveryFailed(String),
+    /// The invocation's deadline had passed before any work began: nothing
+    /// was attempted, and a retry with time left files the ticket.
+    #[error("{0}")]
+    DeliveryTimedOut(String),
 }
 
 impl NotifierError {
@@ -39,6 +43,7 @@ impl NotifierError {
             NotifierError::Auth(_) => "AuthError",
             NotifierError::TicketRejected(_) => "TicketRejected",
             NotifierError::TicketDeliveryFailed(_) => "TicketDeliveryFailed",
+            NotifierError::DeliveryTimedOut(_) => "DeliveryTimedOut",
         }
     }
 
@@ -51,6 +56,7 @@ impl NotifierError {
             NotifierError::Auth(m) => NotifierError::Auth(f(&m)),
             NotifierError::TicketRejected(m) => NotifierError::TicketRejected(f(&m)),
             NotifierError::TicketDeliveryFailed(m) => NotifierError::TicketDeliveryFailed(f(&m)),
+            NotifierError::DeliveryTimedOut(m) => NotifierError::DeliveryTimedOut(f(&m)),
             other @ NotifierError::Config(_) => other,
         }
     }

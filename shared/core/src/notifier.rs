@@ -270,6 +270,19 @@ impl Notifier {
                 return Err(self.not_filed(err, ending).await);
             }
         };
+        if Deadline::of(deadline) == Deadline::Passed {
+            let case = self.render(&failure, None, OffsetDateTime::now_utc());
+            let err = NotifierError::DeliveryTimedOut(
+                "the invocation's deadline had passed before it began; nothing was attempted"
+                    .to_owned(),
+            );
+            ending.outcome = "deadline_passed";
+            ending.case = Some(&case);
+            // No token fetch either: the connection's values (cached, or
+            // read once) are enough to seal the line.
+            ending.authorized = true;
+            return Err(self.not_filed(err, ending).await);
+        }
         let (end, end_wall) = self.budget_end(deadline);
         let budget_ms = end.saturating_duration_since(started).as_millis() as u64;
         tracing::debug!(budget_ms, "time budget for this invocation");
@@ -548,15 +561,45 @@ impl Notifier {
     }
 
     /// When work must stop: as a monotonic instant for timing, and as wall
-    /// time for dedupe claims other containers read.
+    /// time for dedupe claims other containers read. A deadline that has
+    /// passed leaves no time at all; one more than a day in the past is no
+    /// real deadline and counts as absent: `cargo lambda watch` 1.9 sends
+    /// `Lambda-Runtime-Deadline-Ms: 600000` (ten minutes after the epoch)
+    /// on every invocation, and every local run would fail on it.
     fn budget_end(&self, deadline: Option<SystemTime>) -> (Instant, SystemTime) {
-        let left = deadline
-            .and_then(|d| d.duration_since(SystemTime::now()).ok())
-            .filter(|d| !d.is_zero())
-            .map_or(self.config.default_budget, |left| {
-                left.saturating_sub(self.config.deadline_margin)
-            });
+        let left = match Deadline::of(deadline) {
+            Deadline::Absent => self.config.default_budget,
+            Deadline::Passed => Duration::ZERO,
+            Deadline::In(left) => left.saturating_sub(self.config.deadline_margin),
+        };
         (Instant::now() + left, SystemTime::now() + left)
+    }
+}
+
+/// Where the invocation's deadline stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Deadline {
+    Absent,
+    Passed,
+    In(Duration),
+}
+
+impl Deadline {
+    /// Further in the past than this, a deadline is a placeholder.
+    const PLACEHOLDER_AGE: Duration = Duration::from_secs(86_400);
+
+    fn of(deadline: Option<SystemTime>) -> Self {
+        let Some(d) = deadline else {
+            return Deadline::Absent;
+        };
+        let now = SystemTime::now();
+        match d.duration_since(now) {
+            Ok(left) if !left.is_zero() => Deadline::In(left),
+            _ if now.duration_since(d).unwrap_or_default() > Self::PLACEHOLDER_AGE => {
+                Deadline::Absent
+            }
+            _ => Deadline::Passed,
+        }
     }
 }
 

@@ -233,3 +233,32 @@ async fn a_recurring_failure_is_one_case_and_replies_until_a_person_closes_it() 
         "the new case links the closed one"
     );
 }
+
+#[tokio::test]
+async fn a_deadline_already_passed_attempts_nothing_and_says_so() {
+    let desk = Arc::new(MemoryDesk::new());
+    let n = notifier(config(&[]), &desk);
+    let passed = Some(SystemTime::now() - Duration::from_secs(1));
+    let err = n
+        .handle(catch_payload(ARN), passed)
+        .await
+        .expect_err("no time left");
+    assert_eq!(err.error_type(), "DeliveryTimedOut");
+    assert_eq!(desk.calls(), 0, "nothing was attempted");
+    // Not claimed either: a retry with time left files the ticket.
+    n.handle(catch_payload(ARN), deadline())
+        .await
+        .expect("filed on retry");
+    assert_eq!(desk.cases().len(), 1);
+}
+
+/// `cargo lambda watch` 1.9 sends a deadline ten minutes after the epoch on
+/// every invocation: no real deadline, so the default budget applies.
+#[tokio::test]
+async fn a_deadline_long_past_is_a_placeholder_and_counts_as_absent() {
+    let desk = Arc::new(MemoryDesk::new());
+    let n = notifier(config(&[]), &desk);
+    let watch = Some(SystemTime::UNIX_EPOCH + Duration::from_millis(600_000));
+    n.handle(catch_payload(ARN), watch).await.expect("filed");
+    assert_eq!(desk.cases().len(), 1);
+}

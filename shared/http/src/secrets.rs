@@ -23,8 +23,8 @@ pub struct SecretCache {
 }
 
 impl SecretCache {
-    /// `gate` learns every value of every connection read, before anything
-    /// else sees the connection.
+    /// `gate` pins every value of the connection read, before anything
+    /// else sees it: tokens rotating later never evict them.
     pub fn new(
         source: Arc<dyn SecretSource>,
         id: impl Into<String>,
@@ -61,7 +61,7 @@ impl SecretCache {
             id: self.id.clone(),
             reason,
         })?);
-        self.gate.learn(conn.secret_values());
+        self.gate.pin(conn.secret_values());
         if let Ok(mut entry) = self.entry.lock() {
             *entry = Some((Instant::now(), conn.clone()));
         }

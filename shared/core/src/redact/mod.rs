@@ -48,8 +48,10 @@ const SCHEMES: &[&str] = &["bearer", "basic", "outseta"];
 /// `"1"` in a ticket would destroy it and protect nothing.
 const MIN_KNOWN_SECRET_LEN: usize = 4;
 
-/// Secret values the gate keeps at most: the connection's, plus the current
-/// and earlier tokens (a token revoked a minute ago is still a credential).
+/// Rotating credentials the gate keeps at most, beside the pinned ones: the
+/// current and earlier tokens (a token revoked a minute ago is still a
+/// credential), and a rotated connection's old values. Each token rotation
+/// adds two (the token, and its `Bearer` header value).
 const KNOWN_MAX: usize = 64;
 
 /// Text that went through the [`Gate`]: redacted and cut to size. It can
@@ -81,7 +83,30 @@ impl std::fmt::Display for Redacted {
 #[derive(Debug, Clone)]
 pub struct Gate {
     base: Redactor,
-    known: Arc<RwLock<VecDeque<String>>>,
+    known: Arc<RwLock<Known>>,
+}
+
+/// The values a gate masks: the connection's own, pinned for as long as
+/// that connection is current, and a bounded set of rotating credentials
+/// beside them, oldest evicted first. Tokens can rotate any number of times
+/// in a warm container; they never push the connection's secrets out.
+#[derive(Debug, Default)]
+struct Known {
+    pinned: Vec<String>,
+    rotating: VecDeque<String>,
+}
+
+impl Known {
+    fn holds(&self, v: &str) -> bool {
+        self.pinned.iter().chain(&self.rotating).any(|k| k == v)
+    }
+
+    fn rotate_in(&mut self, v: String) {
+        if self.rotating.len() >= KNOWN_MAX {
+            self.rotating.pop_front();
+        }
+        self.rotating.push_back(v);
+    }
 }
 
 impl Gate {
@@ -89,37 +114,66 @@ impl Gate {
     pub fn new(base: Redactor) -> Self {
         Gate {
             base,
-            known: Arc::new(RwLock::new(VecDeque::new())),
+            known: Arc::new(RwLock::new(Known::default())),
         }
     }
 
-    /// Remembers secret values to mask wherever they appear from now on.
+    /// Remembers rotating secret values (tokens, header values made from
+    /// them) to mask wherever they appear from now on, the oldest forgotten
+    /// first once [`KNOWN_MAX`] are held.
     pub fn learn<'a>(&self, values: impl IntoIterator<Item = &'a str>) {
         let Ok(mut known) = self.known.write() else {
             return;
         };
         for v in values {
-            if v.len() < MIN_KNOWN_SECRET_LEN || known.iter().any(|k| k == v) {
+            if v.len() < MIN_KNOWN_SECRET_LEN || known.holds(v) {
                 continue;
             }
-            if known.len() >= KNOWN_MAX {
-                known.pop_front();
-            }
-            known.push_back(v.to_owned());
+            known.rotate_in(v.to_owned());
         }
+    }
+
+    /// Pins the current connection's secret values: masked for as long as
+    /// that connection is current, whatever rotates beside them. The values
+    /// of the connection it replaces become rotating ones, masked a while
+    /// longer (a rotated secret is still a credential).
+    pub fn pin<'a>(&self, values: impl IntoIterator<Item = &'a str>) {
+        let Ok(mut known) = self.known.write() else {
+            return;
+        };
+        let mut pinned: Vec<String> = Vec::new();
+        for v in values {
+            if v.len() >= MIN_KNOWN_SECRET_LEN && !pinned.iter().any(|p| p == v) {
+                pinned.push(v.to_owned());
+            }
+        }
+        let previous = std::mem::replace(&mut known.pinned, pinned);
+        for v in previous {
+            if !known.holds(&v) {
+                known.rotate_in(v);
+            }
+        }
+        let Known { pinned, rotating } = &mut *known;
+        rotating.retain(|v| !pinned.contains(v));
     }
 
     /// How many secret values the gate masks (the log line says it).
     pub fn known(&self) -> usize {
-        self.known.read().map_or(0, |k| k.len())
+        self.known
+            .read()
+            .map_or(0, |k| k.pinned.len() + k.rotating.len())
     }
 
     /// The key rules plus every value learnt so far.
     pub fn redactor(&self) -> Redactor {
         match self.known.read() {
-            Ok(known) => self
-                .base
-                .with_known_secrets(known.iter().map(String::as_str)),
+            Ok(known) => self.base.with_known_secrets(
+                known
+                    .pinned
+                    .iter()
+                    .chain(&known.rotating)
+                    .map(String::as_str),
+            ),
             Err(_) => self.base.clone(),
         }
     }
@@ -571,185 +625,4 @@ fn normalise(key: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn masks_sensitive_keys_at_any_depth_whatever_the_spelling() {
-        let r = Redactor::default();
-        let v = json!({
-            "user": "ann",
-            "Password": "p1",
-            "nested": {"list": [{"api-key": "k1"}, {"X_Api_Key": "k2"}], "clientSecret": "c1"},
-            "Authorization": "Bearer abc",
-            "accessToken": {"deep": "t1"},
-            "privateKey": "pem",
-            "db_credentials": ["a", "b"],
-            "empty": null,
-        });
-        let out = r.json(&v);
-        let text = out.to_string();
-        for leaked in ["p1", "k1", "k2", "c1", "abc", "t1", "pem", "\"a\""] {
-            assert!(!text.contains(leaked), "{leaked} leaked in {text}");
-        }
-        assert_eq!(out["user"], "ann");
-        assert_eq!(out["nested"]["clientSecret"], MASK);
-        assert_eq!(out["nested"]["list"][1]["X_Api_Key"], MASK);
-        assert_eq!(out["empty"], Value::Null);
-    }
-
-    #[test]
-    fn extra_keys_extend_the_list() {
-        let r = Redactor::new(["ssn", "Card-Number"]);
-        let out = r.json(&json!({"SSN": "123", "cardNumber": "4111", "name": "x"}));
-        assert_eq!(out, json!({"SSN": MASK, "cardNumber": MASK, "name": "x"}));
-    }
-
-    #[test]
-    fn masks_credentials_inside_text() {
-        let r = Redactor::default();
-        let s = r.text("call failed: Authorization: Bearer eyJhbGciOi.J9xyz_1 at host");
-        assert!(!s.contains("eyJhbGciOi"), "{s}");
-        assert!(s.contains("Bearer [REDACTED]"), "{s}");
-        let s = r.text("header was 'Basic dXNlcjpwYXNz' and Outseta KEY123:SECRET456");
-        assert!(
-            !s.contains("dXNlcjpwYXNz") && !s.contains("SECRET456"),
-            "{s}"
-        );
-        let s = r.text("https://x/y?password=hunter2&user=bob; {\"client_secret\": \"s3cr3t\"}");
-        assert!(!s.contains("hunter2") && !s.contains("s3cr3t"), "{s}");
-        assert!(s.contains("user=bob"), "{s}");
-    }
-
-    #[test]
-    fn whitespace_two_word_keys_and_masks_twice() {
-        let r = Redactor::default();
-        for text in [
-            "password:\tS3cret-1",
-            "password:\nS3cret-1",
-            "password\t=\tS3cret-1",
-            "api key: S3cret-1",
-            "client secret = S3cret-1",
-        ] {
-            assert!(
-                !r.text(text).contains("S3cret-1"),
-                "{text:?} -> {}",
-                r.text(text)
-            );
-        }
-        for text in [
-            "password=[REDACTED]",
-            "\"token\": \"[REDACTED]\"",
-            "Bearer [REDACTED]",
-        ] {
-            assert_eq!(r.text(text), text);
-        }
-        assert_eq!(r.text("the key: value"), "the key: value");
-    }
-
-    #[test]
-    fn leaves_prose_alone() {
-        let r = Redactor::default();
-        let prose = "basic authentication failed; the bearer of bad news; Service: Lambda";
-        assert_eq!(r.text(prose), prose);
-        // ECS's CannotPullContainerError, in containerd's wording.
-        let ecs = "CannotPullContainerError: pull access denied, repository does not exist or \
-                   may require authorization: server message: insufficient_scope: \
-                   authorization failed";
-        assert_eq!(r.text(ecs), ecs);
-        let failed = "Authorization failed: access denied for the role";
-        assert_eq!(r.text(failed), failed);
-    }
-
-    #[test]
-    fn authorization_values_that_are_not_prose_stay_masked() {
-        let r = Redactor::default();
-        for (text, gone) in [
-            (
-                "Authorization: c2VjcmV0OnZhbHVl at host",
-                "c2VjcmV0OnZhbHVl",
-            ),
-            ("authorization: abcdefghijklmnopq next", "abcdefghijklmnopq"),
-            ("authorization: hunter2 then", "hunter2"),
-            ("authorization: server", "server"),
-            ("authorization: \"server message\"", "server"),
-            ("Proxy-Authorization: Token9xYz more", "Token9xYz"),
-            ("Authorization: Bearer sesame12 then", "sesame12"),
-            ("Authorization failed: sesame12 then", "sesame12"),
-            ("password: authorization: hunter22", "hunter22"),
-        ] {
-            let out = r.text(text);
-            assert!(!out.contains(gone), "{text} -> {out}");
-            assert!(out.contains(MASK), "{text} -> {out}");
-        }
-    }
-
-    #[test]
-    fn masks_known_secret_values_verbatim() {
-        let r = Redactor::default().with_known_secrets(["CanaryValue", "ab"]);
-        assert_eq!(r.text("echo CanaryValue back"), "echo [REDACTED] back");
-        assert_eq!(
-            r.text("ab stays: too short to mask"),
-            "ab stays: too short to mask"
-        );
-        let out = r.json(&json!({"note": "CanaryValue"}));
-        assert_eq!(out["note"], MASK);
-    }
-
-    #[test]
-    fn the_gate_masks_what_it_learnt_and_cuts_visibly() {
-        let gate = Gate::new(Redactor::default());
-        let copy = gate.clone();
-        assert_eq!(
-            gate.seal("echo CanaryValue", 100).as_str(),
-            "echo CanaryValue"
-        );
-        copy.learn(["CanaryValue", "ab"]);
-        assert_eq!(
-            gate.seal("echo CanaryValue", 100).as_str(),
-            "echo [REDACTED]"
-        );
-        assert_eq!(gate.known(), 1);
-        let long = "x".repeat(1000);
-        let sealed = gate.seal(&long, 200);
-        assert!(
-            sealed.as_str().ends_with("[truncated: 848 more bytes]"),
-            "{sealed}"
-        );
-        assert!(serde_json::to_string(sealed.as_str()).unwrap().len() <= 200 + 2);
-        // Escapes count: a line of quotes doubles when written as JSON.
-        let quotes = "\"".repeat(1000);
-        let sealed = gate.seal(&quotes, 300);
-        assert!(serde_json::to_string(sealed.as_str()).unwrap().len() <= 300 + 2);
-        let v = serde_json::json!({"password": "p", "note": "CanaryValue"});
-        assert_eq!(
-            gate.seal_json(&v, 1000).as_str(),
-            r#"{"note":"[REDACTED]","password":"[REDACTED]"}"#
-        );
-        for i in 0..(KNOWN_MAX + 5) {
-            gate.learn([format!("token-{i:04}").as_str()]);
-        }
-        assert_eq!(gate.known(), KNOWN_MAX);
-    }
-
-    #[test]
-    fn never_panics_on_odd_text() {
-        let r = Redactor::default();
-        for s in [
-            "",
-            "token",
-            "token=",
-            "token:\"",
-            "Bearer",
-            "Bearer ",
-            "é token=é ünï",
-            "password='x",
-        ] {
-            let _ = r.text(s);
-        }
-        assert_eq!(r.text("token=é"), "token=[REDACTED]");
-        let arn = "arn:aws:secretsmanager:us-east-1:1:secret:events!connection/x/y-AbC";
-        assert_eq!(r.text(arn), arn);
-    }
-}
+mod tests;
