@@ -17,6 +17,8 @@
 
 pub mod cause;
 pub mod config;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 pub mod connection;
 pub mod dedupe;
 pub mod delivery;

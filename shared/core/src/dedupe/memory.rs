@@ -47,7 +47,9 @@ impl Memory {
     }
 
     fn state(r: Option<&Record>, now: SystemTime) -> Claim {
-        match r {
+        // An expired record is gone, as in the table (whose TTL may not
+        // have deleted it yet, but whose reads and writes treat it so).
+        match r.filter(|r| r.expires > now) {
             Some(Record {
                 done: Some((case_uid, subject)),
                 ..
@@ -116,7 +118,11 @@ impl ClaimStore for Memory {
 
     fn release<'a>(&'a self, key: &'a str) -> Stored<'a, ()> {
         Box::pin(async move {
-            self.lock()?.remove(key);
+            let mut map = self.lock()?;
+            // Only a claim in progress: a result stays for later copies.
+            if map.get(key).is_some_and(|r| r.done.is_none()) {
+                map.remove(key);
+            }
             Ok(())
         })
     }
