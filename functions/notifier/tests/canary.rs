@@ -217,13 +217,13 @@ async fn in_progress_elsewhere_and_a_lapsed_holder_taken_over() {
     let later = SystemTime::now() + Duration::from_secs(600);
     // Another invocation holds the claim and is alive the whole time.
     h.store
-        .claim(&key("held"), Lease::new(later, later))
+        .claim(&key("held"), &Lease::new(later, later))
         .await
         .unwrap();
     // And one whose holder stopped mid-delivery: its deadline is 1 s away.
     let soon = SystemTime::now() + Duration::from_secs(1);
     h.store
-        .claim(&key("lapsed"), Lease::new(soon, later))
+        .claim(&key("lapsed"), &Lease::new(soon, later))
         .await
         .unwrap();
 

@@ -246,7 +246,7 @@ async fn a_holder_that_stops_mid_delivery_is_taken_over_within_the_budget() {
     let expires = SystemTime::now() + Duration::from_secs(3600);
     assert_eq!(
         holder
-            .claim(&key, Lease::new(holder_deadline, expires))
+            .claim(&key, &Lease::new(holder_deadline, expires))
             .await
             .unwrap(),
         Claim::New

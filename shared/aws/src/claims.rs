@@ -1,17 +1,23 @@
 //! The DynamoDB adapter: claims that span every container, in the layout
 //! Powertools' idempotency utility uses (`id`, `status`, `expiration` as the
-//! table's TTL attribute, `in_progress_expiration` in milliseconds).
+//! table's TTL attribute, `in_progress_expiration` in milliseconds), plus
+//! `owner`, the holder's token, which complete and release are conditioned
+//! on.
 
+use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use aws_sdk_dynamodb::types::AttributeValue;
+
 use crate::dynamo::{PK, condition_failed, failed, get, n, s};
-use ticket_bridge::dedupe::{Claim, ClaimStore, Filed, Lease, StoreError, Stored};
+use ticket_bridge::dedupe::{Claim, ClaimStore, Filed, Lease, Owner, Settled, StoreError, Stored};
 
 const STATUS: &str = "status";
 const EXPIRATION: &str = "expiration";
 const IN_PROGRESS_EXPIRY: &str = "in_progress_expiration";
 const CASE_UID: &str = "case_uid";
 const SUBJECT: &str = "subject";
+const OWNER: &str = "owner";
 const IN_PROGRESS: &str = "INPROGRESS";
 const COMPLETED: &str = "COMPLETED";
 
@@ -34,7 +40,7 @@ impl ClaimStore for DynamoDb {
         "dynamodb"
     }
 
-    fn claim<'a>(&'a self, key: &'a str, lease: Lease) -> Stored<'a, Claim> {
+    fn claim<'a>(&'a self, key: &'a str, lease: &'a Lease) -> Stored<'a, Claim> {
         Box::pin(async move {
             let now = SystemTime::now();
             // New, expired, or in progress past its holder's deadline: ours.
@@ -44,6 +50,7 @@ impl ClaimStore for DynamoDb {
                 .table_name(&self.table)
                 .item(PK, s(key))
                 .item(STATUS, s(IN_PROGRESS))
+                .item(OWNER, s(lease.owner.as_str()))
                 .item(EXPIRATION, n(secs(lease.expires)))
                 .item(IN_PROGRESS_EXPIRY, n(millis(lease.in_progress_until)))
                 .condition_expression(
@@ -109,44 +116,76 @@ impl ClaimStore for DynamoDb {
         })
     }
 
-    fn complete<'a>(&'a self, key: &'a str, filed: Filed<'a>) -> Stored<'a, ()> {
+    fn complete<'a>(
+        &'a self,
+        key: &'a str,
+        owner: &'a Owner,
+        filed: Filed<'a>,
+    ) -> Stored<'a, Settled> {
         Box::pin(async move {
-            self.client
+            let put = self
+                .client
                 .put_item()
                 .table_name(&self.table)
                 .item(PK, s(key))
                 .item(STATUS, s(COMPLETED))
+                .item(OWNER, s(owner.as_str()))
                 .item(EXPIRATION, n(secs(filed.expires)))
                 .item(CASE_UID, s(filed.case_uid))
                 .item(SUBJECT, s(filed.subject))
+                .condition_expression(HELD)
+                .set_expression_attribute_names(Some(held_names()))
+                .set_expression_attribute_values(Some(held_values(owner)))
                 .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| StoreError(failed(&e)))
+                .await;
+            match put {
+                Ok(_) => Ok(Settled::Applied),
+                Err(e) if condition_failed(&e) => Ok(Settled::NotOwner),
+                Err(e) => Err(StoreError(failed(&e))),
+            }
         })
     }
 
-    fn release<'a>(&'a self, key: &'a str) -> Stored<'a, ()> {
+    fn release<'a>(&'a self, key: &'a str, owner: &'a Owner) -> Stored<'a, Settled> {
         Box::pin(async move {
-            self.client
+            let delete = self
+                .client
                 .delete_item()
                 .table_name(&self.table)
                 .key(PK, s(key))
-                .condition_expression("#st = :inprogress")
-                .expression_attribute_names("#st", STATUS)
-                .expression_attribute_values(":inprogress", s(IN_PROGRESS))
+                .condition_expression(HELD)
+                .set_expression_attribute_names(Some(held_names()))
+                .set_expression_attribute_values(Some(held_values(owner)))
                 .send()
-                .await
-                .map(|_| ())
-                .or_else(|e| {
-                    if condition_failed(&e) {
-                        Ok(())
-                    } else {
-                        Err(StoreError(failed(&e)))
-                    }
-                })
+                .await;
+            match delete {
+                Ok(_) => Ok(Settled::Applied),
+                Err(e) if condition_failed(&e) => Ok(Settled::NotOwner),
+                Err(e) => Err(StoreError(failed(&e))),
+            }
         })
     }
+}
+
+/// A holder's write (complete, release) holds only on its own claim, still
+/// in progress and not expired: a takeover wrote another owner, a
+/// completion another status.
+const HELD: &str = "#st = :inprogress AND #owner = :owner AND #exp >= :now";
+
+fn held_names() -> HashMap<String, String> {
+    HashMap::from([
+        ("#st".to_owned(), STATUS.to_owned()),
+        ("#owner".to_owned(), OWNER.to_owned()),
+        ("#exp".to_owned(), EXPIRATION.to_owned()),
+    ])
+}
+
+fn held_values(owner: &Owner) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (":inprogress".to_owned(), s(IN_PROGRESS)),
+        (":owner".to_owned(), s(owner.as_str())),
+        (":now".to_owned(), n(secs(SystemTime::now()))),
+    ])
 }
 
 fn secs(t: SystemTime) -> u128 {

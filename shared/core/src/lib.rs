@@ -21,6 +21,8 @@
 
 pub mod cause;
 pub mod config;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 pub mod dedupe;
 pub mod desk;
 pub mod error;

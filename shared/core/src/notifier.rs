@@ -20,7 +20,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::dedupe::Scope;
-use crate::dedupe::{self, Claim, ClaimStore, Filed, Lease, Memory};
+use crate::dedupe::{self, Claim, ClaimStore, Filed, Lease, Memory, Settled};
 use crate::desk::{Attempts, Desk, DeskSettings};
 use crate::error::NotifierError;
 use crate::fallback::{self, Publisher};
@@ -289,7 +289,10 @@ impl Notifier {
         let key = dedupe::key(&failure, self.config.dedupe_scope);
         let reported = OffsetDateTime::now_utc();
 
-        let claimed = match self.claim(&key, end, end_wall).await {
+        // This invocation's lease: its token is what completes or releases
+        // the claim, so a lapsed holder's late writes cannot touch ours.
+        let lease = Lease::new(end_wall, SystemTime::now() + self.config.idempotency_ttl);
+        let claimed = match self.claim(&key, &lease, end).await {
             Ok(Claim::Done { case_uid, subject }) => {
                 tracing::info!(
                     outcome = "duplicate",
@@ -315,10 +318,10 @@ impl Notifier {
                 ending.case = Some(&case);
                 return Err(self.not_filed(err, ending).await);
             }
-            Ok(Claim::New) => true,
+            Ok(Claim::New) => Some(&lease.owner),
             Err(e) => {
                 tracing::warn!(error = %e, "dedupe store unavailable; delivering without it (a duplicate beats a lost failure)");
-                false
+                None
             }
         };
 
@@ -361,12 +364,13 @@ impl Notifier {
 
         match result {
             Ok(case_uid) => {
-                if claimed {
+                if let Some(owner) = claimed {
                     let expires = SystemTime::now() + self.config.idempotency_ttl;
-                    if let Err(e) = self
+                    match self
                         .store
                         .complete(
                             &key,
+                            owner,
                             Filed {
                                 case_uid: &case_uid,
                                 subject: &case.subject,
@@ -375,7 +379,15 @@ impl Notifier {
                         )
                         .await
                     {
-                        tracing::warn!(error = %e, "ticket filed but not recorded for dedupe; a retry may file it again");
+                        Ok(Settled::Applied) => {}
+                        Ok(Settled::NotOwner) => {
+                            tracing::warn!(
+                                "ticket filed after this invocation's dedupe claim lapsed and was taken over; the copy holding it may file it again"
+                            );
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "ticket filed but not recorded for dedupe; a retry may file it again");
+                        }
                     }
                 }
                 tracing::info!(
@@ -396,8 +408,18 @@ impl Notifier {
                 })
             }
             Err(err) => {
-                if claimed && let Err(e) = self.store.release(&key).await {
-                    tracing::warn!(error = %e, "could not release the dedupe claim; a retry waits until it lapses");
+                if let Some(owner) = claimed {
+                    match self.store.release(&key, owner).await {
+                        Ok(Settled::Applied) => {}
+                        Ok(Settled::NotOwner) => {
+                            tracing::warn!(
+                                "dedupe claim not released: it lapsed and another copy took it over"
+                            );
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "could not release the dedupe claim; a retry waits until it lapses");
+                        }
+                    }
                 }
                 ending.outcome = "not_delivered";
                 ending.case = Some(&case);
@@ -461,17 +483,16 @@ impl Notifier {
     async fn claim(
         &self,
         key: &str,
+        lease: &Lease,
         end: Instant,
-        end_wall: SystemTime,
     ) -> Result<Claim, dedupe::StoreError> {
-        let expires = SystemTime::now() + self.config.idempotency_ttl;
-        let mut claim = self.store.claim(key, Lease::new(end_wall, expires)).await?;
+        let mut claim = self.store.claim(key, lease).await?;
         while claim == Claim::InProgress && Instant::now() + IN_PROGRESS_POLL < end {
             tokio::time::sleep(IN_PROGRESS_POLL).await;
             claim = match self.store.existing(key).await? {
                 // Released (its delivery failed) or lapsed (its holder died):
                 // try ourselves; the conditional write decides who wins.
-                Claim::New => self.store.claim(key, Lease::new(end_wall, expires)).await?,
+                Claim::New => self.store.claim(key, lease).await?,
                 other => other,
             };
         }

@@ -2,8 +2,8 @@
 //! claim and incident stores, a recording fallback) against an Outseta
 //! stand-in that keeps cases, replies and status: a recurring failure is one
 //! case that grows, a closed or gone case is followed by a new one, and
-//! nothing is lost when replies fail. The DynamoDB adapter's own tests, on
-//! moto, are in functions/notifier/tests/incidents.rs.
+//! nothing is lost when replies fail. The stores' own behaviour is the
+//! conformance suite's (conformance.rs, conformance_dynamodb.rs).
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

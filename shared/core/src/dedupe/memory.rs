@@ -5,13 +5,15 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::SystemTime;
 
-use super::{Claim, ClaimStore, Filed, Lease, StoreError, Stored};
+use super::{Claim, ClaimStore, Filed, Lease, Owner, Settled, StoreError, Stored};
 
 /// Failures the per-container guard remembers at most.
 pub(super) const MEMORY_MAX: usize = 1024;
 
 #[derive(Debug, Clone)]
 struct Record {
+    /// The holder's token: complete and release only by it.
+    owner: Owner,
     done: Option<(String, String)>,
     in_progress_until: SystemTime,
     expires: SystemTime,
@@ -46,8 +48,21 @@ impl Memory {
         self.lock().is_ok_and(|m| m.contains_key(key))
     }
 
+    /// The record at `key` that `owner` holds in progress, if any.
+    fn held<'m>(
+        map: &'m mut HashMap<String, Record>,
+        key: &str,
+        owner: &Owner,
+    ) -> Option<&'m mut Record> {
+        let now = SystemTime::now();
+        map.get_mut(key)
+            .filter(|r| r.expires > now && r.done.is_none() && r.owner == *owner)
+    }
+
     fn state(r: Option<&Record>, now: SystemTime) -> Claim {
-        match r {
+        // An expired record is gone, as in the table (whose TTL may not
+        // have deleted it yet, but whose reads and writes treat it so).
+        match r.filter(|r| r.expires > now) {
             Some(Record {
                 done: Some((case_uid, subject)),
                 ..
@@ -63,7 +78,7 @@ impl Memory {
 }
 
 impl ClaimStore for Memory {
-    fn claim<'a>(&'a self, key: &'a str, lease: Lease) -> Stored<'a, Claim> {
+    fn claim<'a>(&'a self, key: &'a str, lease: &'a Lease) -> Stored<'a, Claim> {
         Box::pin(async move {
             let now = SystemTime::now();
             let mut map = self.lock()?;
@@ -87,6 +102,7 @@ impl ClaimStore for Memory {
             map.insert(
                 key.to_owned(),
                 Record {
+                    owner: lease.owner.clone(),
                     done: None,
                     in_progress_until: lease.in_progress_until,
                     expires: lease.expires,
@@ -100,24 +116,33 @@ impl ClaimStore for Memory {
         Box::pin(async move { Ok(Self::state(self.lock()?.get(key), SystemTime::now())) })
     }
 
-    fn complete<'a>(&'a self, key: &'a str, filed: Filed<'a>) -> Stored<'a, ()> {
+    fn complete<'a>(
+        &'a self,
+        key: &'a str,
+        owner: &'a Owner,
+        filed: Filed<'a>,
+    ) -> Stored<'a, Settled> {
         Box::pin(async move {
-            self.lock()?.insert(
-                key.to_owned(),
-                Record {
-                    done: Some((filed.case_uid.to_owned(), filed.subject.to_owned())),
-                    in_progress_until: SystemTime::now(),
-                    expires: filed.expires,
-                },
-            );
-            Ok(())
+            let mut map = self.lock()?;
+            let Some(r) = Self::held(&mut map, key, owner) else {
+                return Ok(Settled::NotOwner);
+            };
+            r.done = Some((filed.case_uid.to_owned(), filed.subject.to_owned()));
+            r.in_progress_until = SystemTime::now();
+            r.expires = filed.expires;
+            Ok(Settled::Applied)
         })
     }
 
-    fn release<'a>(&'a self, key: &'a str) -> Stored<'a, ()> {
+    fn release<'a>(&'a self, key: &'a str, owner: &'a Owner) -> Stored<'a, Settled> {
         Box::pin(async move {
-            self.lock()?.remove(key);
-            Ok(())
+            let mut map = self.lock()?;
+            // Only a claim in progress: a result stays for later copies.
+            if Self::held(&mut map, key, owner).is_none() {
+                return Ok(Settled::NotOwner);
+            }
+            map.remove(key);
+            Ok(Settled::Applied)
         })
     }
 

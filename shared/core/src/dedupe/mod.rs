@@ -14,6 +14,13 @@
 //! off mid-delivery) is taken over at once by the next copy that looks, with
 //! the same conditional write, inside that copy's own budget.
 //!
+//! A claim carries its holder's random token ([`Owner`]): completing and
+//! releasing are conditioned on it, and a takeover writes the new holder's.
+//! A lapsed holder that finishes late therefore cannot release or overwrite
+//! the claim of the copy that took it over; if it could, a third copy would
+//! find the key free and file the failure a second time. It is told so
+//! ([`Settled::NotOwner`]) and logs it; its delivery did not fail.
+//!
 //! The store is a port ([`ClaimStore`]) with a DynamoDB and an in-memory
 //! adapter, so the notifier is tested without AWS.
 //!
@@ -110,21 +117,64 @@ pub struct StoreError(pub String);
 /// What every claim store call returns.
 pub type Stored<'a, T> = BoxFuture<'a, Result<T, StoreError>>;
 
-/// How long a claim holds: in progress until its holder's deadline, and the
-/// whole record (so a later copy still finds the result) until `expires`.
-#[derive(Debug, Clone, Copy)]
+/// Who holds a claim. Random per claimant, so a holder whose lease lapsed
+/// and was taken over can no longer complete or release the claim of the
+/// copy that took it: its token is not the one stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner(String);
+
+impl Owner {
+    /// A fresh token: 96 random bits, so two invocations never share one.
+    pub fn new() -> Self {
+        use rand::Rng;
+        let bytes: [u8; 12] = rand::rng().random();
+        Owner(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for Owner {
+    fn default() -> Self {
+        Owner::new()
+    }
+}
+
+/// A claim's terms: who holds it, in progress until its holder's deadline,
+/// and the whole record (so a later copy still finds the result) until
+/// `expires`.
+#[derive(Debug, Clone)]
 pub struct Lease {
+    pub owner: Owner,
     pub in_progress_until: SystemTime,
     pub expires: SystemTime,
 }
 
 impl Lease {
+    /// A lease for a new owner: every claimant is its own.
     pub fn new(in_progress_until: SystemTime, expires: SystemTime) -> Self {
         Lease {
+            owner: Owner::new(),
             in_progress_until,
             expires,
         }
     }
+}
+
+/// How a holder's `complete` or `release` went. Not an error: a lapsed
+/// holder finding its claim taken over is expected under load, and its
+/// caller logs it rather than treating the delivery as failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum Settled {
+    /// The claim was still this owner's, in progress: the write took effect.
+    Applied,
+    /// The claim is not (or no longer) this owner's in-progress claim: it
+    /// lapsed and another copy took it over, or it was already completed,
+    /// released or expired. Nothing was written.
+    NotOwner,
 }
 
 /// A delivered failure's result, kept for the copies that come later.
@@ -140,19 +190,29 @@ pub trait ClaimStore: Send + Sync {
     /// For the log line: `dynamodb` or `memory`.
     fn describe(&self) -> &'static str;
 
-    /// Claims `key` for the lease. A lapsed in-progress claim is taken over.
-    fn claim<'a>(&'a self, key: &'a str, lease: Lease) -> Stored<'a, Claim>;
+    /// Claims `key` for the lease's owner. A lapsed in-progress claim is
+    /// taken over: the lease's owner replaces the lapsed one's.
+    fn claim<'a>(&'a self, key: &'a str, lease: &'a Lease) -> Stored<'a, Claim>;
 
     /// The state of a key someone else claimed (consistent read). A claim
     /// whose holder's deadline has passed reads as [`Claim::New`], so the
-    /// caller claims it.
+    /// caller claims it; so does a record whose `expires` has passed.
     fn existing<'a>(&'a self, key: &'a str) -> Stored<'a, Claim>;
 
-    fn complete<'a>(&'a self, key: &'a str, filed: Filed<'a>) -> Stored<'a, ()>;
+    /// Records the result, if `owner` still holds the claim in progress
+    /// (its deadline may have passed, as long as nobody took it over).
+    fn complete<'a>(
+        &'a self,
+        key: &'a str,
+        owner: &'a Owner,
+        filed: Filed<'a>,
+    ) -> Stored<'a, Settled>;
 
     /// Gives a claim back after a failed delivery, so a retry is not
-    /// mistaken for a duplicate.
-    fn release<'a>(&'a self, key: &'a str) -> Stored<'a, ()>;
+    /// mistaken for a duplicate. A completed claim stays: its result is
+    /// what later copies are answered with. Only `owner`'s claim: a lapsed
+    /// holder must not give away the claim of the copy that took it over.
+    fn release<'a>(&'a self, key: &'a str, owner: &'a Owner) -> Stored<'a, Settled>;
 }
 
 #[cfg(test)]
@@ -198,78 +258,13 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn memory_guard_claims_completes_releases_and_expires() {
-        let store = Memory::new();
-        let later = SystemTime::now() + Duration::from_secs(60);
-        assert_eq!(
-            store.claim("k", Lease::new(later, later)).await.unwrap(),
-            Claim::New
-        );
-        assert_eq!(
-            store.claim("k", Lease::new(later, later)).await.unwrap(),
-            Claim::InProgress
-        );
-        assert_eq!(store.existing("k").await.unwrap(), Claim::InProgress);
-        store.release("k").await.unwrap();
-        assert_eq!(store.existing("k").await.unwrap(), Claim::New);
-        assert_eq!(
-            store.claim("k", Lease::new(later, later)).await.unwrap(),
-            Claim::New
-        );
-        store
-            .complete(
-                "k",
-                Filed {
-                    case_uid: "U1",
-                    subject: "S",
-                    expires: later,
-                },
-            )
-            .await
-            .unwrap();
-        let done = Claim::Done {
-            case_uid: "U1".into(),
-            subject: "S".into(),
-        };
-        assert_eq!(
-            store.claim("k", Lease::new(later, later)).await.unwrap(),
-            done
-        );
-        assert_eq!(store.existing("k").await.unwrap(), done);
-    }
-
-    #[tokio::test]
-    async fn a_lapsed_claim_reads_as_free_and_is_taken_over() {
-        let store = Memory::new();
-        let later = SystemTime::now() + Duration::from_secs(60);
-        let past = SystemTime::now() - Duration::from_millis(1);
-        // The holder's deadline passed without complete or release.
-        assert_eq!(
-            store
-                .claim("crashed", Lease::new(past, later))
-                .await
-                .unwrap(),
-            Claim::New
-        );
-        assert_eq!(store.existing("crashed").await.unwrap(), Claim::New);
-        assert_eq!(
-            store
-                .claim("crashed", Lease::new(later, later))
-                .await
-                .unwrap(),
-            Claim::New
-        );
-        assert_eq!(store.existing("crashed").await.unwrap(), Claim::InProgress);
-    }
-
-    #[tokio::test]
     async fn memory_guard_is_bounded() {
         let store = Memory::new();
         let now = SystemTime::now();
         for i in 0..(memory::MEMORY_MAX as u64 + 10) {
             let exp = now + Duration::from_secs(60 + i);
             store
-                .claim(&format!("k{i}"), Lease::new(exp, exp))
+                .claim(&format!("k{i}"), &Lease::new(exp, exp))
                 .await
                 .unwrap();
         }

@@ -60,9 +60,11 @@ impl IncidentStore for Memory {
         Box::pin(async move {
             let mut s = self.lock()?;
             let free = match (s.incidents.get(key), new.replaces) {
-                (None, _) => true,
+                (None, None) => true,
                 (Some(old), Some(v)) => old.version == v,
-                (Some(_), None) => false,
+                // Nothing to replace (gone since it was read), or one there
+                // that this creation does not replace.
+                (None, Some(_)) | (Some(_), None) => false,
             };
             if free {
                 s.incidents.insert(key.to_owned(), new.incident.clone());

@@ -21,6 +21,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::{FlushReport, NotFiled, Notifier, Outcome};
+use crate::dedupe::{Owner, Settled};
 use crate::desk::{Attempts, CaseState, Reply};
 use crate::error::NotifierError;
 use crate::history::Enrichment;
@@ -55,7 +56,8 @@ pub(super) struct Occurrence<'a> {
     pub end_wall: SystemTime,
     /// The dedupe key, completed with the case Uid or released.
     pub key: &'a str,
-    pub claimed: bool,
+    /// This invocation's token, when it holds the key's claim.
+    pub claimed: Option<&'a Owner>,
     pub started: Instant,
     pub event: &'a Value,
 }
@@ -926,17 +928,25 @@ impl Notifier {
     /// Records this failure's result in its dedupe claim, so a redelivered
     /// copy is answered with it and is never a new occurrence.
     async fn finish_claim(&self, o: &Occurrence<'_>, case_uid: &str, subject: &str) {
-        if !o.claimed {
+        let Some(owner) = o.claimed else {
             return;
-        }
+        };
         let expires = SystemTime::now() + self.config.idempotency_ttl;
         let filed = crate::dedupe::Filed {
             case_uid,
             subject,
             expires,
         };
-        if let Err(e) = self.store.complete(o.key, filed).await {
-            tracing::warn!(error = %e, "occurrence recorded but not its dedupe claim; a retry may count it again");
+        match self.store.complete(o.key, owner, filed).await {
+            Ok(Settled::Applied) => {}
+            Ok(Settled::NotOwner) => {
+                tracing::warn!(
+                    "occurrence recorded after this invocation's dedupe claim lapsed and was taken over; the copy holding it may count it again"
+                );
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "occurrence recorded but not its dedupe claim; a retry may count it again");
+            }
         }
     }
 
@@ -949,10 +959,18 @@ impl Notifier {
         case: &Ticket,
         stats: Attempts,
     ) -> NotifierError {
-        if o.claimed
-            && let Err(e) = self.store.release(o.key).await
-        {
-            tracing::warn!(error = %e, "could not release the dedupe claim; a retry waits until it lapses");
+        if let Some(owner) = o.claimed {
+            match self.store.release(o.key, owner).await {
+                Ok(Settled::Applied) => {}
+                Ok(Settled::NotOwner) => {
+                    tracing::warn!(
+                        "dedupe claim not released: it lapsed and another copy took it over"
+                    );
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not release the dedupe claim; a retry waits until it lapses");
+                }
+            }
         }
         let ending = NotFiled {
             outcome: "not_delivered",
