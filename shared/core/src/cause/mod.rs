@@ -24,10 +24,11 @@
 //!
 //! 1. Find a payload AWS produced (a LocalStack `*.snapshot.json` of an
 //!    `@markers.aws.validated` test, or a third party's quote of a real
-//!    failure) and save its `{"Error", "Cause"}` as a fixture in
-//!    `shared/core/tests/fixtures/aws/`, with a provenance row in that
-//!    folder's `README.md` and the ticket you expect from it (see
-//!    `shared/core/tests/aws_causes.rs`).
+//!    failure) and save its `{"Error", "Cause"}` as
+//!    `shared/core/tests/fixtures/aws/<name>.json`, with a provenance row in
+//!    that folder's `README.md` (its rules say which kind and how to pin the
+//!    source) and the ticket you expect in `<name>.expect.json` beside it
+//!    (`reason`, `body_contains`): `tests/aws_causes.rs` renders it.
 //! 2. Write `shared/core/src/cause/<shape>.rs`: a struct for what a reader
 //!    needs, a `decode(&mut Input) -> Option<Box<dyn Shape>>` that recognises
 //!    it by its keys (returning `None`, and leaving the input as it was, for
