@@ -398,11 +398,18 @@ pub(crate) fn timed_out(text: &str) -> Option<String> {
 }
 
 /// Error names that say only that *something* failed: a ticket leads with
-/// the cause's message instead.
+/// the cause's message instead, because a person triaging from an inbox sees
+/// only the Subject (the name stays in the Body, for Retry/Catch).
 pub(crate) fn is_generic(name: &str) -> bool {
     const GENERIC: &[&str] = &[
         "States.TaskFailed",
         "States.ALL",
+        // Step Functions' own wrappers: the cause says which field, path or
+        // object failed.
+        "States.Runtime",
+        "States.QueryEvaluationError",
+        "States.ItemReaderFailed",
+        "States.ResultWriterFailed",
         "Lambda.Unknown",
         "Sandbox.Timedout",
         "Exception",
@@ -417,7 +424,45 @@ pub(crate) fn is_generic(name: &str) -> bool {
         "Runtime.Unknown",
         "Unknown error",
     ];
-    GENERIC.contains(&name) || name.starts_with("Execution ") || is_type_noise(name)
+    GENERIC.contains(&name)
+        || name.starts_with("Execution ")
+        || is_type_noise(name)
+        || is_sdk_wrapper(name)
+}
+
+/// An AWS SDK integration's catch-all exception, named after the service
+/// rather than the failure: `DynamoDB.AmazonDynamoDBException`,
+/// `SQS.AmazonSQSException`, `SecretsManager.SecretsManagerException`,
+/// `DynamoDb.DynamoDbException`, or the client's own `SQS.SdkClientException`.
+/// The failure is in the cause (its `Error Code`, or the client's message);
+/// a specific name (`S3.NoSuchKeyException`) is not a wrapper.
+fn is_sdk_wrapper(name: &str) -> bool {
+    const CLIENT: &[&str] = &[
+        "SdkClientException",
+        "SdkException",
+        "SdkServiceException",
+        "AwsServiceException",
+        "AmazonServiceException",
+        "AmazonClientException",
+    ];
+    let Some((service, exception)) = name.split_once('.') else {
+        return false;
+    };
+    if service.is_empty() || exception.contains('.') {
+        return false;
+    }
+    if CLIENT.contains(&exception) {
+        return true;
+    }
+    let Some(stem) = exception.strip_suffix("Exception") else {
+        return false;
+    };
+    // `AmazonDynamoDB`, `AWSLambda`, `SecretsManager`, `DynamoDb`.
+    let stem = ["Amazon", "AWS", "Aws"]
+        .iter()
+        .find_map(|p| stem.strip_prefix(p))
+        .unwrap_or(stem);
+    stem.eq_ignore_ascii_case(service)
 }
 
 /// Rust handlers that return `Box<dyn Error>` report the type path as

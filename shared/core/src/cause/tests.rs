@@ -7,7 +7,7 @@ use serde_json::json;
 use super::nested::ChildExecution;
 use super::plain::{Empty, Text, UnknownJson};
 use super::states::StatesError;
-use super::{MAX_DEPTH, decode};
+use super::{MAX_DEPTH, decode, is_generic};
 
 /// The reason each shape leads with (table-driven: error, cause, the
 /// reason, the error name shown beside it).
@@ -235,5 +235,39 @@ fn hostile_shapes_do_not_panic() {
         "(Service: a) (SDK Attempt Count: x)",
     ] {
         let _ = decode(None, Some(text)).lead(None, None);
+    }
+}
+
+/// Table: error name → whether it is a wrapper the cause's message leads
+/// instead of. Service-named catch-alls are; a name that says what failed is
+/// not.
+#[test]
+fn wrappers_are_told_from_specific_names() {
+    let cases = [
+        ("States.TaskFailed", true),
+        ("States.Runtime", true),
+        ("States.QueryEvaluationError", true),
+        ("States.ItemReaderFailed", true),
+        ("DynamoDB.AmazonDynamoDBException", true),
+        ("DynamoDb.DynamoDbException", true),
+        ("SQS.AmazonSQSException", true),
+        ("SQS.SdkClientException", true),
+        ("SecretsManager.SecretsManagerException", true),
+        ("Lambda.AWSLambdaException", true),
+        ("java.lang.RuntimeException", true),
+        ("S3.NoSuchKeyException", false),
+        ("S3.NoSuchBucketException", false),
+        ("DynamoDB.ResourceNotFoundException", false),
+        ("StepFunctions.StateMachineDoesNotExistException", false),
+        ("States.Timeout", false),
+        ("States.DataLimitExceeded", false),
+        ("States.ExceedToleratedFailureThreshold", false),
+        ("PaymentDeclined", false),
+        ("Foo.Exception", false),
+        (".AmazonException", false),
+        ("a.b.AException", false),
+    ];
+    for (name, generic) in cases {
+        assert_eq!(is_generic(name), generic, "{name}");
     }
 }
