@@ -135,6 +135,13 @@ pub trait Shape: Any + fmt::Debug + Send + Sync {
         None
     }
 
+    /// Whether the cause itself shows `error` to be only a service's
+    /// catch-all, where the name alone cannot (`EMR.AmazonElasticMapReduceException`
+    /// under an SDK message from `Service: AmazonElasticMapReduce`).
+    fn wraps(&self, _error: &str) -> bool {
+        false
+    }
+
     /// Rows for the open error table.
     fn rows(&self, _sheet: &mut dyn Sheet) {}
 
@@ -295,7 +302,7 @@ impl Decoded {
             .or_else(|| status.map(|s| format!("Execution {s}")))
             .unwrap_or_else(|| "Unknown error".to_owned());
         let reason = self.0.reason().or_else(|| {
-            if is_generic(&name) {
+            if is_generic(&name) || self.0.wraps(&name) {
                 self.0.typed_message()
             } else {
                 None

@@ -87,6 +87,17 @@ impl Shape for SdkError {
         self.error_code.clone()
     }
 
+    /// `<Prefix>.<Service>Exception`, with the service as the suffix names
+    /// it: the SDK's catch-all for that service.
+    fn wraps(&self, error: &str) -> bool {
+        let (Some(service), Some((_, exception))) = (&self.service, error.split_once('.')) else {
+            return false;
+        };
+        exception
+            .strip_suffix("Exception")
+            .is_some_and(|stem| stem == service)
+    }
+
     fn rows(&self, sheet: &mut dyn Sheet) {
         sheet.row("Service", self.service.as_deref());
         sheet.row(
@@ -178,5 +189,26 @@ mod tests {
             ),
         );
         assert_eq!(d.headline(None, None).error, "AccessDenied");
+    }
+
+    /// The suffix's service names the catch-all the error name alone does
+    /// not give away (`EMR` is `AmazonElasticMapReduce` to the SDK).
+    #[test]
+    fn the_service_in_the_suffix_marks_its_catch_all() {
+        let cause = "jobFlowId 'x' is not valid. (Service: AmazonElasticMapReduce; Status Code: 400; Error Code: ValidationException; Request ID: r; Proxy: null)";
+        let d = decode(None, Some(cause));
+        for (error, wraps) in [
+            ("EMR.AmazonElasticMapReduceException", true),
+            ("EMR.ValidationException", false),
+            ("AmazonElasticMapReduceException", false),
+        ] {
+            let lead = d.lead(Some(error), None);
+            let reason = if wraps {
+                "ValidationException: jobFlowId 'x' is not valid."
+            } else {
+                error
+            };
+            assert_eq!(lead.reason, reason, "{error}");
+        }
     }
 }
