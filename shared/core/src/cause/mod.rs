@@ -90,6 +90,7 @@ shapes! {
     codebuild,
     batch,
     ecs,
+    athena,
     putevents,
     sdk,
     http,
