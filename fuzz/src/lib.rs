@@ -10,7 +10,11 @@
 use std::sync::OnceLock;
 
 use serde_json::Value;
-use ticket_bridge::cause::{self, Decoded};
+use ticket_bridge::cause;
+use ticket_bridge::cause::http::HttpFailure;
+use ticket_bridge::cause::plain::{Empty, Text};
+use ticket_bridge::cause::sdk::SdkError;
+use ticket_bridge::cause::states::StatesError;
 use ticket_bridge::intake::ErrorPath;
 use ticket_bridge::intake::{self, Intake};
 use ticket_bridge::redact::{MASK, Redactor};
@@ -52,20 +56,25 @@ pub fn decode(data: &[u8]) {
     };
     let decoded = cause::decode(error, Some(cause));
     let trimmed = cause.trim();
-    match &decoded {
-        Decoded::Empty => assert!(trimmed.is_empty(), "non-empty cause decoded as Empty"),
-        Decoded::Http {
-            status_text: None,
-            response_body: None,
-            ..
-        } => {}
-        _ if trimmed.is_empty() => panic!("empty cause decoded as {decoded:?}"),
-        Decoded::Text(t) => assert_eq!(t, trimmed, "Text must keep the cause verbatim"),
-        Decoded::Sdk { message, .. } => assert!(
+    let status_only = decoded
+        .get::<HttpFailure>()
+        .is_some_and(|h| h.status_text.is_none() && h.response_body.is_none());
+    if decoded.is::<Empty>() {
+        assert!(trimmed.is_empty(), "non-empty cause decoded as Empty");
+    } else if trimmed.is_empty() {
+        assert!(status_only, "empty cause decoded as {decoded:?}");
+    }
+    if let Some(Text(t)) = decoded.get::<Text>() {
+        assert_eq!(t, trimmed, "Text must keep the cause verbatim");
+    }
+    if let Some(s) = decoded.get::<StatesError>() {
+        assert_eq!(s.text, trimmed, "States.* prose must be kept verbatim");
+    }
+    if let Some(SdkError { message, .. }) = decoded.get::<SdkError>() {
+        assert!(
             trimmed.starts_with(message.as_str()) && trimmed.contains("(Service: "),
             "SDK message {message:?} is not the prefix of {trimmed:?}"
-        ),
-        _ => {}
+        );
     }
     let _ = decoded.message();
     for status in [None, Some("FAILED")] {

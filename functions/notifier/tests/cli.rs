@@ -119,8 +119,11 @@ fn each_cause_shape_surfaces_its_facts() {
         ),
         (
             "catch-runtime.json",
-            "States.Runtime in ShapeOutput",
-            &["could not be found in the input"],
+            "The JSONPath '$.result.total' specified for the field 'total.$' could not be found in the input '{\"result\":{}}' in ShapeOutput",
+            &[
+                "could not be found in the input",
+                "(error States.Runtime) in state ShapeOutput",
+            ],
         ),
         (
             "bare-error.json",

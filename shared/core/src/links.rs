@@ -9,6 +9,11 @@
 //! `https://console.amazonaws.cn`, `aws-us-gov` →
 //! `https://console.amazonaws-us-gov.com`; each page takes `region=`.
 //! Anything that does not parse yields no link rather than a wrong one.
+//!
+//! This module is the console's grammar (partitions, regions, escaping)
+//! and the pages every ticket links to; a resource's own page belongs to
+//! the cause shape that names the resource (`crate::cause`), built with
+//! [`Console::page`].
 
 use time::OffsetDateTime;
 
@@ -75,8 +80,11 @@ impl Console {
         })
     }
 
-    /// `console/path?region=R` + fragment.
-    fn page(&self, path: &str, fragment: &str) -> String {
+    /// `console/path?region=R` + fragment: every console page takes the
+    /// region as a query parameter, whatever the partition's host. `path`
+    /// and `fragment` go in as they are, so a caller puts event values in
+    /// only after [`is_id`] or [`encode`].
+    pub fn page(&self, path: &str, fragment: &str) -> String {
         format!("{}/{path}?region={}{fragment}", self.base, self.region)
     }
 }
@@ -135,33 +143,6 @@ pub fn lambda_logs(
     ))
 }
 
-/// The stopped ECS task's page (`arn:…:ecs:R:A:task/CLUSTER/ID`).
-pub fn ecs_task(task_arn: &str) -> Option<String> {
-    let arn = Arn::parse(task_arn).filter(|a| a.service == "ecs")?;
-    let mut parts = arn.resource.strip_prefix("task/")?.split('/');
-    let (cluster, id) = (parts.next()?, parts.next()?);
-    if parts.next().is_some() || !is_id(cluster) || !is_id(id) {
-        return None;
-    }
-    Some(arn.console()?.page(
-        &format!("ecs/v2/clusters/{cluster}/tasks/{id}/configuration"),
-        "",
-    ))
-}
-
-/// The Batch job's page; `job_arn` when the job description has one, else
-/// the job id in `context` (the execution's partition and region).
-pub fn batch_job(job_arn: Option<&str>, job_id: &str, context: &Console) -> Option<String> {
-    if !is_id(job_id) {
-        return None;
-    }
-    let console = match job_arn.and_then(Arn::parse) {
-        Some(arn) if arn.service == "batch" => arn.console()?,
-        _ => context.clone(),
-    };
-    Some(console.page("batch/home", &format!("#jobs/detail/{job_id}")))
-}
-
 /// A log stream's events, in the console's doubly encoded form
 /// (`/aws/batch/job` → `$252Faws$252Fbatch$252Fjob`).
 pub fn log_stream(console: &Console, group: &str, stream: &str) -> Option<String> {
@@ -178,35 +159,8 @@ pub fn log_stream(console: &Console, group: &str, stream: &str) -> Option<String
     ))
 }
 
-/// A Glue job run's page in Glue Studio.
-pub fn glue_run(console: &Console, job_name: &str, run_id: &str) -> Option<String> {
-    if job_name.is_empty() || !is_id(run_id) {
-        return None;
-    }
-    Some(console.page(
-        "gluestudio/home",
-        &format!("#/job/{}/run/{run_id}", percent(job_name, '%')),
-    ))
-}
-
-/// A CodeBuild build's page (`arn:…:codebuild:R:A:build/PROJECT:ID`).
-pub fn codebuild(build_arn: &str) -> Option<String> {
-    let arn = Arn::parse(build_arn).filter(|a| a.service == "codebuild")?;
-    let (project, id) = arn.resource.strip_prefix("build/")?.split_once(':')?;
-    if !is_id(project) || !is_id(id) || !is_id(arn.account) {
-        return None;
-    }
-    Some(arn.console()?.page(
-        &format!(
-            "codesuite/codebuild/{}/projects/{project}/build/{project}%3A{id}/log",
-            arn.account
-        ),
-        "",
-    ))
-}
-
 /// Ids, names and request ids we put into URLs or queries unencoded.
-fn is_id(s: &str) -> bool {
+pub fn is_id(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 256
         && s.bytes()
@@ -239,6 +193,12 @@ fn percent(s: &str, mark: char) -> String {
         }
     }
     out
+}
+
+/// A name for a console path or fragment (a Glue job's may hold spaces),
+/// percent-encoded.
+pub fn encode(s: &str) -> String {
+    percent(s, '%')
 }
 
 /// Logs Insights' `queryDetail` values: percent-encoded with `*` for `%`.
@@ -310,7 +270,6 @@ mod tests {
     #[test]
     fn each_resource_links_to_its_page() {
         let at = |s: i64| OffsetDateTime::from_unix_timestamp(s).unwrap();
-        let gov = Console::new("aws-us-gov", "us-gov-west-1").unwrap();
         let cn = Console::new("aws-cn", "cn-northwest-1").unwrap();
         let cases: Vec<(&str, Option<String>, Option<&str>)> = vec![
             (
@@ -352,48 +311,10 @@ mod tests {
                 None,
             ),
             (
-                "ecs task",
-                ecs_task("arn:aws:ecs:eu-west-1:1:task/reports/0c6e7d4b2a9f4e51b8a3"),
-                Some(
-                    "https://eu-west-1.console.aws.amazon.com/ecs/v2/clusters/reports/tasks/0c6e7d4b2a9f4e51b8a3/configuration?region=eu-west-1",
-                ),
-            ),
-            (
-                "ecs task, old ARN without cluster",
-                ecs_task("arn:aws:ecs:eu-west-1:1:task/0c6e7d4b"),
-                None,
-            ),
-            (
-                "batch job by id in GovCloud",
-                batch_job(None, "4fa9d0b5-8e2c", &gov),
-                Some(
-                    "https://console.amazonaws-us-gov.com/batch/home?region=us-gov-west-1#jobs/detail/4fa9d0b5-8e2c",
-                ),
-            ),
-            (
-                "batch job by ARN in China",
-                batch_job(Some("arn:aws-cn:batch:cn-north-1:1:job/4fa9"), "4fa9", &gov),
-                Some("https://console.amazonaws.cn/batch/home?region=cn-north-1#jobs/detail/4fa9"),
-            ),
-            (
                 "log stream",
                 log_stream(&cn, "/aws/batch/job", "nightly/default/abc123"),
                 Some(
                     "https://console.amazonaws.cn/cloudwatch/home?region=cn-northwest-1#logsV2:log-groups/log-group/$252Faws$252Fbatch$252Fjob/log-events/nightly$252Fdefault$252Fabc123",
-                ),
-            ),
-            (
-                "glue run",
-                glue_run(&cn, "etl job", "jr_0a1b"),
-                Some(
-                    "https://console.amazonaws.cn/gluestudio/home?region=cn-northwest-1#/job/etl%20job/run/jr_0a1b",
-                ),
-            ),
-            (
-                "codebuild",
-                codebuild("arn:aws:codebuild:us-east-1:123456789012:build/site:8a3c-11"),
-                Some(
-                    "https://us-east-1.console.aws.amazon.com/codesuite/codebuild/123456789012/projects/site/build/site%3A8a3c-11/log?region=us-east-1",
                 ),
             ),
             ("not an ARN", execution("execution:orders:run-1"), None),

@@ -14,10 +14,11 @@ use crate::cause::{self, Decoded};
 use crate::history::Enrichment;
 use crate::html::Html;
 use crate::intake::{Failure, Input};
-use crate::links::{self, Console};
+use crate::links;
 use crate::redact::Redactor;
 
 mod reply;
+mod sheet;
 pub use reply::{IncidentNote, continuation, recovery_note, reply_comment};
 
 /// Subject limit, in characters.
@@ -31,8 +32,6 @@ const FIELD_CAP: usize = 1024;
 const MESSAGE_CAP: usize = 4 * 1024;
 const CAUSE_CAP: usize = 20 * 1024;
 const INPUT_CAP: usize = 16 * 1024;
-const STACK_LINES: usize = 60;
-const CONTAINERS: usize = 20;
 
 /// Redaction reads past a cap by this much, so a credential that starts
 /// before the cut is still recognised whole.
@@ -267,259 +266,10 @@ fn cause_section(h: &mut Html, f: &Failure, decoded: &Decoded, r: &Redactor) {
         &r.text(f.error.as_deref().unwrap_or("(none given)")),
         FIELD_CAP,
     );
-    cause_rows(h, decoded, r);
-    h.raw("</table>\n");
-    cause_details(h, decoded, r);
-}
-
-/// A row of event text, when there is a value.
-fn opt_row(h: &mut Html, r: &Redactor, label: &str, v: Option<&str>) {
-    if let Some(v) = v {
-        shown_row(h, r, label, v, MESSAGE_CAP);
-    }
-}
-
-/// The rows each shape contributes to the open error table.
-fn cause_rows(h: &mut Html, decoded: &Decoded, r: &Redactor) {
-    let num = |n: Option<i64>| n.map(|n| n.to_string());
-    match decoded {
-        Decoded::Empty => {
-            h.row(
-                "Cause",
-                "(none given: typical of timeouts and aborted executions)",
-                FIELD_CAP,
-            );
-        }
-        Decoded::Lambda {
-            error_type,
-            error_message,
-            request_id,
-            ..
-        } => {
-            opt_row(h, r, "Lambda error type", error_type.as_deref());
-            opt_row(h, r, "Message", error_message.as_deref());
-            opt_row(h, r, "Request ID", request_id.as_deref());
-        }
-        Decoded::Ecs {
-            task_arn,
-            stopped_reason,
-            stop_code,
-            last_status,
-            ..
-        } => {
-            opt_row(h, r, "Task", task_arn.as_deref());
-            opt_row(h, r, "Stop code", stop_code.as_deref());
-            opt_row(h, r, "Stopped reason", stopped_reason.as_deref());
-            opt_row(h, r, "Last status", last_status.as_deref());
-        }
-        Decoded::Batch(job) => {
-            opt_row(h, r, "Batch job", job.job_name.as_deref());
-            opt_row(h, r, "Job ID", job.job_id.as_deref());
-            opt_row(h, r, "Job queue", job.job_queue.as_deref());
-            opt_row(h, r, "Status", job.status.as_deref());
-            opt_row(h, r, "Status reason", job.status_reason.as_deref());
-            opt_row(h, r, "Container exit code", num(job.exit_code).as_deref());
-            opt_row(h, r, "Container reason", job.container_reason.as_deref());
-            opt_row(h, r, "Log stream", job.log_stream.as_deref());
-            if job.attempts > 0 {
-                h.row("Attempts", &job.attempts.to_string(), FIELD_CAP);
-            }
-        }
-        Decoded::Glue(run) => {
-            opt_row(h, r, "Glue job", run.job_name.as_deref());
-            opt_row(h, r, "Run ID", run.run_id.as_deref());
-            opt_row(h, r, "Run state", run.state.as_deref());
-            opt_row(h, r, "Error message", run.error_message.as_deref());
-            opt_row(
-                h,
-                r,
-                "Execution time (s)",
-                num(run.execution_time).as_deref(),
-            );
-            opt_row(h, r, "Log group", run.log_group.as_deref());
-        }
-        Decoded::CodeBuild(b) => {
-            opt_row(h, r, "CodeBuild project", b.project.as_deref());
-            opt_row(h, r, "Build", b.id.as_deref());
-            opt_row(h, r, "Build status", b.status.as_deref());
-            opt_row(h, r, "Failed phase", b.failed_phase.as_deref());
-            opt_row(h, r, "Phase status", b.phase_status.as_deref());
-            opt_row(h, r, "Phase context", b.phase_message.as_deref());
-            opt_row(h, r, "Log stream", b.log_stream.as_deref());
-        }
-        Decoded::Execution(child) => {
-            opt_row(h, r, "Child execution", child.execution_arn.as_deref());
-            opt_row(h, r, "Child status", child.status.as_deref());
-            opt_row(h, r, "Child error", child.error.as_deref());
-            let mut chain = Vec::new();
-            let mut at = decoded;
-            while let Decoded::Execution(c) = at {
-                let name = c
-                    .state_machine_arn
-                    .as_deref()
-                    .and_then(|a| a.rsplit(':').next())
-                    .or(c.name.as_deref())
-                    .unwrap_or("child");
-                chain.push(format!(
-                    "{name}: {}",
-                    c.error
-                        .as_deref()
-                        .or(c.status.as_deref())
-                        .unwrap_or("failed")
-                ));
-                at = &c.cause;
-            }
-            shown_row(h, r, "Chain", &chain.join(" → "), MESSAGE_CAP);
-        }
-        Decoded::Http {
-            status_code,
-            status_text,
-            ..
-        } => {
-            opt_row(
-                h,
-                r,
-                "HTTP status",
-                status_code.map(|c| c.to_string()).as_deref(),
-            );
-            opt_row(h, r, "Status text", status_text.as_deref());
-        }
-        Decoded::ApiMessage {
-            status_code,
-            message,
-        } => {
-            opt_row(
-                h,
-                r,
-                "HTTP status",
-                status_code.map(|c| c.to_string()).as_deref(),
-            );
-            shown_row(h, r, "Message", message, MESSAGE_CAP);
-        }
-        Decoded::PutEvents {
-            failed_entry_count, ..
-        } => {
-            opt_row(
-                h,
-                r,
-                "Failed entries",
-                failed_entry_count.map(|n| n.to_string()).as_deref(),
-            );
-        }
-        Decoded::Sdk {
-            message,
-            service,
-            status_code,
-            error_code,
-            request_id,
-            attempts,
-        } => {
-            opt_row(h, r, "Service", service.as_deref());
-            opt_row(
-                h,
-                r,
-                "Status code",
-                status_code.map(|c| c.to_string()).as_deref(),
-            );
-            opt_row(h, r, "Error code", error_code.as_deref());
-            opt_row(h, r, "Request ID", request_id.as_deref());
-            opt_row(
-                h,
-                r,
-                "SDK attempts",
-                attempts.map(|n| n.to_string()).as_deref(),
-            );
-            shown_row(h, r, "Message", message, CAUSE_CAP);
-        }
-        Decoded::Json(_) | Decoded::Text(_) => {}
-    }
-}
-
-/// What follows the error table for each shape.
-fn cause_details(h: &mut Html, decoded: &Decoded, r: &Redactor) {
-    match decoded {
-        Decoded::Lambda { stack_trace, .. } if !stack_trace.is_empty() => {
-            h.raw("<p>Stack trace:</p>\n<pre>");
-            for line in stack_trace.iter().take(STACK_LINES) {
-                shown(h, r, line, FIELD_CAP).raw("\n");
-            }
-            if stack_trace.len() > STACK_LINES {
-                h.text(
-                    &format!(
-                        "[truncated: {} more lines]",
-                        stack_trace.len() - STACK_LINES
-                    ),
-                    FIELD_CAP,
-                );
-            }
-            h.raw("</pre>\n");
-        }
-        Decoded::Ecs { containers, .. } if !containers.is_empty() => {
-            h.raw("<p>Containers:</p>\n<ul>");
-            for c in containers.iter().take(CONTAINERS) {
-                let exit = c
-                    .exit_code
-                    .map_or("no exit code".to_owned(), |e| format!("exit code {e}"));
-                h.raw("<li><strong>")
-                    .text(&r.text(c.name.as_deref().unwrap_or("(unnamed)")), FIELD_CAP)
-                    .raw("</strong>: ")
-                    .text(&exit, FIELD_CAP);
-                if let Some(reason) = &c.reason {
-                    h.raw(" — ").text(&r.text(reason), FIELD_CAP);
-                }
-                if let Some(s) = &c.last_status {
-                    h.raw(" (").text(&r.text(s), FIELD_CAP).raw(")");
-                }
-                h.raw("</li>");
-            }
-            if containers.len() > CONTAINERS {
-                h.raw("<li>")
-                    .text(
-                        &format!(
-                            "[truncated: {} more containers]",
-                            containers.len() - CONTAINERS
-                        ),
-                        FIELD_CAP,
-                    )
-                    .raw("</li>");
-            }
-            h.raw("</ul>\n");
-        }
-        Decoded::PutEvents { failed, .. } if !failed.is_empty() => {
-            h.raw("<p>Failed entries:</p>\n<ul>");
-            for (code, message) in failed.iter().take(CONTAINERS) {
-                h.raw("<li><strong>");
-                shown(h, r, code.as_deref().unwrap_or("(no code)"), FIELD_CAP).raw("</strong>: ");
-                shown(h, r, message.as_deref().unwrap_or(""), FIELD_CAP).raw("</li>");
-            }
-            h.raw("</ul>\n");
-        }
-        Decoded::Http {
-            response_body: Some(body),
-            ..
-        } => {
-            h.raw("<p>Response body:</p>\n<pre>")
-                .text(&pretty_text(body, r, CAUSE_CAP), CAUSE_CAP)
-                .raw("</pre>\n");
-        }
-        Decoded::Execution(child) => {
-            h.raw("<h3>Child execution error</h3>\n<table>");
-            opt_row(h, r, "Error", child.error.as_deref());
-            cause_rows(h, &child.cause, r);
-            h.raw("</table>\n");
-            cause_details(h, &child.cause, r);
-        }
-        Decoded::Json(v) => {
-            h.raw("<p>Cause:</p>\n<pre>")
-                .text(&pretty(&r.json(v), CAUSE_CAP), CAUSE_CAP)
-                .raw("</pre>\n");
-        }
-        Decoded::Text(t) => {
-            h.raw("<p>Cause:</p>\n<pre>");
-            shown(h, r, t, CAUSE_CAP).raw("</pre>\n");
-        }
-        _ => {}
-    }
+    let mut sheet = sheet::HtmlSheet { h, r };
+    decoded.rows(&mut sheet);
+    sheet.h.raw("</table>\n");
+    decoded.details(&mut sheet);
 }
 
 /// Console and log links, from facts in the event and the history only.
@@ -564,7 +314,7 @@ fn links_section(
             "Lambda logs for this request (CloudWatch Logs Insights)".to_owned(),
         ));
     }
-    resource_links(&mut out, decoded, context.as_ref());
+    decoded.links(context.as_ref(), &mut out);
     if out.is_empty() {
         return;
     }
@@ -575,101 +325,6 @@ fn links_section(
         h.raw("</li>");
     }
     h.raw("</ul>\n");
-}
-
-/// Links to the resource the cause names (task, job, run, build, child).
-fn resource_links(out: &mut Vec<(String, String)>, decoded: &Decoded, context: Option<&Console>) {
-    let mut push = |url: Option<String>, label: &str| {
-        if let Some(url) = url {
-            out.push((url, label.to_owned()));
-        }
-    };
-    match decoded {
-        Decoded::Ecs { task_arn, .. } => {
-            push(
-                task_arn.as_deref().and_then(links::ecs_task),
-                "ECS task in the AWS console",
-            );
-        }
-        Decoded::Batch(job) => {
-            let console = job
-                .job_arn
-                .as_deref()
-                .and_then(links::Arn::parse)
-                .and_then(|a| a.console())
-                .or_else(|| context.cloned());
-            if let Some(console) = console {
-                push(
-                    job.job_id
-                        .as_deref()
-                        .and_then(|id| links::batch_job(job.job_arn.as_deref(), id, &console)),
-                    "Batch job in the AWS console",
-                );
-                let group = job.log_group.as_deref().unwrap_or("/aws/batch/job");
-                push(
-                    job.log_stream
-                        .as_deref()
-                        .and_then(|s| links::log_stream(&console, group, s)),
-                    "Batch job log stream",
-                );
-            }
-        }
-        Decoded::Glue(run) => {
-            if let (Some(console), Some(job), Some(id)) =
-                (context, run.job_name.as_deref(), run.run_id.as_deref())
-            {
-                push(
-                    links::glue_run(console, job, id),
-                    "Glue job run in the AWS console",
-                );
-                // Glue writes a run's errors to `<log group>/error`, one
-                // stream per run id.
-                if let Some(group) = run.log_group.as_deref() {
-                    push(
-                        links::log_stream(
-                            console,
-                            &format!("{}/error", group.trim_end_matches('/')),
-                            id,
-                        ),
-                        "Glue job run error log",
-                    );
-                }
-            }
-        }
-        Decoded::CodeBuild(b) => {
-            push(
-                b.arn.as_deref().and_then(links::codebuild),
-                "CodeBuild build logs in the AWS console",
-            );
-            let console = b
-                .arn
-                .as_deref()
-                .and_then(links::Arn::parse)
-                .and_then(|a| a.console())
-                .or_else(|| context.cloned());
-            if let (Some(console), Some(group), Some(stream)) =
-                (console, b.log_group.as_deref(), b.log_stream.as_deref())
-            {
-                push(
-                    links::log_stream(&console, group, stream),
-                    "CodeBuild log stream",
-                );
-            }
-        }
-        Decoded::Execution(child) => {
-            let machine = child
-                .state_machine_arn
-                .as_deref()
-                .and_then(|a| a.rsplit(':').next())
-                .unwrap_or("child");
-            push(
-                child.execution_arn.as_deref().and_then(links::execution),
-                &format!("Child execution ({machine}) in the AWS console"),
-            );
-            resource_links(out, &child.cause, context);
-        }
-        _ => {}
-    }
 }
 
 fn input_section(h: &mut Html, title: &str, input: Option<&Input>, r: &Redactor) {
@@ -698,13 +353,6 @@ fn region<'a>(f: &'a Failure, cfg: &'a RenderConfig) -> Option<&'a str> {
             && r.bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
     })
-}
-
-fn pretty_text(s: &str, r: &Redactor, cap: usize) -> String {
-    match serde_json::from_str::<Value>(s) {
-        Ok(v) if v.is_object() || v.is_array() => pretty(&r.json(&v), cap),
-        _ => r.text(s),
-    }
 }
 
 /// Pretty JSON, stopping once `cap` bytes are written: pretty-printing
