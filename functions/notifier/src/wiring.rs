@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use ticket_bridge::secrets::SecretSource;
 use ticket_bridge::{Config, Notifier, NotifierError};
-use ticket_bridge_aws::{SecretsManager, SfnHistory, Sns, claims, incidents};
+use ticket_bridge_aws::{AccountHistory, SecretsManager, Sns, claims, incidents};
 use ticket_bridge_outseta::OutsetaDesk;
 
 /// The production wiring: one HTTP stack for the process (one rustls
@@ -22,7 +22,8 @@ pub async fn load(config: Config) -> Result<Notifier, NotifierError> {
 }
 
 /// Secrets Manager for the connection, Step Functions for the EventBridge
-/// path's history, DynamoDB dedupe and incidents when `IDEMPOTENCY_TABLE`
+/// path's history (in the execution's own account and region, through
+/// `HISTORY_ROLE_NAME` for another account's), DynamoDB dedupe and incidents when `IDEMPOTENCY_TABLE`
 /// is set, SNS when `FALLBACK_TOPIC_ARN` is. Clients are built once per
 /// container from one SDK configuration; the ticket API gets an HTTP client
 /// of its own (tests; see [`load`]).
@@ -40,8 +41,8 @@ pub fn from_sdk_with_http(
     let table = config.idempotency_table.clone();
     let topic = config.fallback_topic_arn.clone();
     let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(sdk));
-    let mut notifier = with_desk(config, Arc::new(secrets), http)
-        .with_history(Arc::new(SfnHistory::new(aws_sdk_sfn::Client::new(sdk))));
+    let history = AccountHistory::new(sdk, config.history_role_name.clone());
+    let mut notifier = with_desk(config, Arc::new(secrets), http).with_history(Arc::new(history));
     if let Some(table) = table {
         let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
         notifier = notifier

@@ -4,6 +4,7 @@
 //! secret, Step Functions execution history, and SNS for the fallback. The
 //! SDK's clients run on the process's one HTTP stack (`transport`).
 
+pub mod accounts;
 pub mod claims;
 mod dynamo;
 pub mod history;
@@ -13,6 +14,7 @@ pub mod secrets;
 pub mod sns;
 pub mod transport;
 
+pub use accounts::AccountHistory;
 pub use history::SfnHistory;
 pub use secrets::SecretsManager;
 pub use sns::Sns;

@@ -36,6 +36,7 @@ impl RenderConfig {
         let extra = non_empty(get, "REDACT_KEYS").unwrap_or_default();
         let redactor = Redactor::new(extra.split(',').map(str::trim));
         Ok(RenderConfig {
+            account_names: account_names(get)?,
             subject_prefix: get("SUBJECT_PREFIX").unwrap_or_else(|| "[Step Functions]".to_owned()),
             region: non_empty(get, "AWS_REGION").or_else(|| non_empty(get, "AWS_DEFAULT_REGION")),
             redactor,
@@ -83,6 +84,7 @@ impl Config {
         Ok(Config {
             render,
             error_path: error_path(get)?,
+            history_role_name: history_role_name(get)?,
             desk: DeskSettings {
                 url,
                 filing,
@@ -204,6 +206,55 @@ fn incidents(get: &impl Fn(&str) -> Option<String>) -> Result<incident::Settings
         agent_name,
         recovery_notes,
     })
+}
+
+/// `ACCOUNT_NAMES`: a JSON object of 12-digit account id to a short name.
+fn account_names(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<std::collections::BTreeMap<String, String>, ConfigError> {
+    const VAR: &str = "ACCOUNT_NAMES";
+    let Some(raw) = non_empty(get, VAR) else {
+        return Ok(Default::default());
+    };
+    let bad = |why: &str| ConfigError::new(VAR, why.to_owned());
+    let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&raw)
+        .map_err(|_| bad("must be a JSON object of account id to name"))?;
+    map.into_iter()
+        .map(|(id, name)| {
+            if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(bad("every key must be a 12-digit account id"));
+            }
+            match name.as_str() {
+                Some(n)
+                    if !n.is_empty()
+                        && n.chars().count() <= 50
+                        && !n.chars().any(char::is_control) =>
+                {
+                    Ok((id, n.to_owned()))
+                }
+                _ => Err(bad("every name must be one line of 1 to 50 characters")),
+            }
+        })
+        .collect()
+}
+
+/// `HISTORY_ROLE_NAME`: the role the notifier assumes in another account to
+/// read an execution's history; IAM's role-name alphabet and length.
+fn history_role_name(get: &impl Fn(&str) -> Option<String>) -> Result<Option<String>, ConfigError> {
+    let Some(name) = non_empty(get, "HISTORY_ROLE_NAME") else {
+        return Ok(None);
+    };
+    let valid = name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b));
+    if !valid {
+        return Err(ConfigError::new(
+            "HISTORY_ROLE_NAME",
+            "must be an IAM role name: 1 to 64 letters, digits and +=,.@_-",
+        ));
+    }
+    Ok(Some(name))
 }
 
 /// `ERROR_PATH`, which intake needs on every path (the CLI included).
@@ -372,6 +423,11 @@ mod tests {
             ("RECOVERY_NOTES", "sometimes", "RECOVERY_NOTES"),
             ("RECOVERY_NOTES", "true", "RECOVERY_NOTES"),
             ("TLS_ROOTS", "mine", "TLS_ROOTS"),
+            ("ACCOUNT_NAMES", "prod", "ACCOUNT_NAMES"),
+            ("ACCOUNT_NAMES", r#"{"1234": "prod"}"#, "ACCOUNT_NAMES"),
+            ("ACCOUNT_NAMES", r#"{"222222222222": ""}"#, "ACCOUNT_NAMES"),
+            ("HISTORY_ROLE_NAME", "a role", "HISTORY_ROLE_NAME"),
+            ("HISTORY_ROLE_NAME", &"r".repeat(65), "HISTORY_ROLE_NAME"),
             ("MAX_ATTEMPTS", "0", "MAX_ATTEMPTS"),
             ("MAX_ATTEMPTS", "21", "MAX_ATTEMPTS"),
             ("ATTEMPT_TIMEOUT_MS", "99", "ATTEMPT_TIMEOUT_MS"),

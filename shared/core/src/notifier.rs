@@ -48,6 +48,9 @@ pub struct Config {
     pub error_path: Option<ErrorPath>,
     /// How the desk adapter reaches the support desk.
     pub desk: DeskSettings,
+    /// The role assumed in another account to read its executions'
+    /// history (`HISTORY_ROLE_NAME`); `None`: only the own account's.
+    pub history_role_name: Option<String>,
     pub deadline_margin: Duration,
     /// Used when the invocation carries no deadline (direct calls, tests).
     pub default_budget: Duration,

@@ -71,6 +71,18 @@ pub struct RenderConfig {
     /// Fallback for the console link when the event carries no ARN region.
     pub region: Option<String>,
     pub redactor: Redactor,
+    /// Names of the organization's accounts (`ACCOUNT_NAMES`), shown beside
+    /// the account id in the Body and after the machine in the Subject.
+    pub account_names: std::collections::BTreeMap<String, String>,
+}
+
+impl RenderConfig {
+    /// The name `ACCOUNT_NAMES` gives the failure's account, if any.
+    fn account_name(&self, f: &Failure) -> Option<&str> {
+        self.account_names
+            .get(f.account.as_deref()?)
+            .map(String::as_str)
+    }
 }
 
 /// The neutral ticket: a one-line Subject and an HTML Body (escaped and
@@ -143,8 +155,12 @@ fn render_full(
 
     // Each event-derived piece is redacted on its own, so a value ending in
     // `password=` cannot make the redactor swallow our own words after it.
+    let account = cfg
+        .account_name(failure)
+        .map(|name| format!(" ({})", subject_piece(r, name)))
+        .unwrap_or_default();
     let mut subject = format!(
-        "{} {}: {}",
+        "{} {}{account}: {}",
         cfg.subject_prefix,
         subject_piece(r, machine),
         subject_piece(r, &lead.reason)
@@ -224,7 +240,13 @@ fn summary(
             extra.and_then(|e| e.retries).map(|n| n.to_string()),
         ),
         ("Region", region(f, cfg).map(str::to_owned)),
-        ("Account", f.account.clone()),
+        (
+            "Account",
+            f.account.clone().map(|id| match cfg.account_name(f) {
+                Some(name) => format!("{id} ({name})"),
+                None => id,
+            }),
+        ),
         ("Started", f.start_time.map(timestamp)),
     ];
     for (label, value) in rows {
@@ -458,6 +480,28 @@ mod tests {
         let body = render(&f, &cfg, OffsetDateTime::UNIX_EPOCH).body;
         assert!(body.contains("redrive 2"), "{body}");
         assert!(body.contains("aws stepfunctions redrive-execution --execution-arn arn:aws:states:eu-west-1:1:execution:m:e"), "{body}");
+    }
+
+    #[test]
+    fn an_account_name_follows_the_machine_in_the_subject_and_the_id_in_the_body() {
+        let mut cfg = cfg();
+        cfg.account_names
+            .insert("123456789012".to_owned(), "prod".to_owned());
+        let ev = json!({"error": {"Error": "E", "Cause": "c"}, "execution": ARN,
+                        "stateMachine": "orders", "failedState": "Charge"});
+        let Intake::Failure(f) = intake(&ev, None).unwrap() else {
+            panic!()
+        };
+        let case = render(&f, &cfg, OffsetDateTime::UNIX_EPOCH);
+        assert!(
+            case.subject.starts_with("[Step Functions] orders (prod): "),
+            "{}",
+            case.subject
+        );
+        assert!(case.body.contains("123456789012 (prod)"), "{}", case.body);
+        cfg.account_names.clear();
+        let case = render(&f, &cfg, OffsetDateTime::UNIX_EPOCH);
+        assert!(case.subject.starts_with("[Step Functions] orders: "));
     }
 
     #[test]
