@@ -10,14 +10,16 @@
 //! port) → `cause` (decode the Cause string) → `ticket` (Subject + HTML
 //! Body, with `redact` applied to everything from the event) → `incident`
 //! (a recurring failure is one case that grows, over an incident-store
-//! port) → `desk` (the support desk port: create, reply, read, update) →
-//! on final failure `fallback` (a publisher port) and a typed `error`.
-//! `notifier` ties them together for one invocation; `redact::Gate` is the
-//! one way out for every byte. `config` is the outer layer: it reads the
-//! environment into the settings types these modules define, and none of
-//! them imports it. `ports` lists every port in one place. No module
-//! depends on Lambda runtime types; the benchmark harness (`bench/`) and
-//! the fuzz targets (`fuzz/`) use this crate as a library.
+//! port; `incidents` is the service acting on it: occurrences, the flush,
+//! recovery notes) → `desk` (the support desk port: create, reply, read,
+//! update) → on final failure `fallback` (a publisher port) and a typed
+//! `error`. `notifier` ties them together for one invocation and answers
+//! with an `outcome`; `redact::Gate` is the one way out for every byte.
+//! `config` is the outer layer: it reads the environment into the settings
+//! types these modules define, and none of them imports it. `ports` lists
+//! every port in one place. No module depends on Lambda runtime types; the
+//! benchmark harness (`bench/`) and the fuzz targets (`fuzz/`) use this
+//! crate as a library.
 
 pub mod cause;
 pub mod config;
@@ -30,9 +32,11 @@ pub mod fallback;
 pub mod history;
 mod html;
 pub mod incident;
+pub mod incidents;
 pub mod intake;
 pub mod links;
 pub mod notifier;
+pub mod outcome;
 pub mod ports;
 pub mod redact;
 pub mod secrets;

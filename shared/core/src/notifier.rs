@@ -1,7 +1,9 @@
 //! One invocation, start to finish: intake → dedupe → render → credentials →
 //! incident → delivery, with exactly one structured log line saying how it
-//! ended. With incident grouping on, `grouped` decides between a new case,
-//! a reply and coalescing, and serves the flush event and recovery notes.
+//! ended. With incident grouping on, the incident service
+//! ([`Incidents`]) decides between a new case, a reply and coalescing, and
+//! serves the flush event and recovery notes; what it cannot file comes
+//! back here as [`Unfiled`], for the same exit as a case's.
 //!
 //! Every exit that files no ticket goes through [`Notifier::not_filed`]: the
 //! connection secret is read first (from the cache) so the gate knows its
@@ -15,7 +17,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -26,10 +27,13 @@ use crate::error::NotifierError;
 use crate::fallback::{self, Publisher};
 use crate::history::{Enrichment, HistoryLimits, HistorySource, enrich};
 use crate::incident::{self, IncidentStore};
+use crate::incidents::{self, Failed, Grouped, Incidents, Parts, Unfiled};
 use crate::intake::ErrorPath;
-use crate::intake::{Intake, intake, is_flush};
+use crate::intake::{Intake, intake, is_flush, success};
 use crate::redact::{Gate, Redacted};
 use crate::ticket::{RenderConfig, Ticket, render_with};
+
+pub use crate::outcome::{FlushReport, Outcome};
 
 /// How often a duplicate checks whether the first invocation has finished.
 const IN_PROGRESS_POLL: Duration = Duration::from_millis(200);
@@ -68,78 +72,6 @@ pub struct Config {
     pub incidents: incident::Settings,
 }
 
-/// What an invocation returns to its caller (the state machine's next state).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
-pub enum Outcome {
-    #[serde(rename_all = "camelCase")]
-    Delivered {
-        case_uid: String,
-        subject: String,
-        attempts: u32,
-        /// True when an earlier invocation already filed this failure's
-        /// ticket: this one returns that result and files nothing.
-        #[serde(skip_serializing_if = "std::ops::Not::not")]
-        duplicate: bool,
-    },
-    Skipped {
-        skipped: bool,
-        status: String,
-    },
-    /// A failure that belongs to an incident (grouping on).
-    #[serde(rename_all = "camelCase")]
-    Incident {
-        /// `None` only while another invocation is still filing the case.
-        case_uid: Option<String>,
-        subject: String,
-        attempts: u32,
-        /// `new_case`, `reply_posted` or `reply_coalesced`.
-        incident: &'static str,
-        /// This failure's occurrence number in its incident.
-        occurrence: u64,
-        /// Occurrences the reply (or the new case) carried besides this one.
-        #[serde(skip_serializing_if = "is_zero")]
-        carried: u64,
-        /// The closed, gone or expired case a new case follows.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        previous_case_uid: Option<String>,
-    },
-    /// The flush event's report.
-    Flushed {
-        flush: FlushReport,
-    },
-    /// A SUCCEEDED execution that added recovery notes.
-    #[serde(rename_all = "camelCase")]
-    Recovered {
-        status: String,
-        /// The cases that got their recovery note.
-        recovery_notes: Vec<String>,
-    },
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
-}
-
-/// What one flush did (`{"ticketBridge": "flush"}`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FlushReport {
-    /// Incidents the index listed and this flush looked at.
-    pub incidents: u64,
-    /// Replies posted.
-    pub replies: u64,
-    /// Occurrences those replies (and new cases) carried.
-    pub occurrences: u64,
-    /// Cases filed because the earlier one was closed or gone, or its
-    /// creator died.
-    pub new_cases: u64,
-    /// Incidents whose reply could not be delivered (kept for the next).
-    pub failed: u64,
-    /// Index entries dropped (incident expired or gone).
-    pub pruned: u64,
-}
-
 /// Everything a warm container keeps between invocations: the settings,
 /// the redaction gate, and one adapter per port.
 pub struct Notifier {
@@ -147,16 +79,13 @@ pub struct Notifier {
     gate: Gate,
     desk: Arc<dyn Desk>,
     store: Arc<dyn ClaimStore>,
-    /// Where incidents live; `None` when grouping is off.
-    incidents: Option<Arc<dyn IncidentStore>>,
+    /// The incident service; `None` when grouping is off.
+    incidents: Option<Incidents>,
     fallback: Option<Arc<dyn Publisher>>,
     /// The EventBridge path's source of the failed state; without one the
     /// ticket carries what the event says.
     history: Option<Arc<dyn HistorySource>>,
 }
-
-mod grouped;
-use grouped::{Grouped, Occurrence};
 
 /// How an invocation that files nothing ended, for its log line.
 struct NotFiled<'a> {
@@ -182,13 +111,23 @@ impl Notifier {
     /// per-container incidents when grouping is on (`with_incidents` shares
     /// them through a table), no history source and no fallback topic.
     pub fn new(config: Config, gate: Gate, desk: Arc<dyn Desk>) -> Self {
-        let incidents = (config.incidents.grouping != incident::Grouping::Off)
-            .then(|| Arc::new(incident::Memory::new()) as Arc<dyn IncidentStore>);
+        let store: Arc<dyn ClaimStore> = Arc::new(Memory::new());
+        let incidents = (config.incidents.grouping != incident::Grouping::Off).then(|| {
+            Incidents::new(Parts {
+                store: Arc::new(incident::Memory::new()),
+                desk: desk.clone(),
+                claims: store.clone(),
+                gate: gate.clone(),
+                settings: config.incidents.clone(),
+                render: config.render.clone(),
+                claim_ttl: config.idempotency_ttl,
+            })
+        });
         Notifier {
             config,
             gate,
             desk,
-            store: Arc::new(Memory::new()),
+            store,
             incidents,
             fallback: None,
             history: None,
@@ -197,6 +136,7 @@ impl Notifier {
 
     /// Dedupe across containers (DynamoDB) instead of per container.
     pub fn with_store(mut self, store: Arc<dyn ClaimStore>) -> Self {
+        self.incidents = self.incidents.map(|i| i.with_claims(store.clone()));
         self.store = store;
         self
     }
@@ -204,9 +144,7 @@ impl Notifier {
     /// Incidents in this store (DynamoDB) instead of the container's
     /// memory; ignored when grouping is off.
     pub fn with_incidents(mut self, incidents: Arc<dyn IncidentStore>) -> Self {
-        if self.config.incidents.grouping != incident::Grouping::Off {
-            self.incidents = Some(incidents);
-        }
+        self.incidents = self.incidents.map(|i| i.with_store(incidents));
         self
     }
 
@@ -337,23 +275,24 @@ impl Notifier {
         let mut stats = Attempts::default();
         let ready = self.desk.ready(end, &mut stats).await;
         // A failure of an incident: a new case, a reply, or coalesced.
-        let ready = match (ready, self.grouped_as(&failure)) {
-            (Ok(()), Some((store, fp))) => {
-                let occurrence = Occurrence {
-                    store,
+        let grouped = self
+            .incidents
+            .as_ref()
+            .and_then(|i| i.fingerprint(&failure).map(|fp| (i, fp)));
+        let ready = match (ready, grouped) {
+            (Ok(()), Some((incidents, fp))) => {
+                let failed = Failed {
                     fp,
                     failure: &failure,
                     extra: extra.as_ref(),
                     reported,
                     end,
                     end_wall,
-                    key: &key,
-                    claimed,
+                    claim: claimed.map(|owner| (key.as_str(), owner)),
                     started,
-                    event: &event,
                 };
-                match self.occurrence(occurrence, &mut stats).await {
-                    Grouped::Done(result) => return result,
+                match incidents.occurrence(failed, &mut stats).await {
+                    Grouped::Done(result) => return self.settle(result, &event, started).await,
                     Grouped::Ungrouped => Ok(()),
                 }
             }
@@ -431,6 +370,73 @@ impl Notifier {
                 Err(self.not_filed(err, ending).await)
             }
         }
+    }
+
+    /// The `{"ticketBridge": "flush"}` event: the incident service posts
+    /// what waits; without grouping there is nothing to post, and the
+    /// answer says so in the same shape.
+    async fn flush(
+        &self,
+        event: &Value,
+        deadline: Option<SystemTime>,
+        started: Instant,
+    ) -> Result<Outcome, NotifierError> {
+        let (end, end_wall) = self.budget_end(deadline);
+        let result = match &self.incidents {
+            Some(incidents) => incidents.flush(end, end_wall, started).await,
+            None => Ok(incidents::flushed(
+                FlushReport::default(),
+                &Attempts::default(),
+                started,
+            )),
+        };
+        self.settle(result, event, started).await
+    }
+
+    /// A SUCCEEDED execution with recovery notes on: the incident service
+    /// notes it on its machine's open incidents. Without grouping, or an
+    /// event that names no state machine, it is skipped like any success.
+    async fn recovery(
+        &self,
+        event: &Value,
+        deadline: Option<SystemTime>,
+        started: Instant,
+    ) -> Result<Outcome, NotifierError> {
+        let status = "SUCCEEDED".to_owned();
+        let (Some(incidents), Some(ok)) = (&self.incidents, success(event)) else {
+            tracing::info!(outcome = "skipped", status = %status, "execution status is not a failure; no ticket");
+            return Ok(Outcome::Skipped {
+                skipped: true,
+                status,
+            });
+        };
+        let (end, end_wall) = self.budget_end(deadline);
+        let result = incidents.recovery(&ok, end, end_wall, started).await;
+        self.settle(result, event, started).await
+    }
+
+    /// Where the incident service's answer meets this invocation's exits:
+    /// what it could not file leaves through [`Notifier::not_filed`], like a
+    /// case's.
+    async fn settle(
+        &self,
+        result: Result<Outcome, Unfiled>,
+        event: &Value,
+        started: Instant,
+    ) -> Result<Outcome, NotifierError> {
+        let unfiled = match result {
+            Ok(outcome) => return Ok(outcome),
+            Err(unfiled) => unfiled,
+        };
+        let ending = NotFiled {
+            outcome: unfiled.outcome,
+            event,
+            case: unfiled.case.as_ref(),
+            stats: unfiled.stats,
+            started,
+            authorized: true,
+        };
+        Err(self.not_filed(unfiled.error, ending).await)
     }
 
     /// An event that is not even JSON (the Lambda edge could not parse it):

@@ -14,6 +14,9 @@ use serde_json::{Value, json};
 use ticket_bridge::desk::{CaseStatus, Fault, MemoryDesk};
 use ticket_bridge::fallback::Recording;
 use ticket_bridge::history::{MemoryHistory, events_from_json};
+use ticket_bridge::incident::{
+    Batch, Change, Creation, Guard, IncidentStore, Live, Occurrence, StoreError, Stored, Take,
+};
 use ticket_bridge::{Config, Notifier, Outcome};
 
 const ARN: &str = "arn:aws:states:us-east-1:111111111111:execution:orders:run-1";
@@ -261,4 +264,88 @@ async fn a_deadline_long_past_is_a_placeholder_and_counts_as_absent() {
     let watch = Some(SystemTime::UNIX_EPOCH + Duration::from_millis(600_000));
     n.handle(catch_payload(ARN), watch).await.expect("filed");
     assert_eq!(desk.cases().len(), 1);
+}
+
+/// An incident store that is down: every call fails.
+struct Down;
+
+fn down<'a, T: Send + 'a>() -> Stored<'a, T> {
+    Box::pin(async { Err(StoreError("table unreachable".to_owned())) })
+}
+
+impl IncidentStore for Down {
+    fn describe(&self) -> &'static str {
+        "down"
+    }
+    fn read<'a>(&'a self, _: &'a str) -> Stored<'a> {
+        down()
+    }
+    fn create<'a>(&'a self, _: &'a str, _: Creation<'a>) -> Stored<'a, bool> {
+        down()
+    }
+    fn next_number<'a>(&'a self, _: &'a str, _: Live) -> Stored<'a, Option<u64>> {
+        down()
+    }
+    fn append<'a>(&'a self, _: &'a str, _: &'a Occurrence, _: Live) -> Stored<'a> {
+        down()
+    }
+    fn update<'a>(&'a self, _: &'a str, _: &'a Guard, _: &'a Change) -> Stored<'a> {
+        down()
+    }
+    fn take<'a>(&'a self, _: &'a str, _: Take<'a>) -> Stored<'a, Option<Batch>> {
+        down()
+    }
+    fn restore<'a>(&'a self, _: &'a str, _: &'a Batch) -> Stored<'a, ()> {
+        down()
+    }
+    fn index<'a>(&'a self, _: &'a str, _: &'a str) -> Stored<'a, ()> {
+        down()
+    }
+    fn indexed(&self, _: usize) -> Stored<'_, Vec<String>> {
+        down()
+    }
+    fn unindex<'a>(&'a self, _: &'a str, _: Option<&'a str>) -> Stored<'a, ()> {
+        down()
+    }
+    fn of_machine<'a>(&'a self, _: &'a str) -> Stored<'a, Vec<String>> {
+        down()
+    }
+}
+
+#[tokio::test]
+async fn with_the_incident_store_down_a_failure_is_filed_as_its_own_case() {
+    let desk = Arc::new(MemoryDesk::new());
+    let grouped = config(&[("IDEMPOTENCY_TABLE", "t")]);
+    let n = notifier(grouped, &desk).with_incidents(Arc::new(Down));
+    let run = |i: u32| format!("arn:aws:states:us-east-1:111111111111:execution:orders:run-{i}");
+    for i in [1, 2] {
+        let out = n
+            .handle(catch_payload(&run(i)), deadline())
+            .await
+            .expect("filed");
+        assert!(
+            matches!(&out, Outcome::Delivered { duplicate: false, case_uid, .. } if *case_uid == format!("case-{i}")),
+            "{out:?}"
+        );
+    }
+    assert_eq!(
+        desk.cases().len(),
+        2,
+        "a possible extra case beats a lost one"
+    );
+    // Redelivered: answered from the claim the notifier completed.
+    let again = n
+        .handle(catch_payload(&run(2)), deadline())
+        .await
+        .expect("duplicate");
+    assert!(
+        matches!(
+            again,
+            Outcome::Delivered {
+                duplicate: true,
+                ..
+            }
+        ),
+        "{again:?}"
+    );
 }

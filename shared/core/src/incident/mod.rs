@@ -30,14 +30,18 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::BoxFuture;
-use crate::intake::Failure;
 
+mod fingerprint;
 mod memory;
+mod record;
+mod timing;
 
+pub use fingerprint::{Fingerprint, Grouping, INDEX_KEY, fingerprint, machine_key};
 pub use memory::Memory;
+pub use record::{Recorded, completed, new_token, record};
+pub use timing::{Decision, Timing, decide, epoch_ms, now_ms, odt_ms};
 
 /// Pending occurrences kept with their details. A reply lists the first
 /// [`LISTED`] in full and names the rest; beyond this many, an occurrence is
@@ -50,30 +54,6 @@ pub const LISTED: usize = 20;
 pub const REASON_MAX: usize = 160;
 /// Longest execution name or ARN kept per occurrence, in bytes.
 pub const EXECUTION_MAX: usize = 300;
-/// How many times [`record`] re-reads an incident that changed under it.
-const RECORD_TRIES: usize = 8;
-
-/// What makes two failures one incident (`INCIDENT_GROUPING`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Grouping {
-    /// State machine + failed state + error name (the default with a table).
-    State,
-    /// State machine + error name.
-    Error,
-    /// Every failure is its own case.
-    Off,
-}
-
-impl Grouping {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "state" => Some(Grouping::State),
-            "error" => Some(Grouping::Error),
-            "off" => Some(Grouping::Off),
-            _ => None,
-        }
-    }
-}
 
 /// How incidents behave; `config` builds it from the environment.
 #[derive(Debug, Clone)]
@@ -100,100 +80,6 @@ impl Default for Settings {
             agent_name: "Step Functions ticket bridge".to_owned(),
             recovery_notes: false,
         }
-    }
-}
-
-/// Which incident a failure belongs to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fingerprint {
-    /// The incident's key in the table: `incident#` + a SHA-256, so no event
-    /// content is in a key and its length is fixed.
-    pub key: String,
-    /// The state machine (ARN when known, else name): recovery notes find
-    /// the open incidents of a machine by it.
-    pub machine: String,
-}
-
-/// The fingerprint of `f`, or `None` when grouping is off or the failure
-/// names no state machine (a bare `{Error, Cause}`: grouping those by error
-/// alone would merge unrelated pipelines, so each stays its own case).
-///
-/// The machine is its ARN when the event carries one (both paths derive the
-/// same ARN), so a Catch-path and an EventBridge failure of one state group
-/// together. An ABORTED or TIMED_OUT execution has no error name; its status
-/// stands in, as in the dedupe key.
-pub fn fingerprint(f: &Failure, grouping: Grouping) -> Option<Fingerprint> {
-    let machine = f
-        .state_machine_arn
-        .as_deref()
-        .or(f.state_machine_name.as_deref())
-        .filter(|m| !m.is_empty())?;
-    let mut h = Sha256::new();
-    h.update(b"incident\0");
-    h.update(machine.as_bytes());
-    match grouping {
-        Grouping::Off => return None,
-        Grouping::State => {
-            h.update(b"\0state\0");
-            h.update(f.failed_state.as_deref().unwrap_or("").as_bytes());
-        }
-        Grouping::Error => {}
-    }
-    h.update(b"\0error\0");
-    h.update(f.error_or_status().as_bytes());
-    Some(Fingerprint {
-        key: format!("incident#{}", hex(&h.finalize())),
-        machine: machine.to_owned(),
-    })
-}
-
-/// The key of a machine's index of incidents (for recovery notes).
-pub fn machine_key(machine: &str) -> String {
-    let mut h = Sha256::new();
-    h.update(b"machine\0");
-    h.update(machine.as_bytes());
-    format!("machine#{}", hex(&h.finalize()))
-}
-
-/// The key of the one item that lists live incidents, so the flush finds
-/// them with a read instead of scanning the table.
-pub const INDEX_KEY: &str = "incident-index";
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// What to do with the pending occurrences of an open incident.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
-    /// Nothing is pending.
-    Nothing,
-    /// The interval since the last reply has passed: post now.
-    PostNow,
-    /// Wait: the next reply may go out at `due_ms` (the next occurrence
-    /// after that, or the flush, posts it).
-    Coalesce { due_ms: u64 },
-}
-
-/// The coalescing decision, pure so it is tested as a table. A case counts
-/// as a post: the first reply comes at least one interval after the case.
-pub fn decide(
-    now_ms: u64,
-    last_reply_ms: Option<u64>,
-    interval: Duration,
-    pending: u64,
-) -> Decision {
-    if pending == 0 {
-        return Decision::Nothing;
-    }
-    let Some(last) = last_reply_ms else {
-        return Decision::PostNow;
-    };
-    let due_ms = last.saturating_add(u64::try_from(interval.as_millis()).unwrap_or(u64::MAX));
-    if now_ms >= due_ms {
-        Decision::PostNow
-    } else {
-        Decision::Coalesce { due_ms }
     }
 }
 
@@ -551,168 +437,6 @@ pub trait IncidentStore: Send + Sync {
 
     /// Incident keys of a state machine.
     fn of_machine<'a>(&'a self, machine: &'a str) -> Stored<'a, Vec<String>>;
-}
-
-/// The clock and limits one occurrence is recorded with.
-#[derive(Debug, Clone, Copy)]
-pub struct Timing {
-    pub now_ms: u64,
-    /// Occurrences seen before this belong to an expired incident.
-    pub window_start_ms: u64,
-    /// The creator's deadline, if this occurrence files the case.
-    pub creating_until_ms: u64,
-    /// Epoch seconds for the table's TTL.
-    pub expires_s: u64,
-}
-
-/// How recording an occurrence went.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Recorded {
-    /// This invocation files the case (the incident is new, its window
-    /// passed, or its creator lapsed), and completes or abandons it.
-    Create {
-        token: String,
-        number: u64,
-        /// The earlier case the new one links, if any.
-        previous_case: Option<String>,
-        first_seen_ms: u64,
-    },
-    /// Appended to an incident whose case another invocation is filing.
-    Creating { number: u64 },
-    /// Appended to an open incident.
-    Open { incident: Incident, number: u64 },
-}
-
-/// Records one occurrence of `fp`: appends it to the live incident, or
-/// makes this invocation its creator. `occurrence.number` is filled in.
-pub async fn record(
-    store: &dyn IncidentStore,
-    fp: &Fingerprint,
-    occurrence: &Occurrence,
-    subject: &str,
-    t: Timing,
-) -> Result<Recorded, StoreError> {
-    let live = Live {
-        now_ms: t.now_ms,
-        window_start_ms: t.window_start_ms,
-        expires_s: t.expires_s,
-    };
-    for _ in 0..RECORD_TRIES {
-        if let Some(number) = store.next_number(&fp.key, live).await? {
-            let occ = Occurrence {
-                number,
-                ..occurrence.clone()
-            };
-            if let Some(incident) = store.append(&fp.key, &occ, live).await? {
-                return Ok(match incident.status {
-                    Status::Open => Recorded::Open { incident, number },
-                    Status::Creating => Recorded::Creating { number },
-                });
-            }
-            // It changed between numbering and appending (closed, lapsed):
-            // the number is spent; decide again from what is stored.
-        }
-        let token = new_token();
-        match store.read(&fp.key).await? {
-            None => {
-                let fresh =
-                    Incident::creating(fp, &token, t.creating_until_ms, t.now_ms, subject, None);
-                let new = Creation {
-                    incident: &fresh,
-                    replaces: None,
-                    expires_s: t.expires_s,
-                };
-                if store.create(&fp.key, new).await? {
-                    return Ok(created(token, &fresh));
-                }
-            }
-            Some(old) if !old.live(t.window_start_ms) => {
-                // The window passed: a new incident, linking the old case.
-                let previous = old.case_uid.clone().or(old.previous_case.clone());
-                let fresh = Incident {
-                    // Never the version replaced: a second replacer that
-                    // read the old one must fail its condition.
-                    version: old.version + 1,
-                    ..Incident::creating(
-                        fp,
-                        &token,
-                        t.creating_until_ms,
-                        t.now_ms,
-                        subject,
-                        previous,
-                    )
-                };
-                let new = Creation {
-                    incident: &fresh,
-                    replaces: Some(old.version),
-                    expires_s: t.expires_s,
-                };
-                if store.create(&fp.key, new).await? {
-                    return Ok(created(token, &fresh));
-                }
-            }
-            Some(old) if old.lapsed(t.now_ms) => {
-                // Its creator died mid-delivery: take it over, keeping
-                // what was appended meanwhile.
-                let change = Change {
-                    owner: Some(Some(token.clone())),
-                    creating_until_ms: Some(t.creating_until_ms),
-                    last_seen_ms: Some(t.now_ms),
-                    subject: Some(subject.to_owned()),
-                    bump_seq: true,
-                    ..Change::default()
-                };
-                let guard = Guard {
-                    version: Some(old.version),
-                    ..Guard::default()
-                };
-                if let Some(now) = store.update(&fp.key, &guard, &change).await? {
-                    return Ok(created(token, &now));
-                }
-            }
-            // Live again (another invocation just created or took it over).
-            Some(_) => {}
-        }
-    }
-    Err(StoreError(
-        "the incident kept changing while this occurrence was recorded".to_owned(),
-    ))
-}
-
-fn created(token: String, incident: &Incident) -> Recorded {
-    Recorded::Create {
-        token,
-        number: incident.seq,
-        previous_case: incident.previous_case.clone(),
-        first_seen_ms: incident.first_seen_ms,
-    }
-}
-
-/// A token naming one creator; random, so two invocations never share one.
-pub fn new_token() -> String {
-    use rand::Rng;
-    let bytes: [u8; 12] = rand::rng().random();
-    hex(&bytes)
-}
-
-/// The change that makes a created case the incident's case.
-pub fn completed(
-    case_uid: &str,
-    subject: &str,
-    first_reason: Option<String>,
-    now_ms: u64,
-) -> Change {
-    Change {
-        status: Some(Status::Open),
-        owner: Some(None),
-        creating_until_ms: Some(0),
-        case_uid: Some(case_uid.to_owned()),
-        subject: Some(subject.to_owned()),
-        first_reason: Some(first_reason),
-        last_reply_ms: Some(now_ms),
-        recovered: Some(false),
-        ..Change::default()
-    }
 }
 
 #[cfg(test)]

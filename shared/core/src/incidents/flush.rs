@@ -1,0 +1,238 @@
+//! The `{"ticketBridge": "flush"}` event: posts every incident's waiting
+//! occurrences whose interval has passed, files the case of incidents whose
+//! creator died with occurrences waiting, and prunes the index. Without it,
+//! the last occurrences of a storm would wait for a next failure that may
+//! never come.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use time::OffsetDateTime;
+
+use super::post::{Post, Posted, Source};
+use super::{Incidents, Unfiled, post_due, store_failed};
+use crate::desk::Attempts;
+use crate::error::NotifierError;
+use crate::incident::{
+    self, Batch, Change, Guard, Incident, Status, Take, Timing, epoch_ms, now_ms,
+};
+use crate::outcome::{FlushReport, Outcome};
+use crate::ticket::{self, IncidentNote};
+
+/// Incidents one flush looks at, at most (the index lists live ones only).
+const FLUSH_MAX: usize = 500;
+/// The flush stops taking incidents with less than this left, so its log
+/// line and any error still get out.
+const FLUSH_RESERVE: Duration = Duration::from_secs(3);
+
+/// The log line and outcome of a flush that went through. Public because a
+/// notifier without incidents (grouping off) answers the flush with an
+/// empty one, and schedules must not see a difference.
+pub fn flushed(report: FlushReport, stats: &Attempts, started: Instant) -> Outcome {
+    tracing::info!(
+        outcome = "flushed",
+        incidents = report.incidents,
+        replies = report.replies,
+        occurrences = report.occurrences,
+        new_cases = report.new_cases,
+        pruned = report.pruned,
+        attempts = stats.api_calls,
+        duration_ms = started.elapsed().as_millis() as u64,
+        "flush: waiting occurrences posted"
+    );
+    Outcome::Flushed { flush: report }
+}
+
+impl Incidents {
+    /// Flushes every listed incident while the budget (to `end`) lasts.
+    /// One incident that fails does not stop the others; the invocation
+    /// fails at the end so the schedule's retry (and the next flush) sees it.
+    pub async fn flush(
+        &self,
+        end: Instant,
+        end_wall: SystemTime,
+        started: Instant,
+    ) -> Result<Outcome, Unfiled> {
+        let mut report = FlushReport::default();
+        let mut stats = Attempts::default();
+        let mut last_error: Option<NotifierError> = None;
+        let keys = match self.store.indexed(FLUSH_MAX).await {
+            Ok(keys) => keys,
+            Err(e) => {
+                last_error = Some(store_failed(e));
+                Vec::new()
+            }
+        };
+        for key in keys {
+            if end.saturating_duration_since(Instant::now()) < FLUSH_RESERVE {
+                break;
+            }
+            report.incidents += 1;
+            let flushed = self
+                .flush_one(&key, end, end_wall, &mut report, &mut stats)
+                .await;
+            if let Err(e) = flushed {
+                report.failed += 1;
+                last_error = Some(e);
+            }
+        }
+        match last_error {
+            None => Ok(flushed(report, &stats, started)),
+            Some(err) => {
+                let error = err.with_note(&format!(
+                    "flush: {} of {} incidents failed ({} replies, {} new cases posted); their occurrences wait for the next flush",
+                    report.failed, report.incidents, report.replies, report.new_cases
+                ));
+                Err(Unfiled {
+                    outcome: "flush_failed",
+                    error,
+                    case: None,
+                    stats,
+                })
+            }
+        }
+    }
+
+    async fn flush_one(
+        &self,
+        key: &str,
+        end: Instant,
+        end_wall: SystemTime,
+        report: &mut FlushReport,
+        stats: &mut Attempts,
+    ) -> Result<(), NotifierError> {
+        let store = self.store.as_ref();
+        let t = Timing::at(now_ms(), self.settings.window, end_wall);
+        let Some(inc) = store.read(key).await.map_err(store_failed)? else {
+            store.unindex(key, None).await.map_err(store_failed)?;
+            report.pruned += 1;
+            return Ok(());
+        };
+        if !inc.live(t.window_start_ms) && inc.pending_count == 0 {
+            store
+                .unindex(key, Some(&inc.machine))
+                .await
+                .map_err(store_failed)?;
+            report.pruned += 1;
+            return Ok(());
+        }
+        match inc.status {
+            Status::Open if post_due(t.now_ms, &inc, self.settings.reply_interval) => {
+                let Some(uid) = inc.case_uid.clone() else {
+                    return Ok(());
+                };
+                let take = Take {
+                    case_uid: &uid,
+                    seen_last_reply: inc.last_reply_ms,
+                    now_ms: t.now_ms,
+                };
+                let taken = store.take(key, take).await.map_err(store_failed)?;
+                if let Some(batch) = taken {
+                    self.flush_batch(key, &inc, batch, end, end_wall, report, stats)
+                        .await?;
+                }
+            }
+            Status::Creating if inc.lapsed(t.now_ms) && inc.pending_count > 0 => {
+                // Its creator died with occurrences waiting: file the case
+                // from what is stored, then reply with them.
+                let token = incident::new_token();
+                let guard = Guard {
+                    version: Some(inc.version),
+                    ..Guard::default()
+                };
+                let take_over = Change {
+                    owner: Some(Some(token.clone())),
+                    creating_until_ms: Some(epoch_ms(end_wall)),
+                    ..Change::default()
+                };
+                let Some(own) = store
+                    .update(key, &guard, &take_over)
+                    .await
+                    .map_err(store_failed)?
+                else {
+                    return Ok(());
+                };
+                let note = IncidentNote {
+                    number: own.seq,
+                    first_seen_ms: own.first_seen_ms,
+                    previous_case: own
+                        .previous_case
+                        .as_deref()
+                        .map(|p| (p, "an earlier case of this failure")),
+                    waiting: None,
+                    first_reason: own.first_reason.as_deref(),
+                };
+                let now = OffsetDateTime::now_utc();
+                let case = ticket::continuation(&own.subject, &note, &self.render_config(), now);
+                let delivered = match self.ready(end, stats).await {
+                    Ok(()) => self.desk.create(&case, end, stats).await,
+                    Err(e) => Err(e),
+                };
+                let uid = match delivered {
+                    Ok(uid) => uid,
+                    Err(e) => {
+                        self.abandon(key, token).await;
+                        return Err(e);
+                    }
+                };
+                report.new_cases += 1;
+                let done_at = now_ms();
+                let owner = Guard::owned_by(token);
+                let done =
+                    incident::completed(&uid, &case.subject, own.first_reason.clone(), done_at);
+                let Some(open) = store
+                    .update(key, &owner, &done)
+                    .await
+                    .map_err(store_failed)?
+                else {
+                    return Ok(());
+                };
+                let take = Take {
+                    case_uid: &uid,
+                    seen_last_reply: Some(done_at),
+                    now_ms: now_ms(),
+                };
+                let taken = store.take(key, take).await.map_err(store_failed)?;
+                if let Some(batch) = taken {
+                    self.flush_batch(key, &open, batch, end, end_wall, report, stats)
+                        .await?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn flush_batch(
+        &self,
+        key: &str,
+        incident: &Incident,
+        batch: Batch,
+        end: Instant,
+        end_wall: SystemTime,
+        report: &mut FlushReport,
+        stats: &mut Attempts,
+    ) -> Result<(), NotifierError> {
+        let count = batch.count;
+        let post = Post {
+            key,
+            incident,
+            batch,
+            source: Source::Flush,
+            end,
+            end_wall,
+        };
+        match self.post(post, stats).await? {
+            Posted::Replied { .. } => {
+                report.replies += 1;
+                report.occurrences += count;
+            }
+            Posted::NewCase { .. } => {
+                report.new_cases += 1;
+                report.occurrences += count;
+            }
+            Posted::Requeued => {}
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,295 @@
+//! A failure of a grouped fingerprint: recorded in its incident, then a new
+//! case (this invocation created the incident, or took it over), a reply
+//! (the interval since the last one passed), or coalesced into the next.
+
+use std::time::{Duration, Instant};
+
+use super::post::{Post, Posted, Source};
+use super::{Failed, Grouped, Incidents, Unfiled, post_due};
+use crate::desk::Attempts;
+use crate::incident::{self, Guard, Incident, Recorded, Status, Take, Timing, now_ms, odt_ms};
+use crate::outcome::Outcome;
+use crate::ticket::{self, IncidentNote, Ticket};
+
+/// How long an occurrence appended to an incident being created waits for
+/// the case Uid, to return it like a case's.
+const CREATOR_WAIT: Duration = Duration::from_secs(10);
+const POLL: Duration = Duration::from_millis(200);
+
+/// The creator's side of [`Recorded::Create`].
+struct Created {
+    token: String,
+    number: u64,
+    previous_case: Option<String>,
+    first_seen_ms: u64,
+}
+
+impl Incidents {
+    /// Records the occurrence and acts on what the incident says.
+    pub async fn occurrence(&self, f: Failed<'_>, stats: &mut Attempts) -> Grouped {
+        let plain = self.render(f.failure, f.extra, f.reported);
+        // Stored in the table and shown in replies: redacted first.
+        let reason = self.gate.text(&ticket::lead_reason(f.failure));
+        let execution = self.gate.text(
+            f.failure
+                .execution_arn
+                .as_deref()
+                .or(f.failure.execution_name.as_deref())
+                .unwrap_or(""),
+        );
+        let at = f.failure.stop_time.unwrap_or(f.reported);
+        let occurrence = incident::Occurrence::new(&execution, odt_ms(at), Some(&reason));
+        let t = Timing::at(now_ms(), self.settings.window, f.end_wall);
+        let recorded = match incident::record(
+            self.store.as_ref(),
+            &f.fp,
+            &occurrence,
+            &plain.subject,
+            t,
+        )
+        .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "incident store unavailable; filing this failure as its own case (a possible extra case beats a lost failure)");
+                return Grouped::Ungrouped;
+            }
+        };
+        Grouped::Done(match recorded {
+            Recorded::Create {
+                token,
+                number,
+                previous_case,
+                first_seen_ms,
+            } => {
+                let created = Created {
+                    token,
+                    number,
+                    previous_case,
+                    first_seen_ms,
+                };
+                self.create_case(&f, plain, created, reason, stats).await
+            }
+            Recorded::Creating { number } => {
+                let case_uid = self.wait_for_case(&f.fp.key, f.end).await;
+                self.coalesced(&f, case_uid, plain.subject, number, stats)
+                    .await
+            }
+            Recorded::Open { incident, number } => {
+                self.appended(&f, incident, number, plain, reason, stats)
+                    .await
+            }
+        })
+    }
+
+    /// This occurrence files the incident's case.
+    async fn create_case(
+        &self,
+        f: &Failed<'_>,
+        plain: Ticket,
+        c: Created,
+        reason: String,
+        stats: &mut Attempts,
+    ) -> Result<Outcome, Unfiled> {
+        // Listed before the case exists, so the flush finds an incident
+        // whose creator dies with occurrences waiting.
+        if let Err(e) = self.store.index(&f.fp.key, &f.fp.machine).await {
+            tracing::warn!(error = %e, "incident not listed for the flush; its replies wait for its next occurrence");
+        }
+        let note = IncidentNote {
+            number: c.number,
+            first_seen_ms: c.first_seen_ms,
+            previous_case: c
+                .previous_case
+                .as_deref()
+                .map(|p| (p, "an earlier case of this failure")),
+            waiting: None,
+            first_reason: None,
+        };
+        let case = if c.number > 1 || c.previous_case.is_some() {
+            ticket::render_incident(f.failure, f.extra, &self.render_config(), f.reported, &note)
+        } else {
+            plain
+        };
+        let delivered = self.desk.create(&case, f.end, stats).await;
+        match delivered {
+            Ok(uid) => {
+                let owner = Guard::owned_by(c.token);
+                let done = incident::completed(&uid, &case.subject, Some(reason), now_ms());
+                match self.store.update(&f.fp.key, &owner, &done).await {
+                    Ok(Some(_)) => {}
+                    Ok(None) => {
+                        tracing::warn!(
+                            "case filed, but the incident was taken over meanwhile (this invocation outlived its deadline); later occurrences go to the other case"
+                        )
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "case filed but not recorded in its incident; the next occurrence files another")
+                    }
+                }
+                self.finish_claim(f, &uid, &case.subject).await;
+                let outcome = Outcome::Incident {
+                    case_uid: Some(uid),
+                    subject: case.subject,
+                    attempts: stats.api_calls,
+                    incident: "new_case",
+                    occurrence: c.number,
+                    carried: 0,
+                    previous_case_uid: c.previous_case,
+                };
+                self.log_incident(&outcome, stats, f.started);
+                Ok(outcome)
+            }
+            Err(err) => {
+                // Lapse at once: the next occurrence (or the flush) files it.
+                self.abandon(&f.fp.key, c.token).await;
+                Err(self.not_delivered(f, err, case, *stats).await)
+            }
+        }
+    }
+
+    /// Appended to an open incident: post now, or coalesce.
+    async fn appended(
+        &self,
+        f: &Failed<'_>,
+        incident: Incident,
+        number: u64,
+        plain: Ticket,
+        reason: String,
+        stats: &mut Attempts,
+    ) -> Result<Outcome, Unfiled> {
+        let key = &f.fp.key;
+        let Some(case_uid) = incident.case_uid.clone() else {
+            return self
+                .coalesced(f, None, incident.subject, number, stats)
+                .await;
+        };
+        if incident.pending_count == 1 {
+            // The first occurrence waiting: make sure the flush will see it.
+            if let Err(e) = self.store.index(key, &f.fp.machine).await {
+                tracing::warn!(error = %e, "incident not listed for the flush");
+            }
+        }
+        let now = now_ms();
+        if post_due(now, &incident, self.settings.reply_interval) {
+            let take = Take {
+                case_uid: &case_uid,
+                seen_last_reply: incident.last_reply_ms,
+                now_ms: now,
+            };
+            let taken = self.store.take(key, take).await;
+            match taken {
+                Ok(Some(batch)) => {
+                    let carried = batch.count.saturating_sub(1);
+                    let post = Post {
+                        key,
+                        incident: &incident,
+                        batch,
+                        source: Source::Failure {
+                            failure: f.failure,
+                            extra: f.extra,
+                            reported: f.reported,
+                            number,
+                            reason,
+                        },
+                        end: f.end,
+                        end_wall: f.end_wall,
+                    };
+                    return match self.post(post, stats).await {
+                        Ok(Posted::Replied { case_uid }) => {
+                            self.finish_claim(f, &case_uid, &incident.subject).await;
+                            let outcome = Outcome::Incident {
+                                case_uid: Some(case_uid),
+                                subject: incident.subject,
+                                attempts: stats.api_calls,
+                                incident: "reply_posted",
+                                occurrence: number,
+                                carried,
+                                previous_case_uid: None,
+                            };
+                            self.log_incident(&outcome, stats, f.started);
+                            Ok(outcome)
+                        }
+                        Ok(Posted::NewCase {
+                            case_uid,
+                            subject,
+                            previous,
+                            carried,
+                        }) => {
+                            self.finish_claim(f, &case_uid, &subject).await;
+                            let outcome = Outcome::Incident {
+                                case_uid: Some(case_uid),
+                                subject,
+                                attempts: stats.api_calls,
+                                incident: "new_case",
+                                occurrence: number,
+                                carried,
+                                previous_case_uid: Some(previous),
+                            };
+                            self.log_incident(&outcome, stats, f.started);
+                            Ok(outcome)
+                        }
+                        Ok(Posted::Requeued) => {
+                            let uid = self.wait_for_case(key, f.end).await;
+                            self.coalesced(f, uid, incident.subject, number, stats)
+                                .await
+                        }
+                        Err(err) => Err(self.not_delivered(f, err, plain, *stats).await),
+                    };
+                }
+                // Another invocation took the batch (with this occurrence
+                // in it, or it follows in the next).
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not take the waiting occurrences; the next occurrence or the flush posts them")
+                }
+            }
+        }
+        self.coalesced(f, Some(case_uid), incident.subject, number, stats)
+            .await
+    }
+
+    /// The occurrence waits in its incident for the next reply.
+    async fn coalesced(
+        &self,
+        f: &Failed<'_>,
+        case_uid: Option<String>,
+        subject: String,
+        number: u64,
+        stats: &Attempts,
+    ) -> Result<Outcome, Unfiled> {
+        // A redelivered copy is answered from the claim: never a new
+        // occurrence. Without a Uid yet (its creator still at work), the
+        // claim records an empty one.
+        self.finish_claim(f, case_uid.as_deref().unwrap_or(""), &subject)
+            .await;
+        let outcome = Outcome::Incident {
+            case_uid,
+            subject,
+            attempts: stats.api_calls,
+            incident: "reply_coalesced",
+            occurrence: number,
+            carried: 0,
+            previous_case_uid: None,
+        };
+        self.log_incident(&outcome, stats, f.started);
+        Ok(outcome)
+    }
+
+    /// Waits (inside the budget, at most [`CREATOR_WAIT`]) for the case an
+    /// incident's creator is filing; `None` if it does not appear.
+    async fn wait_for_case(&self, key: &str, end: Instant) -> Option<String> {
+        let until = end.min(Instant::now() + CREATOR_WAIT);
+        loop {
+            match self.store.read(key).await {
+                Ok(Some(i)) if i.status == Status::Open => return i.case_uid,
+                Ok(Some(i)) if !i.lapsed(now_ms()) => {}
+                _ => return None,
+            }
+            if Instant::now() + POLL >= until {
+                return None;
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! What an invocation returns to its caller (the state machine's next
+//! state, or the flush schedule): a contract other tools read as JSON. Its
+//! own module, below both the notifier and the incident service, because
+//! both build it and the notifier depends on the service.
+
+use serde::Serialize;
+
+/// What an invocation returns to its caller (the state machine's next state).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Outcome {
+    #[serde(rename_all = "camelCase")]
+    Delivered {
+        case_uid: String,
+        subject: String,
+        attempts: u32,
+        /// True when an earlier invocation already filed this failure's
+        /// ticket: this one returns that result and files nothing.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        duplicate: bool,
+    },
+    Skipped {
+        skipped: bool,
+        status: String,
+    },
+    /// A failure that belongs to an incident (grouping on).
+    #[serde(rename_all = "camelCase")]
+    Incident {
+        /// `None` only while another invocation is still filing the case.
+        case_uid: Option<String>,
+        subject: String,
+        attempts: u32,
+        /// `new_case`, `reply_posted` or `reply_coalesced`.
+        incident: &'static str,
+        /// This failure's occurrence number in its incident.
+        occurrence: u64,
+        /// Occurrences the reply (or the new case) carried besides this one.
+        #[serde(skip_serializing_if = "is_zero")]
+        carried: u64,
+        /// The closed, gone or expired case a new case follows.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        previous_case_uid: Option<String>,
+    },
+    /// The flush event's report.
+    Flushed {
+        flush: FlushReport,
+    },
+    /// A SUCCEEDED execution that added recovery notes.
+    #[serde(rename_all = "camelCase")]
+    Recovered {
+        status: String,
+        /// The cases that got their recovery note.
+        recovery_notes: Vec<String>,
+    },
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// What one flush did (`{"ticketBridge": "flush"}`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FlushReport {
+    /// Incidents the index listed and this flush looked at.
+    pub incidents: u64,
+    /// Replies posted.
+    pub replies: u64,
+    /// Occurrences those replies (and new cases) carried.
+    pub occurrences: u64,
+    /// Cases filed because the earlier one was closed or gone, or its
+    /// creator died.
+    pub new_cases: u64,
+    /// Incidents whose reply could not be delivered (kept for the next).
+    pub failed: u64,
+    /// Index entries dropped (incident expired or gone).
+    pub pruned: u64,
+}
