@@ -39,6 +39,9 @@ lint: setup
 	  echo "lint: the core crate (ticket-bridge) depends on the crates above" >&2; exit 1
 	fi
 	(cd fuzz && cargo tree --locked --prefix none >/dev/null)
+	# Small files: no Rust source under shared/ over 800 lines.
+	long=$$(find shared -name '*.rs' -not -path '*/target/*' -exec wc -l {} + | awk '$$2 != "total" && $$1 > 800')
+	if [ -n "$$long" ]; then echo "lint: files over 800 lines:" >&2; echo "$$long" >&2; exit 1; fi
 	(cd infra && { [ -d node_modules ] || npm ci --loglevel=error --no-audit --no-fund; } && npx eslint --max-warnings 0 .)
 
 test-rust:
