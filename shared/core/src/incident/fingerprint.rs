@@ -143,6 +143,24 @@ mod tests {
                        "stateMachineArn": "arn:aws:states:eu-west-1:1:stateMachine:m"}}),
         );
         assert_eq!(fingerprint(&eb, Error), fingerprint(&a, Error));
+        // One machine name in two accounts (a hub serving an organization):
+        // two incidents, on either path.
+        let in_account = |account: &str| {
+            failure(
+                json!({"detail-type": "Step Functions Execution Status Change",
+                "account": account,
+                "detail": {"status": "FAILED", "error": "E",
+                           "executionArn": format!("arn:aws:states:eu-west-1:{account}:execution:m:e1"),
+                           "stateMachineArn": format!("arn:aws:states:eu-west-1:{account}:stateMachine:m")}}),
+            )
+        };
+        let (prod, staging) = (in_account("111111111111"), in_account("222222222222"));
+        for grouping in [State, Error] {
+            assert_ne!(
+                fingerprint(&prod, grouping),
+                fingerprint(&staging, grouping)
+            );
+        }
         assert_eq!(Grouping::parse(" STATE "), Some(State));
         assert_eq!(Grouping::parse("none"), None);
     }
