@@ -212,11 +212,10 @@ fn incidents(get: &impl Fn(&str) -> Option<String>) -> Result<incident::Settings
 fn account_names(
     get: &impl Fn(&str) -> Option<String>,
 ) -> Result<std::collections::BTreeMap<String, String>, ConfigError> {
-    const VAR: &str = "ACCOUNT_NAMES";
-    let Some(raw) = non_empty(get, VAR) else {
+    let Some(raw) = non_empty(get, "ACCOUNT_NAMES") else {
         return Ok(Default::default());
     };
-    let bad = |why: &str| ConfigError::new(VAR, why.to_owned());
+    let bad = |why: &str| ConfigError::new("ACCOUNT_NAMES", why.to_owned());
     let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&raw)
         .map_err(|_| bad("must be a JSON object of account id to name"))?;
     map.into_iter()
