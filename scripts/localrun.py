@@ -232,14 +232,20 @@ class Services:
             self._stop(p)
 
     # -- moto --------------------------------------------------------------
-    def start_moto(self, port=None):
+    def start_moto(self, port=None, env=None):
+        """moto on `port` (a free one by default), with `env` added to its
+        environment (e.g. SF_EXECUTION_HISTORY_TYPE, MOTO_ACCOUNT_ID)."""
         port = port or free_port()
         if port_open(port):
             raise RuntimeError(f"port {port} is already in use: cannot start moto there")
         # moto_server's application, one request at a time: DynamoDB's
         # per-item atomicity, which the storm tests depend on (see the script).
         launcher = os.path.join(ROOT, "scripts", "moto_atomic.py")
-        p = self._spawn([sys.executable, launcher, "-H", "127.0.0.1", "-p", str(port)], "moto.log")
+        p = self._spawn(
+            [sys.executable, launcher, "-H", "127.0.0.1", "-p", str(port)],
+            "moto.log",
+            env=dict(os.environ, **env) if env else None,
+        )
         wait_port(port, 30, "moto (scripts/moto_atomic.py)", p, os.path.join(self.logdir, "moto.log"))
         self.moto = f"http://127.0.0.1:{port}"
         return self.moto
