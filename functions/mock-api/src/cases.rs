@@ -8,11 +8,13 @@
 use std::collections::VecDeque;
 use std::sync::{Mutex, PoisonError};
 
-use mock_kit::Params;
 use rand::Rng;
 use rand::distr::Alphanumeric;
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
+
+use crate::query::ListQuery;
+use crate::validation::{ValidationError, check_text, json_object};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -65,7 +67,7 @@ impl Case {
         self.updated = rfc3339(now_secs);
     }
 
-    fn person_field(&self, name: &str) -> Option<&str> {
+    pub(crate) fn person_field(&self, name: &str) -> Option<&str> {
         self.from_person.get(name).and_then(Value::as_str)
     }
 }
@@ -80,49 +82,6 @@ pub(crate) struct CaseHistory {
     #[serde(rename = "Type")]
     pub kind: u8,
     pub history_date_time: String,
-}
-
-/// One problem with a request, as Outseta reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct ValidationError {
-    pub error_code: &'static str,
-    pub error_message: String,
-    /// `None` (JSON null) when the problem is the body as a whole.
-    pub property_name: Option<&'static str>,
-}
-
-impl ValidationError {
-    fn new(code: &'static str, property: Option<&'static str>, message: impl Into<String>) -> Self {
-        ValidationError {
-            error_code: code,
-            error_message: message.into(),
-            property_name: property,
-        }
-    }
-}
-
-/// What a validation error is about, named as Outseta names the entity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Entity {
-    Case,
-    CaseHistory,
-}
-
-/// Outseta's 400 body for a list of problems with a case or a reply.
-pub(crate) fn validation_failed_body(entity: Entity, errors: &[ValidationError]) -> Value {
-    let type_name = match entity {
-        Entity::Case => "Case",
-        Entity::CaseHistory => "CaseHistory",
-    };
-    json!({
-        "ErrorMessage": "Validation failed",
-        "EntityValidationErrors": [{
-            "Entity": null,
-            "TypeName": type_name,
-            "ValidationErrors": errors,
-        }],
-    })
 }
 
 /// Checks the `sendAutoResponder` query value; absent is fine (Outseta defaults it).
@@ -190,24 +149,6 @@ pub(crate) fn new_reply(
         kind: HISTORY_TYPE_AGENT_REPLY,
         history_date_time: rfc3339(now_secs),
     })
-}
-
-fn json_object(body: &[u8]) -> Result<Map<String, Value>, Vec<ValidationError>> {
-    let value: Value = serde_json::from_slice(body).map_err(|err| {
-        vec![ValidationError::new(
-            "InvalidJson",
-            None,
-            format!("Request body is not valid JSON: {err}"),
-        )]
-    })?;
-    match value {
-        Value::Object(object) => Ok(object),
-        _ => Err(vec![ValidationError::new(
-            "InvalidJson",
-            None,
-            "Request body must be a JSON object",
-        )]),
-    }
 }
 
 fn check_case_uid(object: &Map<String, Value>, case_uid: &str, errors: &mut Vec<ValidationError>) {
@@ -291,32 +232,6 @@ fn check_from_person(
         }
     }
     Some(Value::Object(person.clone()))
-}
-
-fn check_text(
-    object: &Map<String, Value>,
-    property: &'static str,
-    errors: &mut Vec<ValidationError>,
-) -> Option<String> {
-    match object.get(property) {
-        Some(Value::String(text)) if !text.trim().is_empty() => Some(text.clone()),
-        None | Some(Value::Null) | Some(Value::String(_)) => {
-            errors.push(ValidationError::new(
-                "Required",
-                Some(property),
-                format!("{property} is required"),
-            ));
-            None
-        }
-        Some(_) => {
-            errors.push(ValidationError::new(
-                "InvalidType",
-                Some(property),
-                format!("{property} must be a string"),
-            ));
-            None
-        }
-    }
 }
 
 fn check_source(object: &Map<String, Value>, errors: &mut Vec<ValidationError>) -> Option<u64> {
@@ -432,70 +347,10 @@ impl Store {
     }
 }
 
-/// Paging and filters of `GET /api/v1/support/cases`, as Outseta's list takes them.
-/// No `limit` means every case: the mock holds at most [`MAX_STORED_CASES`].
-#[derive(Debug, Default, PartialEq, Eq)]
-pub(crate) struct ListQuery {
-    pub limit: Option<usize>,
-    pub offset: usize,
-    pub person_uid: Option<String>,
-    pub person_email: Option<String>,
-}
-
-impl ListQuery {
-    /// Reads the query string. Other parameters (Outseta's `fields`, `orderBy`, ...)
-    /// are ignored, as they change nothing the mock stores; a bad or repeated one of
-    /// these four is an error naming it, so a test never reads an unfiltered list it
-    /// believes filtered.
-    pub(crate) fn parse(query: Option<&str>) -> Result<Self, String> {
-        let params =
-            Params::parse(query.unwrap_or_default().as_bytes()).map_err(|err| err.to_string())?;
-        let whole = |name: &str| -> Result<Option<usize>, String> {
-            params
-                .get(name)
-                .map(|raw| {
-                    raw.trim()
-                        .parse::<usize>()
-                        .map_err(|_| format!("{name} must be a whole number"))
-                })
-                .transpose()
-        };
-        let text = |name: &str| -> Result<Option<String>, String> {
-            match params.get(name).map(str::trim) {
-                Some("") => Err(format!("{name} must not be empty")),
-                other => Ok(other.map(str::to_owned)),
-            }
-        };
-        let limit = whole("limit")?;
-        if limit == Some(0) {
-            return Err("limit must be at least 1".to_owned());
-        }
-        Ok(ListQuery {
-            limit,
-            offset: whole("offset")?.unwrap_or(0),
-            person_uid: text("FromPerson.Uid")?,
-            person_email: text("FromPerson.Email")?,
-        })
-    }
-
-    /// Email addresses match whatever their case, as mail systems treat them; Uids
-    /// are exact.
-    fn selects(&self, case: &Case) -> bool {
-        let uid_matches = self
-            .person_uid
-            .as_deref()
-            .is_none_or(|uid| case.person_field("Uid") == Some(uid));
-        let email_matches = self.person_email.as_deref().is_none_or(|email| {
-            case.person_field("Email")
-                .is_some_and(|stored| stored.trim().eq_ignore_ascii_case(email))
-        });
-        uid_matches && email_matches
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     const NOW: u64 = 1_700_000_000;
 
@@ -659,24 +514,5 @@ mod tests {
             histories.back().map(|h| h.comment.as_str()),
             Some(last.as_str())
         );
-    }
-
-    #[test]
-    fn list_query_reads_paging_and_filters() {
-        let query = ListQuery::parse(Some(
-            "limit=5&offset=2&FromPerson.Uid=p1&FromPerson.Email=a%40b.c&fields=*",
-        ))
-        .expect("valid");
-        assert_eq!(
-            query,
-            ListQuery {
-                limit: Some(5),
-                offset: 2,
-                person_uid: Some("p1".to_owned()),
-                person_email: Some("a@b.c".to_owned()),
-            }
-        );
-        assert_eq!(ListQuery::parse(None), Ok(ListQuery::default()));
-        assert_eq!(ListQuery::parse(Some("")), Ok(ListQuery::default()));
     }
 }

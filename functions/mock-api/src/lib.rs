@@ -18,6 +18,8 @@ mod auth;
 mod cases;
 mod config;
 mod controls;
+mod query;
+mod validation;
 
 pub use config::{Config, ConfigError};
 
@@ -30,8 +32,10 @@ use mock_kit::{Clock, MockFunction, json_response, normalise_path};
 use serde_json::{Value, json};
 
 use auth::Denied;
-use cases::{Entity, ListQuery, Store, ValidationError};
+use cases::Store;
 use controls::Controls;
+use query::ListQuery;
+use validation::{Entity, ValidationError};
 
 const CASES_PATH: &str = "/api/v1/support/cases";
 const REPLIES_SUFFIX: &str = "/replies";
@@ -318,7 +322,7 @@ fn echo(req: &Request) -> (Response<Body>, &'static str) {
 fn validation_failed(entity: Entity, errors: &[ValidationError]) -> Response<Body> {
     json_response(
         StatusCode::BAD_REQUEST,
-        &cases::validation_failed_body(entity, errors),
+        &validation::validation_failed_body(entity, errors),
     )
 }
 
