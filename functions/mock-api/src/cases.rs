@@ -13,10 +13,11 @@ use rand::distr::Alphanumeric;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::query::ListQuery;
-use crate::validation::{ValidationError, check_text, json_object};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+
+use crate::query::ListQuery;
+use crate::validation::{ValidationError, check_text, json_object};
 
 /// Cases kept per instance; the oldest go first. Bounds memory of a warm instance
 /// that a load test keeps busy.
@@ -268,7 +269,7 @@ fn new_uid() -> String {
         .collect()
 }
 
-fn rfc3339(epoch_secs: u64) -> String {
+pub(crate) fn rfc3339(epoch_secs: u64) -> String {
     i64::try_from(epoch_secs)
         .ok()
         .and_then(|secs| OffsetDateTime::from_unix_timestamp(secs).ok())

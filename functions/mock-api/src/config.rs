@@ -6,7 +6,11 @@
 //! named: a mock that silently accepts nothing (or everything) would make a notifier
 //! test pass or fail for the wrong reason.
 
+use std::collections::HashMap;
+
 use mock_kit::{InvalidVar, Vars};
+
+use crate::tags::{MAX_TAG_NAME_CHARS, tag_uid};
 
 /// A pair of expected credentials. No `Debug`: it holds a secret.
 pub(crate) struct Credentials {
@@ -26,6 +30,8 @@ pub struct Config {
     pub(crate) revoke_before: Option<u64>,
     /// Answer 407 instead of 401, and also read `Proxy-Authorization`.
     pub(crate) require_proxy_auth: bool,
+    /// Names of the tags a case can carry (`MOCK_CASE_TAGS`), unique, in order.
+    pub(crate) case_tags: Vec<String>,
 }
 
 #[derive(thiserror::Error, PartialEq, Eq)]
@@ -74,8 +80,38 @@ impl Config {
             basic,
             revoke_before: vars.number("REVOKE_TOKENS_BEFORE", "expected epoch seconds")?,
             require_proxy_auth: vars.flag("REQUIRE_PROXY_AUTH")?,
+            case_tags: case_tags(vars.get("MOCK_CASE_TAGS").as_deref())?,
         })
     }
+}
+
+/// `MOCK_CASE_TAGS`: comma-separated names, each trimmed. Empty items are skipped
+/// and a repeated name counts once. A name longer than Outseta allows, or two names
+/// whose derived Uids collide, is refused: a tag the mock could not serve as
+/// Outseta would must not pass silently.
+fn case_tags(raw: Option<&str>) -> Result<Vec<String>, InvalidVar> {
+    const NAME: &str = "MOCK_CASE_TAGS";
+    let mut names: Vec<String> = Vec::new();
+    let mut uids = HashMap::new();
+    for name in raw.unwrap_or_default().split(',').map(str::trim) {
+        if name.is_empty() || names.iter().any(|known| known == name) {
+            continue;
+        }
+        if name.chars().count() > MAX_TAG_NAME_CHARS {
+            return Err(InvalidVar {
+                name: NAME,
+                reason: "a tag name is longer than 50 characters",
+            });
+        }
+        if uids.insert(tag_uid(name), ()).is_some() {
+            return Err(InvalidVar {
+                name: NAME,
+                reason: "two tag names derive the same Uid; rename one",
+            });
+        }
+        names.push(name.to_owned());
+    }
+    Ok(names)
 }
 
 #[cfg(test)]
@@ -94,6 +130,7 @@ mod tests {
         assert!(config.basic.is_none());
         assert_eq!(config.revoke_before, None);
         assert!(!config.require_proxy_auth);
+        assert!(config.case_tags.is_empty());
     }
 
     #[test]
@@ -105,6 +142,7 @@ mod tests {
             ("BASIC_PASSWORD", "pass"),
             ("REVOKE_TOKENS_BEFORE", "1700000000"),
             ("REQUIRE_PROXY_AUTH", "true"),
+            ("MOCK_CASE_TAGS", " muted, ,team-a,muted,Muted ,"),
         ])
         .expect("valid");
         assert!(config.signing_key.is_none());
@@ -120,6 +158,7 @@ mod tests {
         );
         assert_eq!(config.revoke_before, Some(1_700_000_000));
         assert!(config.require_proxy_auth);
+        assert_eq!(config.case_tags, ["muted", "team-a", "Muted"]);
     }
 
     #[test]
@@ -157,6 +196,7 @@ mod tests {
         for (name, value) in [
             ("REVOKE_TOKENS_BEFORE", "yesterday"),
             ("REQUIRE_PROXY_AUTH", "maybe"),
+            ("MOCK_CASE_TAGS", &"x".repeat(51)),
         ] {
             let err = load(&[("SIGNING_KEY", "k"), (name, value)])
                 .err()
@@ -164,5 +204,15 @@ mod tests {
             assert!(err.to_string().contains(name), "{err}");
             assert_eq!(format!("{err:?}"), err.to_string());
         }
+    }
+
+    #[test]
+    fn case_tags_whose_uids_collide_are_refused() {
+        // Found by search: both names' SHA-256 start with 3b787b99.
+        let err = load(&[("SIGNING_KEY", "k"), ("MOCK_CASE_TAGS", "t26821,t49091")])
+            .err()
+            .expect("must fail");
+        assert!(err.to_string().contains("MOCK_CASE_TAGS"), "{err}");
+        assert!(err.to_string().contains("same Uid"), "{err}");
     }
 }

@@ -19,6 +19,7 @@ mod cases;
 mod config;
 mod controls;
 mod query;
+mod tags;
 mod validation;
 
 pub use config::{Config, ConfigError};
@@ -35,6 +36,7 @@ use auth::Denied;
 use cases::Store;
 use controls::Controls;
 use query::ListQuery;
+use tags::{Catalog, TagsQuery};
 use validation::{Entity, ValidationError};
 
 const CASES_PATH: &str = "/api/v1/support/cases";
@@ -42,20 +44,25 @@ const REPLIES_SUFFIX: &str = "/replies";
 const CLOSE_PREFIX: &str = "/mock/cases";
 const CLOSE_SUFFIX: &str = "/close";
 const ECHO_PATH: &str = "/api/v1/data";
+const TAGS_PATH: &str = "/api/v1/attribute/tags";
 
 /// What every request needs, built once at cold start.
 pub struct State {
     config: Config,
     clock: Clock,
     cases: Store,
+    /// The tags a case can carry, from `MOCK_CASE_TAGS`, created at cold start.
+    tags: Catalog,
 }
 
 impl State {
     pub fn new(config: Config, clock: Clock) -> Self {
+        let tags = Catalog::new(&config.case_tags, &cases::rfc3339(clock.now_secs()));
         State {
             config,
             clock,
             cases: Store::default(),
+            tags,
         }
     }
 }
@@ -85,6 +92,7 @@ enum Endpoint {
     ReadCase(String),
     Reply(String),
     Close(String),
+    ListTags,
     Echo,
 }
 
@@ -196,6 +204,13 @@ async fn respond(state: &State, req: &Request) -> (Response<Body>, Outcome) {
             Some(case) => (json_response(StatusCode::OK, &json!(case)), "closed"),
             None => case_not_found(&uid),
         },
+        Endpoint::ListTags => match TagsQuery::parse(req.uri().query()) {
+            Ok(query) => (
+                json_response(StatusCode::OK, &state.tags.page(&query)),
+                "tags_listed",
+            ),
+            Err(problem) => (message(StatusCode::BAD_REQUEST, &problem), "bad_query"),
+        },
         Endpoint::Echo => echo(req),
     };
     let outcome = Outcome {
@@ -221,6 +236,8 @@ fn resolve(method: &Method, path: &str) -> Result<Route, Option<&'static [Method
         (CASES_PATH, _) => Err(Some(GET_POST)),
         (ECHO_PATH, &Method::POST) => Ok(Route::Protected(Endpoint::Echo)),
         (ECHO_PATH, _) => Err(Some(POST)),
+        (TAGS_PATH, &Method::GET) => Ok(Route::Protected(Endpoint::ListTags)),
+        (TAGS_PATH, _) => Err(Some(GET)),
         _ => {
             let (endpoint, allowed) = if let Some(uid) = uid_between(path, CASES_PATH, "") {
                 (Endpoint::ReadCase(uid), GET)

@@ -7,6 +7,7 @@ mod faults;
 mod listing;
 mod replies;
 mod routing;
+mod tags;
 
 use super::*;
 use crate::config::Credentials;
@@ -28,6 +29,7 @@ fn config() -> Config {
         }),
         revoke_before: None,
         require_proxy_auth: false,
+        case_tags: Vec::new(),
     }
 }
 
@@ -37,6 +39,14 @@ fn state_with(config: Config) -> State {
 
 fn state() -> State {
     state_with(config())
+}
+
+/// A state whose cases can carry the tags `names` (`MOCK_CASE_TAGS`).
+fn state_with_tags(names: &[&str]) -> State {
+    state_with(Config {
+        case_tags: names.iter().map(|name| (*name).to_owned()).collect(),
+        ..config()
+    })
 }
 
 fn proxy_state() -> State {
