@@ -1,5 +1,5 @@
-//! Outseta-style support cases: validation, the created case, agent replies, and this
-//! instance's list.
+//! Outseta-style support cases: validation, the created case, agent replies, updates
+//! (`update.rs`), and this instance's list.
 //!
 //! Validation mirrors what Outseta checks and answers in Outseta's error shape, so the
 //! notifier's handling of a rejected ticket or reply (a non-retryable 4xx) is tested
@@ -12,11 +12,12 @@ use rand::Rng;
 use rand::distr::Alphanumeric;
 use serde::Serialize;
 use serde_json::{Map, Value};
-
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::query::ListQuery;
+use crate::tags::{CaseTag, Catalog};
+use crate::update;
 use crate::validation::{ValidationError, check_text, json_object};
 
 /// Cases kept per instance; the oldest go first. Bounds memory of a warm instance
@@ -33,9 +34,15 @@ pub(crate) const STATUS_OPEN: u8 = 1;
 /// `Status` of a closed case.
 pub(crate) const STATUS_CLOSED: u8 = 2;
 
-/// `Type` of a history entry written by `POST .../replies`. The mock's own value:
-/// clients should tell replies apart by `AgentName`/`Comment`, not by this number.
-pub(crate) const HISTORY_TYPE_AGENT_REPLY: u8 = 1;
+/// `Type` of a history entry, as Outseta numbers them (outseta-js
+/// `SupportCaseHistoryType`: 1 PersonReply, 2 Note, 3 Closed, 4 Reopened, 5 Assigned,
+/// 6 AgentReply, 7 AutoReply, 8 ContactChange). The mock writes these three:
+/// a reply (`POST .../replies`) is an AgentReply.
+pub(crate) const HISTORY_TYPE_AGENT_REPLY: u8 = 6;
+/// A `PUT` that moved the case from open to closed.
+pub(crate) const HISTORY_TYPE_CLOSED: u8 = 3;
+/// A `PUT` that moved the case from closed to open.
+pub(crate) const HISTORY_TYPE_REOPENED: u8 = 4;
 
 /// A created case, in Outseta's field names.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -50,12 +57,37 @@ pub(crate) struct Case {
     pub status: u8,
     pub created: String,
     pub updated: String,
-    /// Replies, oldest first.
+    /// A person's Uid, or null when the case is assigned to nobody.
+    pub assigned_to_person_client_identifier: Option<String>,
+    /// Replies and status changes, oldest first.
     pub case_histories: VecDeque<CaseHistory>,
+    /// Shown by [`Case::view`], whose `fields` decide how much of each tag shows.
+    #[serde(skip)]
+    pub case_tags: Vec<CaseTag>,
 }
 
 impl Case {
-    fn add_history(&mut self, history: CaseHistory) {
+    /// The case as Outseta answers it. A CaseTag's `Tag` is an object below the
+    /// first level, so, as Outseta does, it is null unless `expand_tags` (the
+    /// request's `fields` named it).
+    pub(crate) fn view(&self, expand_tags: bool) -> Value {
+        let case_tags = self
+            .case_tags
+            .iter()
+            .map(|case_tag| case_tag.view(expand_tags))
+            .collect();
+        match serde_json::to_value(self) {
+            Ok(Value::Object(mut fields)) => {
+                fields.insert("CaseTags".to_owned(), Value::Array(case_tags));
+                Value::Object(fields)
+            }
+            // Not reached: a struct of strings and numbers always serialises to an
+            // object. Answer null rather than panic if that ever changes.
+            _ => Value::Null,
+        }
+    }
+
+    pub(crate) fn add_history(&mut self, history: CaseHistory) {
         if self.case_histories.len() >= MAX_HISTORIES_PER_CASE {
             self.case_histories.pop_front();
         }
@@ -123,7 +155,9 @@ pub(crate) fn new_case(body: &[u8], now_secs: u64) -> Result<Case, Vec<Validatio
         status: STATUS_OPEN,
         created: now.clone(),
         updated: now,
+        assigned_to_person_client_identifier: None,
         case_histories: VecDeque::new(),
+        case_tags: Vec::new(),
     })
 }
 
@@ -261,7 +295,7 @@ fn check_source(object: &Map<String, Value>, errors: &mut Vec<ValidationError>) 
 }
 
 /// Outseta-like uid: 8 random alphanumerics.
-fn new_uid() -> String {
+pub(crate) fn new_uid() -> String {
     rand::rng()
         .sample_iter(&Alphanumeric)
         .take(8)
@@ -334,11 +368,29 @@ impl Store {
     }
 
     /// Marks the case `uid` closed and returns it; `None` when this instance holds
-    /// no such case.
+    /// no such case. The `/mock/cases/{Uid}/close` control: unlike a `PUT` of
+    /// `Status` 2 it writes no history entry, so tests that count a case's replies
+    /// as its `CaseHistories` keep counting replies only.
     pub(crate) fn close(&self, uid: &str, now_secs: u64) -> Option<Case> {
         self.update(uid, |case| {
             case.close(now_secs);
             case.clone()
+        })
+    }
+
+    /// Applies a `PUT` body to the case `uid` and returns the case as it is now;
+    /// `None` when this instance holds no such case, whatever the body.
+    pub(crate) fn apply_update(
+        &self,
+        uid: &str,
+        body: &[u8],
+        tags: &Catalog,
+        now_secs: u64,
+    ) -> Option<Result<Case, Vec<ValidationError>>> {
+        self.update(uid, |case| {
+            let change = update::parse(body)?;
+            update::apply(case, change, tags, now_secs);
+            Ok(case.clone())
         })
     }
 

@@ -10,6 +10,10 @@
 //! `X-Mock-Status` → auth → the endpoint. Faults come before auth so a test can
 //! inject them without valid credentials.
 //!
+//! Endpoints: create, list (paging, filters, `fields`), read and update (`PUT`, a
+//! partial update of status, assignee and tags) cases; reply to a case; list the
+//! tags a case can carry (`GET /api/v1/attribute/tags`, from `MOCK_CASE_TAGS`).
+//!
 //! Cases live in this instance's memory (see `cases::Store`); everything else is
 //! stateless. `POST /mock/cases/{Uid}/close` is a test control outside Outseta's API,
 //! so a test can close a case the way a support agent would.
@@ -20,6 +24,7 @@ mod config;
 mod controls;
 mod query;
 mod tags;
+mod update;
 mod validation;
 
 pub use config::{Config, ConfigError};
@@ -35,7 +40,7 @@ use serde_json::{Value, json};
 use auth::Denied;
 use cases::Store;
 use controls::Controls;
-use query::ListQuery;
+use query::{CaseQuery, ListQuery};
 use tags::{Catalog, TagsQuery};
 use validation::{Entity, ValidationError};
 
@@ -90,6 +95,7 @@ enum Endpoint {
     CreateCase,
     ListCases,
     ReadCase(String),
+    UpdateCase(String),
     Reply(String),
     Close(String),
     ListTags,
@@ -185,10 +191,8 @@ async fn respond(state: &State, req: &Request) -> (Response<Body>, Outcome) {
     let (response, label) = match endpoint {
         Endpoint::CreateCase => create_case(state, req),
         Endpoint::ListCases => list_cases(state, req),
-        Endpoint::ReadCase(uid) => match state.cases.get(&uid) {
-            Some(case) => (json_response(StatusCode::OK, &json!(case)), "read"),
-            None => case_not_found(&uid),
-        },
+        Endpoint::ReadCase(uid) => read_case(state, req, &uid),
+        Endpoint::UpdateCase(uid) => update_case(state, req, &uid),
         Endpoint::Reply(uid) => {
             match state.cases.reply(&uid, req.body(), state.clock.now_secs()) {
                 // Outseta answers a reply with 200 and nothing in the body.
@@ -201,7 +205,7 @@ async fn respond(state: &State, req: &Request) -> (Response<Body>, Outcome) {
             }
         }
         Endpoint::Close(uid) => match state.cases.close(&uid, state.clock.now_secs()) {
-            Some(case) => (json_response(StatusCode::OK, &json!(case)), "closed"),
+            Some(case) => (json_response(StatusCode::OK, &case.view(false)), "closed"),
             None => case_not_found(&uid),
         },
         Endpoint::ListTags => match TagsQuery::parse(req.uri().query()) {
@@ -228,6 +232,7 @@ fn resolve(method: &Method, path: &str) -> Result<Route, Option<&'static [Method
     const GET: &[Method] = &[Method::GET];
     const POST: &[Method] = &[Method::POST];
     const GET_POST: &[Method] = &[Method::GET, Method::POST];
+    const GET_PUT: &[Method] = &[Method::GET, Method::PUT];
     match (path, method) {
         ("/health", &Method::GET) => Ok(Route::Health),
         ("/health", _) => Err(Some(GET)),
@@ -239,15 +244,21 @@ fn resolve(method: &Method, path: &str) -> Result<Route, Option<&'static [Method
         (TAGS_PATH, &Method::GET) => Ok(Route::Protected(Endpoint::ListTags)),
         (TAGS_PATH, _) => Err(Some(GET)),
         _ => {
-            let (endpoint, allowed) = if let Some(uid) = uid_between(path, CASES_PATH, "") {
-                (Endpoint::ReadCase(uid), GET)
-            } else if let Some(uid) = uid_between(path, CASES_PATH, REPLIES_SUFFIX) {
-                (Endpoint::Reply(uid), POST)
-            } else if let Some(uid) = uid_between(path, CLOSE_PREFIX, CLOSE_SUFFIX) {
-                (Endpoint::Close(uid), POST)
-            } else {
-                return Err(None);
-            };
+            if let Some(uid) = uid_between(path, CASES_PATH, "") {
+                return match *method {
+                    Method::GET => Ok(Route::Protected(Endpoint::ReadCase(uid))),
+                    Method::PUT => Ok(Route::Protected(Endpoint::UpdateCase(uid))),
+                    _ => Err(Some(GET_PUT)),
+                };
+            }
+            let (endpoint, allowed) =
+                if let Some(uid) = uid_between(path, CASES_PATH, REPLIES_SUFFIX) {
+                    (Endpoint::Reply(uid), POST)
+                } else if let Some(uid) = uid_between(path, CLOSE_PREFIX, CLOSE_SUFFIX) {
+                    (Endpoint::Close(uid), POST)
+                } else {
+                    return Err(None);
+                };
             if allowed.contains(method) {
                 Ok(Route::Protected(endpoint))
             } else {
@@ -279,11 +290,54 @@ fn case_not_found(uid: &str) -> (Response<Body>, &'static str) {
 
 fn list_cases(state: &State, req: &Request) -> (Response<Body>, &'static str) {
     match ListQuery::parse(req.uri().query()) {
-        Ok(query) => (
-            json_response(StatusCode::OK, &json!(state.cases.page(&query))),
-            "listed",
-        ),
+        Ok(query) => {
+            let cases: Vec<Value> = state
+                .cases
+                .page(&query)
+                .iter()
+                .map(|case| case.view(query.expand_tags))
+                .collect();
+            (
+                json_response(StatusCode::OK, &Value::Array(cases)),
+                "listed",
+            )
+        }
         Err(problem) => (message(StatusCode::BAD_REQUEST, &problem), "bad_query"),
+    }
+}
+
+fn read_case(state: &State, req: &Request, uid: &str) -> (Response<Body>, &'static str) {
+    let query = match CaseQuery::parse(req.uri().query()) {
+        Ok(query) => query,
+        Err(problem) => return (message(StatusCode::BAD_REQUEST, &problem), "bad_query"),
+    };
+    match state.cases.get(uid) {
+        Some(case) => (
+            json_response(StatusCode::OK, &case.view(query.expand_tags)),
+            "read",
+        ),
+        None => case_not_found(uid),
+    }
+}
+
+/// `PUT /api/v1/support/cases/{Uid}`: 200 with the case as it now is (deepened by
+/// `fields` as a read is), 400 in Outseta's validation shape, or 404.
+fn update_case(state: &State, req: &Request, uid: &str) -> (Response<Body>, &'static str) {
+    let query = match CaseQuery::parse(req.uri().query()) {
+        Ok(query) => query,
+        Err(problem) => return (message(StatusCode::BAD_REQUEST, &problem), "bad_query"),
+    };
+    let now = state.clock.now_secs();
+    match state.cases.apply_update(uid, req.body(), &state.tags, now) {
+        Some(Ok(case)) => (
+            json_response(StatusCode::OK, &case.view(query.expand_tags)),
+            "updated",
+        ),
+        Some(Err(errors)) => (
+            validation_failed(Entity::Case, &errors),
+            "validation_failed",
+        ),
+        None => case_not_found(uid),
     }
 }
 
@@ -299,7 +353,7 @@ fn create_case(state: &State, req: &Request) -> (Response<Body>, &'static str) {
         query_error,
     ) {
         (Ok(case), None) => {
-            let response = json_response(StatusCode::OK, &json!(case));
+            let response = json_response(StatusCode::OK, &case.view(false));
             state.cases.insert(case);
             (response, "created")
         }

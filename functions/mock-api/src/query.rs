@@ -1,8 +1,15 @@
-//! The query strings of the case endpoints: the list's paging and filters.
+//! The query strings of the case endpoints: the list's paging and filters, and the
+//! `fields` that decide how deep a case shows.
 //!
 //! Each parameter the mock acts on is allowed once and must make sense, so a test
 //! never reads an unfiltered list it believes filtered; parameters the mock has no
 //! use for are ignored, as they change nothing it stores.
+//!
+//! `fields` follows Outseta's rule that objects below a case's first level (a
+//! CaseTag's `Tag`) come back as null unless `fields` names a path to them, such as
+//! `fields=*,CaseTags.Tag.*` or `fields=Uid,CaseTags.Tag.Uid`. The mock only deepens:
+//! it never trims a case down to the fields named, so naming any `CaseTags.Tag` path
+//! brings the whole tag, and everything else in `fields` is ignored.
 
 use mock_kit::Params;
 
@@ -16,13 +23,15 @@ pub(crate) struct ListQuery {
     pub offset: usize,
     pub person_uid: Option<String>,
     pub person_email: Option<String>,
+    /// `fields` names a CaseTag's `Tag`.
+    pub expand_tags: bool,
 }
 
 impl ListQuery {
-    /// Reads the query string. Other parameters (Outseta's `fields`, `orderBy`, ...)
-    /// are ignored, as they change nothing the mock stores; a bad or repeated one of
-    /// these four is an error naming it, so a test never reads an unfiltered list it
-    /// believes filtered.
+    /// Reads the query string. Other parameters (Outseta's `orderBy`, ...) are
+    /// ignored, as they change nothing the mock stores; a bad one of these is an
+    /// error naming it, and so is any repeated parameter, so a test never reads an
+    /// unfiltered list it believes filtered.
     pub(crate) fn parse(query: Option<&str>) -> Result<Self, String> {
         let params =
             Params::parse(query.unwrap_or_default().as_bytes()).map_err(|err| err.to_string())?;
@@ -51,6 +60,7 @@ impl ListQuery {
             offset: whole("offset")?.unwrap_or(0),
             person_uid: text("FromPerson.Uid")?,
             person_email: text("FromPerson.Email")?,
+            expand_tags: expands_tags(&params),
         })
     }
 
@@ -67,6 +77,38 @@ impl ListQuery {
         });
         uid_matches && email_matches
     }
+}
+
+/// The query of `GET` and `PUT /api/v1/support/cases/{Uid}`: only `fields` matters.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct CaseQuery {
+    pub expand_tags: bool,
+}
+
+impl CaseQuery {
+    /// A repeated parameter is an error naming it, as on the list.
+    pub(crate) fn parse(query: Option<&str>) -> Result<Self, String> {
+        let params =
+            Params::parse(query.unwrap_or_default().as_bytes()).map_err(|err| err.to_string())?;
+        Ok(CaseQuery {
+            expand_tags: expands_tags(&params),
+        })
+    }
+}
+
+/// Whether `fields` names a path through a CaseTag's `Tag`: `CaseTags.Tag` itself or
+/// anything below it. Outseta's property names are matched in any letter case.
+fn expands_tags(params: &Params) -> bool {
+    const PATH: &str = "casetags.tag";
+    params.get("fields").is_some_and(|fields| {
+        fields.split(',').any(|field| {
+            let field = field.trim().to_ascii_lowercase();
+            field == PATH
+                || field
+                    .strip_prefix(PATH)
+                    .is_some_and(|rest| rest.starts_with('.'))
+        })
+    })
 }
 
 #[cfg(test)]
@@ -86,9 +128,39 @@ mod tests {
                 offset: 2,
                 person_uid: Some("p1".to_owned()),
                 person_email: Some("a@b.c".to_owned()),
+                expand_tags: false,
             }
         );
         assert_eq!(ListQuery::parse(None), Ok(ListQuery::default()));
         assert_eq!(ListQuery::parse(Some("")), Ok(ListQuery::default()));
+    }
+
+    #[test]
+    fn only_a_path_through_case_tags_tag_expands_it() {
+        let expands = |query: &str| CaseQuery::parse(Some(query)).map(|q| q.expand_tags);
+        for query in [
+            "fields=*,CaseTags.Tag.*",
+            "fields=Uid,CaseTags.Uid,CaseTags.Tag.Uid,CaseTags.Tag.Name",
+            "fields=casetags.tag",
+            "fields=%2A%2CCaseTags.Tag.%2A",
+            "fields=+CaseTags.Tag.Name+",
+        ] {
+            assert_eq!(expands(query), Ok(true), "{query}");
+        }
+        for query in [
+            "",
+            "fields=*",
+            "fields=CaseTags.*",
+            "fields=CaseTags",
+            "fields=CaseTags.Tags.Uid",
+            "Fields=CaseTags.Tag.*",
+            "fields=",
+        ] {
+            assert_eq!(expands(query), Ok(false), "{query}");
+        }
+        assert_eq!(
+            CaseQuery::parse(Some("fields=*&fields=CaseTags.Tag.*")),
+            Err("parameter fields is given more than once".to_owned())
+        );
     }
 }

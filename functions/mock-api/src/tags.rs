@@ -92,6 +92,10 @@ impl Catalog {
         Catalog { tags }
     }
 
+    pub(crate) fn get(&self, uid: &str) -> Option<&Tag> {
+        self.tags.iter().find(|tag| tag.uid == uid)
+    }
+
     /// One page of the tags `query` asks for, in Outseta's list envelope.
     pub(crate) fn page(&self, query: &TagsQuery) -> Value {
         let matching: &[Tag] = if query.cases { &self.tags } else { &[] };
@@ -103,6 +107,35 @@ impl Catalog {
         json!({
             "metadata": { "limit": query.limit, "offset": query.page, "total": matching.len() },
             "items": items,
+        })
+    }
+}
+
+/// A tag on a case: Outseta's CaseTag, with a Uid of its own (a client keeps the tag
+/// in a `PUT` by sending this Uid back) and the tag it stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CaseTag {
+    pub uid: String,
+    pub tag: Tag,
+    pub created: String,
+    pub updated: String,
+}
+
+impl CaseTag {
+    /// As Outseta shows it inside a case. `Tag` (and `Case`) are objects below the
+    /// case's first level: null unless `expand_tag`.
+    pub(crate) fn view(&self, expand_tag: bool) -> Value {
+        let tag = if expand_tag {
+            json!(self.tag)
+        } else {
+            Value::Null
+        };
+        json!({
+            "Uid": self.uid,
+            "Case": null,
+            "Tag": tag,
+            "Created": self.created,
+            "Updated": self.updated,
         })
     }
 }

@@ -8,6 +8,7 @@ mod listing;
 mod replies;
 mod routing;
 mod tags;
+mod update;
 
 use super::*;
 use crate::config::Credentials;

@@ -86,7 +86,8 @@ async fn unknown_paths_and_wrong_methods() {
         ("DELETE", "/api/v1/support/cases", "GET, POST"),
         ("GET", "/api/v1/data", "POST"),
         ("POST", "/health", "GET"),
-        ("PUT", "/api/v1/support/cases/abc", "GET"),
+        ("DELETE", "/api/v1/support/cases/abc", "GET, PUT"),
+        ("POST", "/api/v1/support/cases/abc", "GET, PUT"),
     ] {
         let response = handle(&state(), request(method, path, &[], "")).await;
         assert_eq!(
