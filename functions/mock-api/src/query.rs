@@ -23,6 +23,8 @@ pub(crate) struct ListQuery {
     pub offset: usize,
     pub person_uid: Option<String>,
     pub person_email: Option<String>,
+    /// `q`, lowercased: a case matches when its Subject or Body contains it.
+    pub search: Option<String>,
     /// `fields` names a CaseTag's `Tag`.
     pub expand_tags: bool,
 }
@@ -60,12 +62,14 @@ impl ListQuery {
             offset: whole("offset")?.unwrap_or(0),
             person_uid: text("FromPerson.Uid")?,
             person_email: text("FromPerson.Email")?,
+            search: text("q")?.map(|q| q.to_lowercase()),
             expand_tags: expands_tags(&params),
         })
     }
 
     /// Email addresses match whatever their case, as mail systems treat them; Uids
-    /// are exact.
+    /// are exact. `q` is a substring of the Subject or the Body (its HTML as stored),
+    /// in any letter case.
     pub(crate) fn selects(&self, case: &Case) -> bool {
         let uid_matches = self
             .person_uid
@@ -75,7 +79,10 @@ impl ListQuery {
             case.person_field("Email")
                 .is_some_and(|stored| stored.trim().eq_ignore_ascii_case(email))
         });
-        uid_matches && email_matches
+        let text_matches = self.search.as_deref().is_none_or(|q| {
+            case.subject.to_lowercase().contains(q) || case.body.to_lowercase().contains(q)
+        });
+        uid_matches && email_matches && text_matches
     }
 }
 
@@ -118,7 +125,7 @@ mod tests {
     #[test]
     fn list_query_reads_paging_and_filters() {
         let query = ListQuery::parse(Some(
-            "limit=5&offset=2&FromPerson.Uid=p1&FromPerson.Email=a%40b.c&fields=*",
+            "limit=5&offset=2&FromPerson.Uid=p1&FromPerson.Email=a%40b.c&fields=*&q=+Fail+Ed+",
         ))
         .expect("valid");
         assert_eq!(
@@ -128,6 +135,7 @@ mod tests {
                 offset: 2,
                 person_uid: Some("p1".to_owned()),
                 person_email: Some("a@b.c".to_owned()),
+                search: Some("fail ed".to_owned()),
                 expand_tags: false,
             }
         );

@@ -1,4 +1,4 @@
-//! Listing cases: paging and filters.
+//! Listing cases: paging, filters and search (`q`).
 
 use super::*;
 
@@ -112,6 +112,9 @@ async fn bad_list_parameters_are_400_naming_them() {
         ),
         ("?FromPerson.Email=", "FromPerson.Email must not be empty"),
         ("?FromPerson.Uid=%20", "FromPerson.Uid must not be empty"),
+        ("?q=", "q must not be empty"),
+        ("?q=+", "q must not be empty"),
+        ("?q=a&q=b", "parameter q is given more than once"),
     ];
     for (query, message) in cases {
         let response = list(&state, query).await;
@@ -124,4 +127,70 @@ async fn bad_list_parameters_are_400_naming_them() {
     }
     let anonymous = request("GET", "/api/v1/support/cases?limit=ten", &[], "");
     assert_unauthorised(&handle(&state, anonymous).await);
+}
+
+fn case_with(person: &str, subject: &str, body: &str) -> Value {
+    let mut case = case_from(json!({ "Email": person }), subject);
+    case["Body"] = json!(body);
+    case
+}
+
+#[tokio::test]
+async fn q_searches_subject_and_body_in_any_letter_case() {
+    let state = state();
+    for (person, subject, body) in [
+        (
+            "ops@example.com",
+            "orders: Charge failed",
+            "<p>States.TaskFailed</p>",
+        ),
+        (
+            "ops@example.com",
+            "billing: Invoice failed",
+            "<p>ticket-bridge-fingerprint: 0123456789abcdef</p>",
+        ),
+        (
+            "dev@example.com",
+            "orders: Ship failed",
+            "<p>Échec de la tâche</p>",
+        ),
+        (
+            "ops@example.com",
+            "orders: Pack failed",
+            "<p>100% CPU &amp; more</p>",
+        ),
+    ] {
+        create_case(&state, &case_with(person, subject, body)).await;
+    }
+    let orders: &[&str] = &[
+        "orders: Charge failed",
+        "orders: Ship failed",
+        "orders: Pack failed",
+    ];
+    let cases: [(&str, &[&str]); 11] = [
+        ("?q=orders", orders),
+        ("?q=ORDERS:", orders),
+        (
+            "?q=ticket-bridge-fingerprint%3A+0123456789abcdef",
+            &["billing: Invoice failed"],
+        ),
+        ("?q=taskfailed", &["orders: Charge failed"]),
+        ("?q=%C3%A9CHEC", &["orders: Ship failed"]),
+        ("?q=100%25+CPU", &["orders: Pack failed"]),
+        ("?q=%26amp%3B", &["orders: Pack failed"]),
+        ("?q=nowhere", &[]),
+        // Combined with the filters, then paged.
+        (
+            "?q=orders&FromPerson.Email=ops@example.com",
+            &["orders: Charge failed", "orders: Pack failed"],
+        ),
+        ("?q=orders&offset=1&limit=1", &["orders: Ship failed"]),
+        (
+            "?q=+failed+&limit=2",
+            &["orders: Charge failed", "billing: Invoice failed"],
+        ),
+    ];
+    for (query, expected) in cases {
+        assert_eq!(listed_subjects(&state, query).await, expected, "{query}");
+    }
 }
