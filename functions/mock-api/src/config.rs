@@ -7,6 +7,7 @@
 //! test pass or fail for the wrong reason.
 
 use std::collections::HashMap;
+use std::num::NonZeroU32;
 
 use mock_kit::{InvalidVar, Vars};
 
@@ -32,6 +33,9 @@ pub struct Config {
     pub(crate) require_proxy_auth: bool,
     /// Names of the tags a case can carry (`MOCK_CASE_TAGS`), unique, in order.
     pub(crate) case_tags: Vec<String>,
+    /// Requests per second each credential may make (`RATE_LIMIT_PER_SECOND`);
+    /// `None`: no limit.
+    pub(crate) rate_limit_per_second: Option<NonZeroU32>,
 }
 
 #[derive(thiserror::Error, PartialEq, Eq)]
@@ -81,8 +85,29 @@ impl Config {
             revoke_before: vars.number("REVOKE_TOKENS_BEFORE", "expected epoch seconds")?,
             require_proxy_auth: vars.flag("REQUIRE_PROXY_AUTH")?,
             case_tags: case_tags(vars.get("MOCK_CASE_TAGS").as_deref())?,
+            rate_limit_per_second: rate_limit(vars)?,
         })
     }
+}
+
+/// `RATE_LIMIT_PER_SECOND`: a whole number from 1. Zero is refused rather than read
+/// as "no limit" or "refuse everything": unset is how to turn the limit off.
+fn rate_limit<F: Fn(&str) -> Option<String>>(
+    vars: &Vars<F>,
+) -> Result<Option<NonZeroU32>, InvalidVar> {
+    const NAME: &str = "RATE_LIMIT_PER_SECOND";
+    const REASON: &str = "expected a whole number of requests per second, at least 1";
+    vars.number(NAME, REASON)?
+        .map(|n| {
+            u32::try_from(n)
+                .ok()
+                .and_then(NonZeroU32::new)
+                .ok_or(InvalidVar {
+                    name: NAME,
+                    reason: REASON,
+                })
+        })
+        .transpose()
 }
 
 /// `MOCK_CASE_TAGS`: comma-separated names, each trimmed. Empty items are skipped
@@ -131,6 +156,7 @@ mod tests {
         assert_eq!(config.revoke_before, None);
         assert!(!config.require_proxy_auth);
         assert!(config.case_tags.is_empty());
+        assert_eq!(config.rate_limit_per_second, None);
     }
 
     #[test]
@@ -143,6 +169,7 @@ mod tests {
             ("REVOKE_TOKENS_BEFORE", "1700000000"),
             ("REQUIRE_PROXY_AUTH", "true"),
             ("MOCK_CASE_TAGS", " muted, ,team-a,muted,Muted ,"),
+            ("RATE_LIMIT_PER_SECOND", " 4 "),
         ])
         .expect("valid");
         assert!(config.signing_key.is_none());
@@ -159,6 +186,7 @@ mod tests {
         assert_eq!(config.revoke_before, Some(1_700_000_000));
         assert!(config.require_proxy_auth);
         assert_eq!(config.case_tags, ["muted", "team-a", "Muted"]);
+        assert_eq!(config.rate_limit_per_second.map(NonZeroU32::get), Some(4));
     }
 
     #[test]
@@ -197,6 +225,10 @@ mod tests {
             ("REVOKE_TOKENS_BEFORE", "yesterday"),
             ("REQUIRE_PROXY_AUTH", "maybe"),
             ("MOCK_CASE_TAGS", &"x".repeat(51)),
+            ("RATE_LIMIT_PER_SECOND", "0"),
+            ("RATE_LIMIT_PER_SECOND", "-1"),
+            ("RATE_LIMIT_PER_SECOND", "4.5"),
+            ("RATE_LIMIT_PER_SECOND", "4294967296"),
         ] {
             let err = load(&[("SIGNING_KEY", "k"), (name, value)])
                 .err()

@@ -7,15 +7,16 @@
 //! refresh can be watched working.
 //!
 //! Order of checks: route (404/405, `/health` needs no auth) → `X-Mock-Delay-Ms` →
-//! `X-Mock-Status` → auth → the endpoint. Faults come before auth so a test can
-//! inject them without valid credentials.
+//! `X-Mock-Status` → auth → rate limit (`RATE_LIMIT_PER_SECOND`, per credential) →
+//! the endpoint. Faults come before auth so a test can inject them without valid
+//! credentials; the limit comes after, as it counts per credential.
 //!
 //! Endpoints: create, list (paging, filters, `fields`), read and update (`PUT`, a
 //! partial update of status, assignee and tags) cases; reply to a case; list the
 //! tags a case can carry (`GET /api/v1/attribute/tags`, from `MOCK_CASE_TAGS`).
 //!
-//! Cases live in this instance's memory (see `cases::Store`); everything else is
-//! stateless. `POST /mock/cases/{Uid}/close` is a test control outside Outseta's API,
+//! Cases and rate-limit counts live in this instance's memory (see `cases::Store`,
+//! `ratelimit`); everything else is stateless. `POST /mock/cases/{Uid}/close` is a test control outside Outseta's API,
 //! so a test can close a case the way a support agent would.
 
 mod auth;
@@ -23,6 +24,7 @@ mod cases;
 mod config;
 mod controls;
 mod query;
+mod ratelimit;
 mod tags;
 mod update;
 mod validation;
@@ -41,6 +43,7 @@ use auth::Denied;
 use cases::Store;
 use controls::Controls;
 use query::{CaseQuery, ListQuery};
+use ratelimit::RateLimiter;
 use tags::{Catalog, TagsQuery};
 use validation::{Entity, ValidationError};
 
@@ -58,16 +61,20 @@ pub struct State {
     cases: Store,
     /// The tags a case can carry, from `MOCK_CASE_TAGS`, created at cold start.
     tags: Catalog,
+    /// `RATE_LIMIT_PER_SECOND`, when set.
+    limiter: Option<RateLimiter>,
 }
 
 impl State {
     pub fn new(config: Config, clock: Clock) -> Self {
         let tags = Catalog::new(&config.case_tags, &cases::rfc3339(clock.now_secs()));
+        let limiter = config.rate_limit_per_second.map(RateLimiter::new);
         State {
             config,
             clock,
             cases: Store::default(),
             tags,
+            limiter,
         }
     }
 }
@@ -187,6 +194,21 @@ async fn respond(state: &State, req: &Request) -> (Response<Body>, Outcome) {
         Ok(authorised) => authorised,
         Err(denied) => return unauthorised(&state.config, denied),
     };
+
+    // Each auth mode admits exactly one credential (one API key, one Basic user,
+    // mock-auth's one OAuth client), so the mode names the credential whose budget
+    // this request spends.
+    if let Some(limiter) = &state.limiter
+        && !limiter.admit(authorised.scheme, state.clock.now_secs())
+    {
+        let outcome = Outcome {
+            label: "rate_limited",
+            reason: None,
+            scheme: Some(authorised.scheme),
+            token_id: authorised.token_id,
+        };
+        return (rate_limited(limiter.per_second()), outcome);
+    }
 
     let (response, label) = match endpoint {
         Endpoint::CreateCase => create_case(state, req),
@@ -407,6 +429,15 @@ fn injected(status: StatusCode, retry_after: Option<HeaderValue>) -> Response<Bo
     if let Some(retry_after) = retry_after {
         response.headers_mut().insert(RETRY_AFTER, retry_after);
     }
+    response
+}
+
+/// 429 as Outseta answers a client over its limit, with `Retry-After: 1`: the
+/// window is one second, so waiting that long always clears it.
+fn rate_limited(per_second: u32) -> Response<Body> {
+    let text = format!("Rate limit exceeded: at most {per_second} requests per second");
+    let mut response = message(StatusCode::TOO_MANY_REQUESTS, &text);
+    mock_kit::set_header(&mut response, RETRY_AFTER, "1");
     response
 }
 

@@ -5,6 +5,7 @@ mod auth;
 mod create;
 mod faults;
 mod listing;
+mod rate_limit;
 mod replies;
 mod routing;
 mod tags;
@@ -31,6 +32,7 @@ fn config() -> Config {
         revoke_before: None,
         require_proxy_auth: false,
         case_tags: Vec::new(),
+        rate_limit_per_second: None,
     }
 }
 
