@@ -7,6 +7,7 @@ mod faults;
 mod listing;
 mod rate_limit;
 mod replies;
+mod robustness;
 mod routing;
 mod tags;
 mod update;
