@@ -1,5 +1,5 @@
-//! Outseta-style support cases: validation, the created case, agent replies, and this
-//! instance's list.
+//! Outseta-style support cases: validation, the created case, agent replies, updates
+//! (`update.rs`), and this instance's list.
 //!
 //! Validation mirrors what Outseta checks and answers in Outseta's error shape, so the
 //! notifier's handling of a rejected ticket or reply (a non-retryable 4xx) is tested
@@ -8,13 +8,17 @@
 use std::collections::VecDeque;
 use std::sync::{Mutex, PoisonError};
 
-use mock_kit::Params;
 use rand::Rng;
 use rand::distr::Alphanumeric;
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+
+use crate::query::ListQuery;
+use crate::tags::{CaseTag, Catalog};
+use crate::update;
+use crate::validation::{ValidationError, check_text, json_object};
 
 /// Cases kept per instance; the oldest go first. Bounds memory of a warm instance
 /// that a load test keeps busy.
@@ -30,9 +34,15 @@ pub(crate) const STATUS_OPEN: u8 = 1;
 /// `Status` of a closed case.
 pub(crate) const STATUS_CLOSED: u8 = 2;
 
-/// `Type` of a history entry written by `POST .../replies`. The mock's own value:
-/// clients should tell replies apart by `AgentName`/`Comment`, not by this number.
-pub(crate) const HISTORY_TYPE_AGENT_REPLY: u8 = 1;
+/// `Type` of a history entry, as Outseta numbers them (outseta-js
+/// `SupportCaseHistoryType`: 1 PersonReply, 2 Note, 3 Closed, 4 Reopened, 5 Assigned,
+/// 6 AgentReply, 7 AutoReply, 8 ContactChange). The mock writes these three:
+/// a reply (`POST .../replies`) is an AgentReply.
+pub(crate) const HISTORY_TYPE_AGENT_REPLY: u8 = 6;
+/// A `PUT` that moved the case from open to closed.
+pub(crate) const HISTORY_TYPE_CLOSED: u8 = 3;
+/// A `PUT` that moved the case from closed to open.
+pub(crate) const HISTORY_TYPE_REOPENED: u8 = 4;
 
 /// A created case, in Outseta's field names.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -47,12 +57,37 @@ pub(crate) struct Case {
     pub status: u8,
     pub created: String,
     pub updated: String,
-    /// Replies, oldest first.
+    /// A person's Uid, or null when the case is assigned to nobody.
+    pub assigned_to_person_client_identifier: Option<String>,
+    /// Replies and status changes, oldest first.
     pub case_histories: VecDeque<CaseHistory>,
+    /// Shown by [`Case::view`], whose `fields` decide how much of each tag shows.
+    #[serde(skip)]
+    pub case_tags: Vec<CaseTag>,
 }
 
 impl Case {
-    fn add_history(&mut self, history: CaseHistory) {
+    /// The case as Outseta answers it. A CaseTag's `Tag` is an object below the
+    /// first level, so, as Outseta does, it is null unless `expand_tags` (the
+    /// request's `fields` named it).
+    pub(crate) fn view(&self, expand_tags: bool) -> Value {
+        let case_tags = self
+            .case_tags
+            .iter()
+            .map(|case_tag| case_tag.view(expand_tags))
+            .collect();
+        match serde_json::to_value(self) {
+            Ok(Value::Object(mut fields)) => {
+                fields.insert("CaseTags".to_owned(), Value::Array(case_tags));
+                Value::Object(fields)
+            }
+            // Not reached: a struct of strings and numbers always serialises to an
+            // object. Answer null rather than panic if that ever changes.
+            _ => Value::Null,
+        }
+    }
+
+    pub(crate) fn add_history(&mut self, history: CaseHistory) {
         if self.case_histories.len() >= MAX_HISTORIES_PER_CASE {
             self.case_histories.pop_front();
         }
@@ -65,7 +100,7 @@ impl Case {
         self.updated = rfc3339(now_secs);
     }
 
-    fn person_field(&self, name: &str) -> Option<&str> {
+    pub(crate) fn person_field(&self, name: &str) -> Option<&str> {
         self.from_person.get(name).and_then(Value::as_str)
     }
 }
@@ -80,49 +115,6 @@ pub(crate) struct CaseHistory {
     #[serde(rename = "Type")]
     pub kind: u8,
     pub history_date_time: String,
-}
-
-/// One problem with a request, as Outseta reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct ValidationError {
-    pub error_code: &'static str,
-    pub error_message: String,
-    /// `None` (JSON null) when the problem is the body as a whole.
-    pub property_name: Option<&'static str>,
-}
-
-impl ValidationError {
-    fn new(code: &'static str, property: Option<&'static str>, message: impl Into<String>) -> Self {
-        ValidationError {
-            error_code: code,
-            error_message: message.into(),
-            property_name: property,
-        }
-    }
-}
-
-/// What a validation error is about, named as Outseta names the entity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Entity {
-    Case,
-    CaseHistory,
-}
-
-/// Outseta's 400 body for a list of problems with a case or a reply.
-pub(crate) fn validation_failed_body(entity: Entity, errors: &[ValidationError]) -> Value {
-    let type_name = match entity {
-        Entity::Case => "Case",
-        Entity::CaseHistory => "CaseHistory",
-    };
-    json!({
-        "ErrorMessage": "Validation failed",
-        "EntityValidationErrors": [{
-            "Entity": null,
-            "TypeName": type_name,
-            "ValidationErrors": errors,
-        }],
-    })
 }
 
 /// Checks the `sendAutoResponder` query value; absent is fine (Outseta defaults it).
@@ -163,7 +155,9 @@ pub(crate) fn new_case(body: &[u8], now_secs: u64) -> Result<Case, Vec<Validatio
         status: STATUS_OPEN,
         created: now.clone(),
         updated: now,
+        assigned_to_person_client_identifier: None,
         case_histories: VecDeque::new(),
+        case_tags: Vec::new(),
     })
 }
 
@@ -190,24 +184,6 @@ pub(crate) fn new_reply(
         kind: HISTORY_TYPE_AGENT_REPLY,
         history_date_time: rfc3339(now_secs),
     })
-}
-
-fn json_object(body: &[u8]) -> Result<Map<String, Value>, Vec<ValidationError>> {
-    let value: Value = serde_json::from_slice(body).map_err(|err| {
-        vec![ValidationError::new(
-            "InvalidJson",
-            None,
-            format!("Request body is not valid JSON: {err}"),
-        )]
-    })?;
-    match value {
-        Value::Object(object) => Ok(object),
-        _ => Err(vec![ValidationError::new(
-            "InvalidJson",
-            None,
-            "Request body must be a JSON object",
-        )]),
-    }
 }
 
 fn check_case_uid(object: &Map<String, Value>, case_uid: &str, errors: &mut Vec<ValidationError>) {
@@ -293,32 +269,6 @@ fn check_from_person(
     Some(Value::Object(person.clone()))
 }
 
-fn check_text(
-    object: &Map<String, Value>,
-    property: &'static str,
-    errors: &mut Vec<ValidationError>,
-) -> Option<String> {
-    match object.get(property) {
-        Some(Value::String(text)) if !text.trim().is_empty() => Some(text.clone()),
-        None | Some(Value::Null) | Some(Value::String(_)) => {
-            errors.push(ValidationError::new(
-                "Required",
-                Some(property),
-                format!("{property} is required"),
-            ));
-            None
-        }
-        Some(_) => {
-            errors.push(ValidationError::new(
-                "InvalidType",
-                Some(property),
-                format!("{property} must be a string"),
-            ));
-            None
-        }
-    }
-}
-
 fn check_source(object: &Map<String, Value>, errors: &mut Vec<ValidationError>) -> Option<u64> {
     const PROPERTY: Option<&str> = Some("Source");
     match object.get("Source") {
@@ -345,7 +295,7 @@ fn check_source(object: &Map<String, Value>, errors: &mut Vec<ValidationError>) 
 }
 
 /// Outseta-like uid: 8 random alphanumerics.
-fn new_uid() -> String {
+pub(crate) fn new_uid() -> String {
     rand::rng()
         .sample_iter(&Alphanumeric)
         .take(8)
@@ -353,7 +303,7 @@ fn new_uid() -> String {
         .collect()
 }
 
-fn rfc3339(epoch_secs: u64) -> String {
+pub(crate) fn rfc3339(epoch_secs: u64) -> String {
     i64::try_from(epoch_secs)
         .ok()
         .and_then(|secs| OffsetDateTime::from_unix_timestamp(secs).ok())
@@ -418,11 +368,29 @@ impl Store {
     }
 
     /// Marks the case `uid` closed and returns it; `None` when this instance holds
-    /// no such case.
+    /// no such case. The `/mock/cases/{Uid}/close` control: unlike a `PUT` of
+    /// `Status` 2 it writes no history entry, so tests that count a case's replies
+    /// as its `CaseHistories` keep counting replies only.
     pub(crate) fn close(&self, uid: &str, now_secs: u64) -> Option<Case> {
         self.update(uid, |case| {
             case.close(now_secs);
             case.clone()
+        })
+    }
+
+    /// Applies a `PUT` body to the case `uid` and returns the case as it is now;
+    /// `None` when this instance holds no such case, whatever the body.
+    pub(crate) fn apply_update(
+        &self,
+        uid: &str,
+        body: &[u8],
+        tags: &Catalog,
+        now_secs: u64,
+    ) -> Option<Result<Case, Vec<ValidationError>>> {
+        self.update(uid, |case| {
+            let change = update::parse(body)?;
+            update::apply(case, change, tags, now_secs);
+            Ok(case.clone())
         })
     }
 
@@ -432,70 +400,10 @@ impl Store {
     }
 }
 
-/// Paging and filters of `GET /api/v1/support/cases`, as Outseta's list takes them.
-/// No `limit` means every case: the mock holds at most [`MAX_STORED_CASES`].
-#[derive(Debug, Default, PartialEq, Eq)]
-pub(crate) struct ListQuery {
-    pub limit: Option<usize>,
-    pub offset: usize,
-    pub person_uid: Option<String>,
-    pub person_email: Option<String>,
-}
-
-impl ListQuery {
-    /// Reads the query string. Other parameters (Outseta's `fields`, `orderBy`, ...)
-    /// are ignored, as they change nothing the mock stores; a bad or repeated one of
-    /// these four is an error naming it, so a test never reads an unfiltered list it
-    /// believes filtered.
-    pub(crate) fn parse(query: Option<&str>) -> Result<Self, String> {
-        let params =
-            Params::parse(query.unwrap_or_default().as_bytes()).map_err(|err| err.to_string())?;
-        let whole = |name: &str| -> Result<Option<usize>, String> {
-            params
-                .get(name)
-                .map(|raw| {
-                    raw.trim()
-                        .parse::<usize>()
-                        .map_err(|_| format!("{name} must be a whole number"))
-                })
-                .transpose()
-        };
-        let text = |name: &str| -> Result<Option<String>, String> {
-            match params.get(name).map(str::trim) {
-                Some("") => Err(format!("{name} must not be empty")),
-                other => Ok(other.map(str::to_owned)),
-            }
-        };
-        let limit = whole("limit")?;
-        if limit == Some(0) {
-            return Err("limit must be at least 1".to_owned());
-        }
-        Ok(ListQuery {
-            limit,
-            offset: whole("offset")?.unwrap_or(0),
-            person_uid: text("FromPerson.Uid")?,
-            person_email: text("FromPerson.Email")?,
-        })
-    }
-
-    /// Email addresses match whatever their case, as mail systems treat them; Uids
-    /// are exact.
-    fn selects(&self, case: &Case) -> bool {
-        let uid_matches = self
-            .person_uid
-            .as_deref()
-            .is_none_or(|uid| case.person_field("Uid") == Some(uid));
-        let email_matches = self.person_email.as_deref().is_none_or(|email| {
-            case.person_field("Email")
-                .is_some_and(|stored| stored.trim().eq_ignore_ascii_case(email))
-        });
-        uid_matches && email_matches
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     const NOW: u64 = 1_700_000_000;
 
@@ -659,24 +567,5 @@ mod tests {
             histories.back().map(|h| h.comment.as_str()),
             Some(last.as_str())
         );
-    }
-
-    #[test]
-    fn list_query_reads_paging_and_filters() {
-        let query = ListQuery::parse(Some(
-            "limit=5&offset=2&FromPerson.Uid=p1&FromPerson.Email=a%40b.c&fields=*",
-        ))
-        .expect("valid");
-        assert_eq!(
-            query,
-            ListQuery {
-                limit: Some(5),
-                offset: 2,
-                person_uid: Some("p1".to_owned()),
-                person_email: Some("a@b.c".to_owned()),
-            }
-        );
-        assert_eq!(ListQuery::parse(None), Ok(ListQuery::default()));
-        assert_eq!(ListQuery::parse(Some("")), Ok(ListQuery::default()));
     }
 }

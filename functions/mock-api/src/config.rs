@@ -6,7 +6,12 @@
 //! named: a mock that silently accepts nothing (or everything) would make a notifier
 //! test pass or fail for the wrong reason.
 
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+
 use mock_kit::{InvalidVar, Vars};
+
+use crate::tags::{MAX_TAG_NAME_CHARS, tag_uid};
 
 /// A pair of expected credentials. No `Debug`: it holds a secret.
 pub(crate) struct Credentials {
@@ -26,6 +31,11 @@ pub struct Config {
     pub(crate) revoke_before: Option<u64>,
     /// Answer 407 instead of 401, and also read `Proxy-Authorization`.
     pub(crate) require_proxy_auth: bool,
+    /// Names of the tags a case can carry (`MOCK_CASE_TAGS`), unique, in order.
+    pub(crate) case_tags: Vec<String>,
+    /// Requests per second each credential may make (`RATE_LIMIT_PER_SECOND`);
+    /// `None`: no limit.
+    pub(crate) rate_limit_per_second: Option<NonZeroU32>,
 }
 
 #[derive(thiserror::Error, PartialEq, Eq)]
@@ -74,8 +84,59 @@ impl Config {
             basic,
             revoke_before: vars.number("REVOKE_TOKENS_BEFORE", "expected epoch seconds")?,
             require_proxy_auth: vars.flag("REQUIRE_PROXY_AUTH")?,
+            case_tags: case_tags(vars.get("MOCK_CASE_TAGS").as_deref())?,
+            rate_limit_per_second: rate_limit(vars)?,
         })
     }
+}
+
+/// `RATE_LIMIT_PER_SECOND`: a whole number from 1. Zero is refused rather than read
+/// as "no limit" or "refuse everything": unset is how to turn the limit off.
+fn rate_limit<F: Fn(&str) -> Option<String>>(
+    vars: &Vars<F>,
+) -> Result<Option<NonZeroU32>, InvalidVar> {
+    const NAME: &str = "RATE_LIMIT_PER_SECOND";
+    const REASON: &str = "expected a whole number of requests per second, at least 1";
+    vars.number(NAME, REASON)?
+        .map(|n| {
+            u32::try_from(n)
+                .ok()
+                .and_then(NonZeroU32::new)
+                .ok_or(InvalidVar {
+                    name: NAME,
+                    reason: REASON,
+                })
+        })
+        .transpose()
+}
+
+/// `MOCK_CASE_TAGS`: comma-separated names, each trimmed. Empty items are skipped
+/// and a repeated name counts once. A name longer than Outseta allows, or two names
+/// whose derived Uids collide, is refused: a tag the mock could not serve as
+/// Outseta would must not pass silently.
+fn case_tags(raw: Option<&str>) -> Result<Vec<String>, InvalidVar> {
+    const NAME: &str = "MOCK_CASE_TAGS";
+    let mut names: Vec<String> = Vec::new();
+    let mut uids = HashMap::new();
+    for name in raw.unwrap_or_default().split(',').map(str::trim) {
+        if name.is_empty() || names.iter().any(|known| known == name) {
+            continue;
+        }
+        if name.chars().count() > MAX_TAG_NAME_CHARS {
+            return Err(InvalidVar {
+                name: NAME,
+                reason: "a tag name is longer than 50 characters",
+            });
+        }
+        if uids.insert(tag_uid(name), ()).is_some() {
+            return Err(InvalidVar {
+                name: NAME,
+                reason: "two tag names derive the same Uid; rename one",
+            });
+        }
+        names.push(name.to_owned());
+    }
+    Ok(names)
 }
 
 #[cfg(test)]
@@ -94,6 +155,8 @@ mod tests {
         assert!(config.basic.is_none());
         assert_eq!(config.revoke_before, None);
         assert!(!config.require_proxy_auth);
+        assert!(config.case_tags.is_empty());
+        assert_eq!(config.rate_limit_per_second, None);
     }
 
     #[test]
@@ -105,6 +168,8 @@ mod tests {
             ("BASIC_PASSWORD", "pass"),
             ("REVOKE_TOKENS_BEFORE", "1700000000"),
             ("REQUIRE_PROXY_AUTH", "true"),
+            ("MOCK_CASE_TAGS", " muted, ,team-a,muted,Muted ,"),
+            ("RATE_LIMIT_PER_SECOND", " 4 "),
         ])
         .expect("valid");
         assert!(config.signing_key.is_none());
@@ -120,6 +185,8 @@ mod tests {
         );
         assert_eq!(config.revoke_before, Some(1_700_000_000));
         assert!(config.require_proxy_auth);
+        assert_eq!(config.case_tags, ["muted", "team-a", "Muted"]);
+        assert_eq!(config.rate_limit_per_second.map(NonZeroU32::get), Some(4));
     }
 
     #[test]
@@ -157,6 +224,11 @@ mod tests {
         for (name, value) in [
             ("REVOKE_TOKENS_BEFORE", "yesterday"),
             ("REQUIRE_PROXY_AUTH", "maybe"),
+            ("MOCK_CASE_TAGS", &"x".repeat(51)),
+            ("RATE_LIMIT_PER_SECOND", "0"),
+            ("RATE_LIMIT_PER_SECOND", "-1"),
+            ("RATE_LIMIT_PER_SECOND", "4.5"),
+            ("RATE_LIMIT_PER_SECOND", "4294967296"),
         ] {
             let err = load(&[("SIGNING_KEY", "k"), (name, value)])
                 .err()
@@ -164,5 +236,15 @@ mod tests {
             assert!(err.to_string().contains(name), "{err}");
             assert_eq!(format!("{err:?}"), err.to_string());
         }
+    }
+
+    #[test]
+    fn case_tags_whose_uids_collide_are_refused() {
+        // Found by search: both names' SHA-256 start with 3b787b99.
+        let err = load(&[("SIGNING_KEY", "k"), ("MOCK_CASE_TAGS", "t26821,t49091")])
+            .err()
+            .expect("must fail");
+        assert!(err.to_string().contains("MOCK_CASE_TAGS"), "{err}");
+        assert!(err.to_string().contains("same Uid"), "{err}");
     }
 }

@@ -7,17 +7,27 @@
 //! refresh can be watched working.
 //!
 //! Order of checks: route (404/405, `/health` needs no auth) → `X-Mock-Delay-Ms` →
-//! `X-Mock-Status` → auth → the endpoint. Faults come before auth so a test can
-//! inject them without valid credentials.
+//! `X-Mock-Status` → auth → rate limit (`RATE_LIMIT_PER_SECOND`, per credential) →
+//! the endpoint. Faults come before auth so a test can inject them without valid
+//! credentials; the limit comes after, as it counts per credential.
 //!
-//! Cases live in this instance's memory (see `cases::Store`); everything else is
-//! stateless. `POST /mock/cases/{Uid}/close` is a test control outside Outseta's API,
+//! Endpoints: create, list (paging, filters, `fields`), read and update (`PUT`, a
+//! partial update of status, assignee and tags) cases; reply to a case; list the
+//! tags a case can carry (`GET /api/v1/attribute/tags`, from `MOCK_CASE_TAGS`).
+//!
+//! Cases and rate-limit counts live in this instance's memory (see `cases::Store`,
+//! `ratelimit`); everything else is stateless. `POST /mock/cases/{Uid}/close` is a test control outside Outseta's API,
 //! so a test can close a case the way a support agent would.
 
 mod auth;
 mod cases;
 mod config;
 mod controls;
+mod query;
+mod ratelimit;
+mod tags;
+mod update;
+mod validation;
 
 pub use config::{Config, ConfigError};
 
@@ -30,28 +40,41 @@ use mock_kit::{Clock, MockFunction, json_response, normalise_path};
 use serde_json::{Value, json};
 
 use auth::Denied;
-use cases::{Entity, ListQuery, Store, ValidationError};
+use cases::Store;
 use controls::Controls;
+use query::{CaseQuery, ListQuery};
+use ratelimit::RateLimiter;
+use tags::{Catalog, TagsQuery};
+use validation::{Entity, ValidationError};
 
 const CASES_PATH: &str = "/api/v1/support/cases";
 const REPLIES_SUFFIX: &str = "/replies";
 const CLOSE_PREFIX: &str = "/mock/cases";
 const CLOSE_SUFFIX: &str = "/close";
 const ECHO_PATH: &str = "/api/v1/data";
+const TAGS_PATH: &str = "/api/v1/attribute/tags";
 
 /// What every request needs, built once at cold start.
 pub struct State {
     config: Config,
     clock: Clock,
     cases: Store,
+    /// The tags a case can carry, from `MOCK_CASE_TAGS`, created at cold start.
+    tags: Catalog,
+    /// `RATE_LIMIT_PER_SECOND`, when set.
+    limiter: Option<RateLimiter>,
 }
 
 impl State {
     pub fn new(config: Config, clock: Clock) -> Self {
+        let tags = Catalog::new(&config.case_tags, &cases::rfc3339(clock.now_secs()));
+        let limiter = config.rate_limit_per_second.map(RateLimiter::new);
         State {
             config,
             clock,
             cases: Store::default(),
+            tags,
+            limiter,
         }
     }
 }
@@ -79,8 +102,10 @@ enum Endpoint {
     CreateCase,
     ListCases,
     ReadCase(String),
+    UpdateCase(String),
     Reply(String),
     Close(String),
+    ListTags,
     Echo,
 }
 
@@ -170,13 +195,26 @@ async fn respond(state: &State, req: &Request) -> (Response<Body>, Outcome) {
         Err(denied) => return unauthorised(&state.config, denied),
     };
 
+    // Each auth mode admits exactly one credential (one API key, one Basic user,
+    // mock-auth's one OAuth client), so the mode names the credential whose budget
+    // this request spends.
+    if let Some(limiter) = &state.limiter
+        && !limiter.admit(authorised.scheme, state.clock.now_secs())
+    {
+        let outcome = Outcome {
+            label: "rate_limited",
+            reason: None,
+            scheme: Some(authorised.scheme),
+            token_id: authorised.token_id,
+        };
+        return (rate_limited(limiter.per_second()), outcome);
+    }
+
     let (response, label) = match endpoint {
         Endpoint::CreateCase => create_case(state, req),
         Endpoint::ListCases => list_cases(state, req),
-        Endpoint::ReadCase(uid) => match state.cases.get(&uid) {
-            Some(case) => (json_response(StatusCode::OK, &json!(case)), "read"),
-            None => case_not_found(&uid),
-        },
+        Endpoint::ReadCase(uid) => read_case(state, req, &uid),
+        Endpoint::UpdateCase(uid) => update_case(state, req, &uid),
         Endpoint::Reply(uid) => {
             match state.cases.reply(&uid, req.body(), state.clock.now_secs()) {
                 // Outseta answers a reply with 200 and nothing in the body.
@@ -189,8 +227,15 @@ async fn respond(state: &State, req: &Request) -> (Response<Body>, Outcome) {
             }
         }
         Endpoint::Close(uid) => match state.cases.close(&uid, state.clock.now_secs()) {
-            Some(case) => (json_response(StatusCode::OK, &json!(case)), "closed"),
+            Some(case) => (json_response(StatusCode::OK, &case.view(false)), "closed"),
             None => case_not_found(&uid),
+        },
+        Endpoint::ListTags => match TagsQuery::parse(req.uri().query()) {
+            Ok(query) => (
+                json_response(StatusCode::OK, &state.tags.page(&query)),
+                "tags_listed",
+            ),
+            Err(problem) => (message(StatusCode::BAD_REQUEST, &problem), "bad_query"),
         },
         Endpoint::Echo => echo(req),
     };
@@ -209,6 +254,7 @@ fn resolve(method: &Method, path: &str) -> Result<Route, Option<&'static [Method
     const GET: &[Method] = &[Method::GET];
     const POST: &[Method] = &[Method::POST];
     const GET_POST: &[Method] = &[Method::GET, Method::POST];
+    const GET_PUT: &[Method] = &[Method::GET, Method::PUT];
     match (path, method) {
         ("/health", &Method::GET) => Ok(Route::Health),
         ("/health", _) => Err(Some(GET)),
@@ -217,16 +263,24 @@ fn resolve(method: &Method, path: &str) -> Result<Route, Option<&'static [Method
         (CASES_PATH, _) => Err(Some(GET_POST)),
         (ECHO_PATH, &Method::POST) => Ok(Route::Protected(Endpoint::Echo)),
         (ECHO_PATH, _) => Err(Some(POST)),
+        (TAGS_PATH, &Method::GET) => Ok(Route::Protected(Endpoint::ListTags)),
+        (TAGS_PATH, _) => Err(Some(GET)),
         _ => {
-            let (endpoint, allowed) = if let Some(uid) = uid_between(path, CASES_PATH, "") {
-                (Endpoint::ReadCase(uid), GET)
-            } else if let Some(uid) = uid_between(path, CASES_PATH, REPLIES_SUFFIX) {
-                (Endpoint::Reply(uid), POST)
-            } else if let Some(uid) = uid_between(path, CLOSE_PREFIX, CLOSE_SUFFIX) {
-                (Endpoint::Close(uid), POST)
-            } else {
-                return Err(None);
-            };
+            if let Some(uid) = uid_between(path, CASES_PATH, "") {
+                return match *method {
+                    Method::GET => Ok(Route::Protected(Endpoint::ReadCase(uid))),
+                    Method::PUT => Ok(Route::Protected(Endpoint::UpdateCase(uid))),
+                    _ => Err(Some(GET_PUT)),
+                };
+            }
+            let (endpoint, allowed) =
+                if let Some(uid) = uid_between(path, CASES_PATH, REPLIES_SUFFIX) {
+                    (Endpoint::Reply(uid), POST)
+                } else if let Some(uid) = uid_between(path, CLOSE_PREFIX, CLOSE_SUFFIX) {
+                    (Endpoint::Close(uid), POST)
+                } else {
+                    return Err(None);
+                };
             if allowed.contains(method) {
                 Ok(Route::Protected(endpoint))
             } else {
@@ -258,11 +312,54 @@ fn case_not_found(uid: &str) -> (Response<Body>, &'static str) {
 
 fn list_cases(state: &State, req: &Request) -> (Response<Body>, &'static str) {
     match ListQuery::parse(req.uri().query()) {
-        Ok(query) => (
-            json_response(StatusCode::OK, &json!(state.cases.page(&query))),
-            "listed",
-        ),
+        Ok(query) => {
+            let cases: Vec<Value> = state
+                .cases
+                .page(&query)
+                .iter()
+                .map(|case| case.view(query.expand_tags))
+                .collect();
+            (
+                json_response(StatusCode::OK, &Value::Array(cases)),
+                "listed",
+            )
+        }
         Err(problem) => (message(StatusCode::BAD_REQUEST, &problem), "bad_query"),
+    }
+}
+
+fn read_case(state: &State, req: &Request, uid: &str) -> (Response<Body>, &'static str) {
+    let query = match CaseQuery::parse(req.uri().query()) {
+        Ok(query) => query,
+        Err(problem) => return (message(StatusCode::BAD_REQUEST, &problem), "bad_query"),
+    };
+    match state.cases.get(uid) {
+        Some(case) => (
+            json_response(StatusCode::OK, &case.view(query.expand_tags)),
+            "read",
+        ),
+        None => case_not_found(uid),
+    }
+}
+
+/// `PUT /api/v1/support/cases/{Uid}`: 200 with the case as it now is (deepened by
+/// `fields` as a read is), 400 in Outseta's validation shape, or 404.
+fn update_case(state: &State, req: &Request, uid: &str) -> (Response<Body>, &'static str) {
+    let query = match CaseQuery::parse(req.uri().query()) {
+        Ok(query) => query,
+        Err(problem) => return (message(StatusCode::BAD_REQUEST, &problem), "bad_query"),
+    };
+    let now = state.clock.now_secs();
+    match state.cases.apply_update(uid, req.body(), &state.tags, now) {
+        Some(Ok(case)) => (
+            json_response(StatusCode::OK, &case.view(query.expand_tags)),
+            "updated",
+        ),
+        Some(Err(errors)) => (
+            validation_failed(Entity::Case, &errors),
+            "validation_failed",
+        ),
+        None => case_not_found(uid),
     }
 }
 
@@ -278,7 +375,7 @@ fn create_case(state: &State, req: &Request) -> (Response<Body>, &'static str) {
         query_error,
     ) {
         (Ok(case), None) => {
-            let response = json_response(StatusCode::OK, &json!(case));
+            let response = json_response(StatusCode::OK, &case.view(false));
             state.cases.insert(case);
             (response, "created")
         }
@@ -318,7 +415,7 @@ fn echo(req: &Request) -> (Response<Body>, &'static str) {
 fn validation_failed(entity: Entity, errors: &[ValidationError]) -> Response<Body> {
     json_response(
         StatusCode::BAD_REQUEST,
-        &cases::validation_failed_body(entity, errors),
+        &validation::validation_failed_body(entity, errors),
     )
 }
 
@@ -332,6 +429,15 @@ fn injected(status: StatusCode, retry_after: Option<HeaderValue>) -> Response<Bo
     if let Some(retry_after) = retry_after {
         response.headers_mut().insert(RETRY_AFTER, retry_after);
     }
+    response
+}
+
+/// 429 as Outseta answers a client over its limit, with `Retry-After: 1`: the
+/// window is one second, so waiting that long always clears it.
+fn rate_limited(per_second: u32) -> Response<Body> {
+    let text = format!("Rate limit exceeded: at most {per_second} requests per second");
+    let mut response = message(StatusCode::TOO_MANY_REQUESTS, &text);
+    mock_kit::set_header(&mut response, RETRY_AFTER, "1");
     response
 }
 

@@ -10,10 +10,15 @@ const NOW: u64 = 1_700_000_000;
 const API_SECRET: &str = "outseta-s3cr3t";
 
 fn state() -> State {
+    state_limited_to(None)
+}
+
+fn state_limited_to(per_second: Option<&'static str>) -> State {
     let config = Config::from_lookup(|name| match name {
         "SIGNING_KEY" => Some("key".to_owned()),
         "API_KEY" => Some("api-key".to_owned()),
         "API_SECRET" => Some(API_SECRET.to_owned()),
+        "RATE_LIMIT_PER_SECOND" => per_second.map(str::to_owned),
         _ => None,
     })
     .expect("valid config");
@@ -74,4 +79,19 @@ async fn one_line_per_request_without_tokens_or_secrets() {
     assert_eq!(status, 401);
     assert!(log.contains("reason=\"expired\""), "{log}");
     assert!(!log.contains(&expired), "token leaked: {log}");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_rate_limited_request_logs_its_outcome_and_credential() {
+    let state = state_limited_to(Some("1"));
+    let authorization = format!("Outseta api-key:{API_SECRET}");
+    assert_eq!(handle(&state, request(&authorization)).await.status(), 200);
+    let capture = LogCapture::start();
+    let status = handle(&state, request(&authorization)).await.status();
+    let log = capture.text();
+    assert_eq!(status, 429);
+    for expected in ["status=429", "outcome=\"rate_limited\"", "auth=\"outseta\""] {
+        assert!(log.contains(expected), "missing {expected}: {log}");
+    }
+    assert!(!log.contains(API_SECRET), "secret leaked: {log}");
 }
