@@ -127,6 +127,12 @@ export interface WatchOptions {
 export const WATCHED_EXECUTION_ACTIONS = ['states:GetExecutionHistory'] as const;
 
 /**
+ * What the notifier may do on a watched state machine itself: read its tags,
+ * which route its cases (ROUTING, DESIGN.md "Case lifecycle").
+ */
+export const WATCHED_MACHINE_ACTIONS = ['states:ListTagsForResource'] as const;
+
+/**
  * What counts as "the same failure" for the notifier's dedupe (`DEDUPE_SCOPE`):
  * one ticket per execution, per failed state of an execution, or per error
  * name of an execution (the notifier's default).
@@ -675,6 +681,9 @@ export class FailureTicketBridge extends Construct {
     }
     this.watchedExecutionsPolicy().addStatements(
       new iam.PolicyStatement({ actions: [...WATCHED_EXECUTION_ACTIONS], resources: [executionArnsOf(stateMachine)] }),
+      // Routing by the machine's own tags (ticket-bridge:assignee, :tags,
+      // :severity, :runbook), read by the notifier on both paths.
+      new iam.PolicyStatement({ actions: [...WATCHED_MACHINE_ACTIONS], resources: [stateMachine.stateMachineArn] }),
     );
     const rule = new events.Rule(this, `Watch${Names.nodeUniqueId(stateMachine.node)}`, {
       description: recoveryNotes

@@ -13,6 +13,7 @@ import {
   OutsetaCredentials,
   ScopedHttpInvoke,
   WATCHED_EXECUTION_ACTIONS,
+  WATCHED_MACHINE_ACTIONS,
   cfnConnectionOf,
   checkConnectionProperties,
   outsetaAuthorization,
@@ -248,18 +249,25 @@ describe('watch()', () => {
     assert.equal(cfn.stateMachines(templateOf(stack).json)[0].definition.States.Fan.Catch[0].Next, 'Fan-NotifyFailure');
   });
 
-  test("lets the notifier read the history of the watched machine's executions, and of no other machine", () => {
+  test("lets the notifier read the history of the watched machine's executions and its tags, and of no other machine", () => {
     const { stack, bridge, machine } = bridgeAndMachine();
     bridge.watch(machine);
     bridge.watch(sfn.StateMachine.fromStateMachineArn(stack, 'Imported', 'arn:aws:states:eu-west-1:111122223333:stateMachine:billing'));
     const { json } = templateOf(stack);
     const statements = roleStatements(json, 'notifier', 'states');
-    assert.deepEqual(statements.map((s) => asList<string>(s.Action)), [[...WATCHED_EXECUTION_ACTIONS], [...WATCHED_EXECUTION_ACTIONS]]);
+    assert.deepEqual(statements.map((s) => asList<string>(s.Action)), [
+      [...WATCHED_EXECUTION_ACTIONS],
+      [...WATCHED_MACHINE_ACTIONS],
+      [...WATCHED_EXECUTION_ACTIONS],
+      [...WATCHED_MACHINE_ACTIONS],
+    ]);
     assert.deepEqual(
       statements.map((s) => cfn.resolve(json, s.Resource)),
       [
         `arn:aws:states:${cfn.FAKE.region}:${cfn.FAKE.account}:execution:orders:*`,
+        cfn.resolve(json, { Ref: onlyResourceOfType(json, 'AWS::StepFunctions::StateMachine')[0] }),
         'arn:aws:states:eu-west-1:111122223333:execution:billing:*',
+        'arn:aws:states:eu-west-1:111122223333:stateMachine:billing',
       ],
     );
     assert.deepEqual(WATCHED_EXECUTION_ACTIONS, ['states:GetExecutionHistory']);

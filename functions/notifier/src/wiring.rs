@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use ticket_bridge::secrets::SecretSource;
 use ticket_bridge::{Config, Notifier, NotifierError};
-use ticket_bridge_aws::{AccountHistory, SecretsManager, Sns, claims, incidents};
+use ticket_bridge_aws::{Accounts, SecretsManager, Sns, claims, incidents};
 use ticket_bridge_outseta::OutsetaDesk;
 
 /// The production wiring: one HTTP stack for the process (one rustls
@@ -41,8 +41,10 @@ pub fn from_sdk_with_http(
     let table = config.idempotency_table.clone();
     let topic = config.fallback_topic_arn.clone();
     let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(sdk));
-    let history = AccountHistory::new(sdk, config.history_role_name.clone());
-    let mut notifier = with_desk(config, Arc::new(secrets), http).with_history(Arc::new(history));
+    let accounts = Arc::new(Accounts::new(sdk, config.history_role_name.clone()));
+    let mut notifier = with_desk(config, Arc::new(secrets), http)
+        .with_history(accounts.clone())
+        .with_tags(accounts);
     if let Some(table) = table {
         let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
         notifier = notifier

@@ -20,6 +20,7 @@ use aws_sdk_sts::error::ProvideErrorMetadata;
 use ticket_bridge::BoxFuture;
 use ticket_bridge::history::{HistoryError, HistoryPage, HistorySource};
 use ticket_bridge::links::Arn;
+use ticket_bridge::routing::{TagError, TagSource};
 use tokio::sync::OnceCell;
 
 use crate::SfnHistory;
@@ -30,9 +31,9 @@ const REFRESH_BEFORE: Duration = Duration::from_secs(300);
 /// The session name the spoke's CloudTrail shows for the hub's reads.
 const SESSION_NAME: &str = "ticket-bridge-history";
 
-/// A history source that reads each execution's history in its own
-/// account and region.
-pub struct AccountHistory {
+/// Step Functions in each execution's own account and region: the history
+/// source of the EventBridge path, and the machines' routing tags.
+pub struct Accounts {
     sdk: aws_config::SdkConfig,
     sts: aws_sdk_sts::Client,
     /// `HISTORY_ROLE_NAME`; `None`: foreign executions get no history.
@@ -50,9 +51,9 @@ struct Cached {
     until: Option<SystemTime>,
 }
 
-impl AccountHistory {
+impl Accounts {
     pub fn new(sdk: &aws_config::SdkConfig, role_name: Option<String>) -> Self {
-        AccountHistory {
+        Accounts {
             sdk: sdk.clone(),
             sts: aws_sdk_sts::Client::new(sdk),
             role_name,
@@ -81,7 +82,8 @@ impl AccountHistory {
             .as_deref()
     }
 
-    /// The history source for `execution_arn`'s account and region.
+    /// The client for `arn`'s account and region (an execution's or a
+    /// state machine's).
     async fn source_for(&self, execution_arn: &str) -> Result<SfnHistory, HistoryError> {
         let Some(arn) = Arn::parse(execution_arn) else {
             return Ok(SfnHistory::new(aws_sdk_sfn::Client::new(&self.sdk)));
@@ -174,7 +176,7 @@ impl AccountHistory {
     }
 }
 
-impl HistorySource for AccountHistory {
+impl HistorySource for Accounts {
     fn page<'a>(
         &'a self,
         execution_arn: &'a str,
@@ -185,5 +187,51 @@ impl HistorySource for AccountHistory {
             let source = self.source_for(execution_arn).await?;
             source.page(execution_arn, next_token, max_results).await
         })
+    }
+}
+
+impl TagSource for Accounts {
+    fn tags<'a>(
+        &'a self,
+        machine_arn: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<(String, String)>, TagError>> {
+        Box::pin(async move {
+            let source = self
+                .source_for(machine_arn)
+                .await
+                .map_err(|e| TagError(e.0))?;
+            let out = source
+                .client()
+                .list_tags_for_resource()
+                .resource_arn(machine_arn)
+                .send()
+                .await
+                .map_err(|e| TagError(describe_tags_error(&e)))?;
+            Ok(out
+                .tags()
+                .iter()
+                .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
+                .collect())
+        })
+    }
+}
+
+/// One line per failure kind, for the ticket's routing note.
+fn describe_tags_error<E: aws_sdk_sfn::error::ProvideErrorMetadata, R>(
+    e: &aws_sdk_sfn::error::SdkError<E, R>,
+) -> String {
+    match e {
+        aws_sdk_sfn::error::SdkError::ServiceError(se) => {
+            match se.err().code().unwrap_or("unknown") {
+                c if c.contains("Throttl") || c.contains("TooManyRequests") => {
+                    format!("throttled ({c})")
+                }
+                c if c.contains("AccessDenied") => format!(
+                    "access denied ({c}): the notifier's role needs states:ListTagsForResource"
+                ),
+                c => format!("ListTagsForResource failed ({c})"),
+            }
+        }
+        other => crate::sdk::describe_sdk_error("Step Functions", other),
     }
 }

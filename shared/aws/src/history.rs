@@ -17,6 +17,11 @@ impl SfnHistory {
     pub fn new(client: aws_sdk_sfn::Client) -> Self {
         SfnHistory { client }
     }
+
+    /// The client it reads with (the routing tags use it too).
+    pub fn client(&self) -> &aws_sdk_sfn::Client {
+        &self.client
+    }
 }
 
 impl HistorySource for SfnHistory {

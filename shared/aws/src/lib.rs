@@ -14,7 +14,7 @@ pub mod secrets;
 pub mod sns;
 pub mod transport;
 
-pub use accounts::AccountHistory;
+pub use accounts::Accounts;
 pub use history::SfnHistory;
 pub use secrets::SecretsManager;
 pub use sns::Sns;

@@ -9,7 +9,7 @@ use aws_sdk_sfn::config::Credentials;
 use serde_json::json;
 use ticket_bridge::history::{HistoryLimits, HistorySource, enrich};
 use ticket_bridge::intake::{Failure, Intake, intake};
-use ticket_bridge_aws::AccountHistory;
+use ticket_bridge_aws::Accounts;
 use wiremock::matchers::{body_string_contains, header, method};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -78,7 +78,7 @@ async fn another_accounts_history_is_read_through_its_reader_role() {
         .await;
     assert!(denied.is_err(), "read without the role: {denied:?}");
 
-    let source = AccountHistory::new(&sdk, Some(ROLE.to_owned()));
+    let source = Accounts::new(&sdk, Some(ROLE.to_owned()));
     let (f, extra) = enrich(&source, status_change(&run), &HistoryLimits::default()).await;
     assert_eq!(extra.note, None);
     assert_eq!(f.failed_state.as_deref(), Some("A State"));
@@ -97,7 +97,7 @@ async fn without_a_role_name_a_foreign_execution_gets_a_note_not_a_read() {
     let spoke = client_in(&moto.endpoint, SPOKE).await;
     let (_, run) = failed_execution(&spoke, "orders").await;
     let sdk = sdk_loader(&moto.endpoint).load().await;
-    let source = AccountHistory::new(&sdk, None);
+    let source = Accounts::new(&sdk, None);
     let (f, extra) = enrich(&source, status_change(&run), &HistoryLimits::default()).await;
     let note = extra.note.expect("a note");
     assert!(
@@ -156,7 +156,7 @@ async fn a_refused_role_is_one_line_on_the_ticket_naming_role_account_and_code()
         .retry_config(RetryConfig::disabled())
         .load()
         .await;
-    let source = AccountHistory::new(&sdk, Some(ROLE.to_owned()));
+    let source = Accounts::new(&sdk, Some(ROLE.to_owned()));
     let (_, extra) = enrich(&source, status_change(RUN), &HistoryLimits::default()).await;
     let note = extra.note.expect("a note");
     assert!(
@@ -181,7 +181,7 @@ async fn assumed_credentials_are_cached_per_account_until_near_expiry() {
         .retry_config(RetryConfig::disabled())
         .load()
         .await;
-    let source = AccountHistory::new(&sdk, Some(ROLE.to_owned()));
+    let source = Accounts::new(&sdk, Some(ROLE.to_owned()));
     for _ in 0..3 {
         let page = source.page(RUN, None, 10).await.expect("a page");
         assert!(page.events.is_empty());

@@ -36,6 +36,11 @@ impl RenderConfig {
         let extra = non_empty(get, "REDACT_KEYS").unwrap_or_default();
         let redactor = Redactor::new(extra.split(',').map(str::trim));
         Ok(RenderConfig {
+            // The Body's fingerprint marker follows the grouping in force;
+            // `render` needs no table, so it reads the name leniently.
+            marker: non_empty(get, "INCIDENT_GROUPING")
+                .and_then(|g| Grouping::parse(&g))
+                .unwrap_or(Grouping::State),
             account_names: account_names(get)?,
             subject_prefix: get("SUBJECT_PREFIX").unwrap_or_else(|| "[Step Functions]".to_owned()),
             region: non_empty(get, "AWS_REGION").or_else(|| non_empty(get, "AWS_DEFAULT_REGION")),
@@ -71,7 +76,11 @@ impl Config {
 
     /// Strict: delivery needs a URL, a secret and a sender.
     pub fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let render = RenderConfig::from_lookup(get)?;
+        let mut render = RenderConfig::from_lookup(get)?;
+        let incidents = incidents(get)?;
+        if incidents.grouping != Grouping::Off {
+            render.marker = incidents.grouping;
+        }
         let filing = filing(get)?;
         if from_person(get)?.is_none() {
             return Err(ConfigError::new(
@@ -85,9 +94,19 @@ impl Config {
             render,
             error_path: error_path(get)?,
             history_role_name: history_role_name(get)?,
+            routing_cache: match non_empty(get, "ROUTING").map(|v| v.to_ascii_lowercase()) {
+                None => Some(()),
+                Some(v) if v == "tags" => Some(()),
+                Some(v) if v == "off" => None,
+                Some(_) => return Err(ConfigError::new("ROUTING", "must be tags or off")),
+            }
+            .map(|()| ranged(get, "ROUTING_CACHE_SECONDS", 300, 0..=DAY_S))
+            .transpose()?
+            .map(Duration::from_secs),
             desk: DeskSettings {
                 url,
                 filing,
+                agent_name: incidents.agent_name.clone(),
                 send_auto_responder: boolean(get, "SEND_AUTO_RESPONDER", false)?,
                 max_attempts: ranged(get, "MAX_ATTEMPTS", 5, 1..=20)? as u32,
                 attempt_timeout: Duration::from_millis(ranged(
@@ -122,7 +141,7 @@ impl Config {
                 25_000,
                 100..=MAX_LAMBDA_MS,
             )?),
-            incidents: incidents(get)?,
+            incidents,
             idempotency_table: non_empty(get, "IDEMPOTENCY_TABLE"),
             dedupe_scope: match non_empty(get, "DEDUPE_SCOPE") {
                 None => Scope::Error,
@@ -426,6 +445,8 @@ mod tests {
             ("ACCOUNT_NAMES", r#"{"1234": "prod"}"#, "ACCOUNT_NAMES"),
             ("ACCOUNT_NAMES", r#"{"222222222222": ""}"#, "ACCOUNT_NAMES"),
             ("HISTORY_ROLE_NAME", "a role", "HISTORY_ROLE_NAME"),
+            ("ROUTING", "labels", "ROUTING"),
+            ("ROUTING_CACHE_SECONDS", "86401", "ROUTING_CACHE_SECONDS"),
             ("HISTORY_ROLE_NAME", &"r".repeat(65), "HISTORY_ROLE_NAME"),
             ("MAX_ATTEMPTS", "0", "MAX_ATTEMPTS"),
             ("MAX_ATTEMPTS", "21", "MAX_ATTEMPTS"),

@@ -178,6 +178,8 @@ pub struct DeskSettings {
     pub max_attempts: u32,
     pub attempt_timeout: Duration,
     pub roots: Roots,
+    /// Who the bridge's own notes on a case are from (`REPLY_AGENT_NAME`).
+    pub agent_name: String,
     /// The EventBridge connection secret holding the desk's credentials.
     pub connection_secret_id: String,
     pub secret_cache_ttl: Duration,
@@ -307,8 +309,8 @@ impl Desk for MemoryDesk {
                 body: ticket.body.clone(),
                 status: CaseStatus::Open,
                 replies: Vec::new(),
-                assignee: None,
-                tags: BTreeSet::new(),
+                assignee: ticket.assignee.clone(),
+                tags: ticket.tags.iter().cloned().collect(),
                 gone: false,
             });
             Ok(uid)

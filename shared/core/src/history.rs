@@ -99,6 +99,8 @@ pub struct Enrichment {
     pub state_input: Option<Input>,
     /// When the history could not be read, or said nothing useful: why.
     pub note: Option<String>,
+    /// What the state machine's tags say about the case (both paths).
+    pub routing: Option<crate::routing::Routing>,
 }
 
 /// Reads the history of `failure`'s execution and fills in what the event
@@ -158,6 +160,7 @@ pub async fn enrich<S: HistorySource + ?Sized>(
             serde_json::from_str(s).map_or_else(|_| Input::Text(s.to_owned()), Input::Json)
         }),
         note: None,
+        routing: None,
     };
     (failure, extra)
 }

@@ -39,6 +39,7 @@ pub mod notifier;
 pub mod outcome;
 pub mod ports;
 pub mod redact;
+pub mod routing;
 pub mod secrets;
 pub mod text;
 pub mod ticket;

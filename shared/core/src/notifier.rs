@@ -31,6 +31,7 @@ use crate::incidents::{self, Failed, Grouped, Incidents, Parts, Unfiled};
 use crate::intake::ErrorPath;
 use crate::intake::{Intake, intake, is_flush, success};
 use crate::redact::{Gate, Redacted};
+use crate::routing::{Routing, RoutingCache, TagSource};
 use crate::ticket::{RenderConfig, Ticket, render_with};
 
 pub use crate::outcome::{FlushReport, Outcome};
@@ -55,6 +56,9 @@ pub struct Config {
     /// The role assumed in another account to read its executions'
     /// history (`HISTORY_ROLE_NAME`); `None`: only the own account's.
     pub history_role_name: Option<String>,
+    /// How long a machine's routing tags are kept (`ROUTING_CACHE_SECONDS`);
+    /// `None`: routing is off (`ROUTING=off`).
+    pub routing_cache: Option<Duration>,
     pub deadline_margin: Duration,
     /// Used when the invocation carries no deadline (direct calls, tests).
     pub default_budget: Duration,
@@ -85,6 +89,9 @@ pub struct Notifier {
     /// The EventBridge path's source of the failed state; without one the
     /// ticket carries what the event says.
     history: Option<Arc<dyn HistorySource>>,
+    /// Routing by the machine's tags, when `ROUTING=tags` and a tag source
+    /// is given.
+    routing: Option<RoutingCache>,
 }
 
 /// How an invocation that files nothing ended, for its log line.
@@ -131,6 +138,7 @@ impl Notifier {
             incidents,
             fallback: None,
             history: None,
+            routing: None,
         }
     }
 
@@ -150,6 +158,15 @@ impl Notifier {
 
     pub fn with_fallback(mut self, fallback: Arc<dyn Publisher>) -> Self {
         self.fallback = Some(fallback);
+        self
+    }
+
+    /// Where both paths read the machine's routing tags from; ignored when
+    /// `ROUTING=off`.
+    pub fn with_tags(mut self, tags: Arc<dyn TagSource>) -> Self {
+        if let Some(ttl) = self.config.routing_cache {
+            self.routing = Some(RoutingCache::new(tags, ttl));
+        }
         self
     }
 
@@ -474,16 +491,28 @@ impl Notifier {
         failure: crate::Failure,
         end: Instant,
     ) -> (crate::Failure, Option<Enrichment>) {
-        let Some(history) = &self.history else {
-            return (failure, None);
+        let (failure, mut extra) = match &self.history {
+            None => (failure, None),
+            Some(history) => {
+                let left = end.saturating_duration_since(Instant::now());
+                let limits = HistoryLimits {
+                    budget: HistoryLimits::default().budget.min(left / 3),
+                    ..HistoryLimits::default()
+                };
+                let (failure, extra) = enrich(history.as_ref(), failure, &limits).await;
+                (failure, Some(extra))
+            }
         };
-        let left = end.saturating_duration_since(Instant::now());
-        let limits = HistoryLimits {
-            budget: HistoryLimits::default().budget.min(left / 3),
-            ..HistoryLimits::default()
-        };
-        let (failure, extra) = enrich(history.as_ref(), failure, &limits).await;
-        (failure, Some(extra))
+        if let (Some(cache), Some(machine)) = (&self.routing, failure.state_machine_arn.as_deref())
+        {
+            // The tags never cost the ticket: a slow read gives way.
+            let left = end.saturating_duration_since(Instant::now());
+            let routing = tokio::time::timeout(left / 4, cache.routing(machine))
+                .await
+                .unwrap_or_else(|_| Routing::unavailable("the tags read took too long"));
+            extra.get_or_insert_with(Enrichment::default).routing = Some(routing);
+        }
+        (failure, extra)
     }
 
     /// Claims the failure, and when another invocation holds it, waits

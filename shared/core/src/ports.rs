@@ -7,13 +7,15 @@
 //! | [`Desk`] | `ticket_bridge_outseta::OutsetaDesk` | [`MemoryDesk`] |
 //! | [`ClaimStore`] | `ticket_bridge_aws::claims::DynamoDb` | [`MemoryClaims`] |
 //! | [`IncidentStore`] | `ticket_bridge_aws::incidents::DynamoDb` | [`MemoryIncidents`] |
-//! | [`HistorySource`] | `ticket_bridge_aws::SfnHistory` | [`MemoryHistory`] |
+//! | [`HistorySource`] | `ticket_bridge_aws::Accounts` (or `SfnHistory`) | [`MemoryHistory`] |
 //! | [`SecretSource`] | `ticket_bridge_aws::SecretsManager` | [`StaticSecret`] |
 //! | [`Publisher`] | `ticket_bridge_aws::Sns` | [`Recording`] |
+//! | [`TagSource`] | `ticket_bridge_aws::Accounts` | [`MemoryTags`] |
 
 pub use crate::dedupe::{ClaimStore, Memory as MemoryClaims};
 pub use crate::desk::{Desk, MemoryDesk};
 pub use crate::fallback::{Publisher, Recording};
 pub use crate::history::{HistorySource, MemoryHistory};
 pub use crate::incident::{IncidentStore, Memory as MemoryIncidents};
+pub use crate::routing::{MemoryTags, TagSource};
 pub use crate::secrets::{SecretSource, StaticSecret};

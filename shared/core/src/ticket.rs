@@ -74,6 +74,9 @@ pub struct RenderConfig {
     /// Names of the organization's accounts (`ACCOUNT_NAMES`), shown beside
     /// the account id in the Body and after the machine in the Subject.
     pub account_names: std::collections::BTreeMap<String, String>,
+    /// The grouping whose fingerprint the Body's marker line carries, so a
+    /// lost incident record can be found again by searching the desk.
+    pub marker: crate::incident::Grouping,
 }
 
 impl RenderConfig {
@@ -88,13 +91,35 @@ impl RenderConfig {
 /// The neutral ticket: a one-line Subject and an HTML Body (escaped and
 /// redacted), which a desk adapter turns into its own case. Serialised as
 /// it is shown in log lines and the fallback message.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Ticket {
     #[serde(rename = "Subject")]
     pub subject: String,
     #[serde(rename = "Body")]
     pub body: String,
+    /// Who the case goes to, from the machine's tags.
+    #[serde(rename = "Assignee", skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<String>,
+    /// Desk tag names the case carries, from the machine's tags.
+    #[serde(rename = "Tags", skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
 }
+
+/// The marker line every case Body carries: the first 16 hex digits of
+/// its incident fingerprint's SHA-256. Searching the desk for it finds the
+/// case of an incident whose record was lost.
+pub fn marker(failure: &Failure, grouping: crate::incident::Grouping) -> Option<String> {
+    let grouping = match grouping {
+        crate::incident::Grouping::Off => crate::incident::Grouping::State,
+        g => g,
+    };
+    let fp = crate::incident::fingerprint(failure, grouping)?;
+    let hex = fp.key.strip_prefix("incident#")?;
+    Some(format!("{MARKER_PREFIX}{}", hex.get(..16)?))
+}
+
+/// What the marker line starts with.
+pub const MARKER_PREFIX: &str = "ticket-bridge-fingerprint: ";
 
 /// Renders the case. `now` is when the failure was reported (the stop time
 /// when the event has none), passed in so rendering is deterministic.
@@ -159,8 +184,13 @@ fn render_full(
         .account_name(failure)
         .map(|name| format!(" ({})", subject_piece(r, name)))
         .unwrap_or_default();
+    let routing = extra.and_then(|e| e.routing.as_ref());
+    let severity = routing
+        .and_then(|r| r.severity.as_deref())
+        .map(|s| format!(" [{s}]"))
+        .unwrap_or_default();
     let mut subject = format!(
-        "{} {}{account}: {}",
+        "{}{severity} {}{account}: {}",
         cfg.subject_prefix,
         subject_piece(r, machine),
         subject_piece(r, &lead.reason)
@@ -188,10 +218,28 @@ fn render_full(
         h.raw(" in state ");
         shown(&mut h, r, state, FIELD_CAP);
     }
-    h.raw("</p>\n<h2>Step Functions failure: ");
+    h.raw("</p>\n");
+    if let Some(runbook) = routing.and_then(|r| r.runbook.as_deref()) {
+        // Where to start, first: the execution and the owners' runbook.
+        h.raw("<p>");
+        if let Some(url) = failure
+            .execution_arn
+            .as_deref()
+            .filter(|a| a.starts_with("arn:"))
+            .and_then(links::execution)
+        {
+            h.link(&url, "Execution in the AWS console").raw(" · ");
+        }
+        h.link(runbook, "Runbook").raw("</p>\n");
+    }
+    h.raw("<h2>Step Functions failure: ");
     shown(&mut h, r, machine, FIELD_CAP).raw("</h2>\n");
     if let Some(note) = note {
         reply::incident_note(&mut h, note, r);
+    }
+    for skipped in routing.map_or(&[][..], |r| &r.skipped[..]) {
+        h.raw("<p><em>Routing: ");
+        shown(&mut h, r, skipped, MESSAGE_CAP).raw("</em></p>\n");
     }
     if let Some(note) = extra.and_then(|e| e.note.as_deref()) {
         h.raw("<p><em>");
@@ -212,10 +260,17 @@ fn render_full(
     h.raw("<p><small>Filed by the Step Functions ticket bridge at ")
         .text(&timestamp(now), FIELD_CAP)
         .raw(".</small></p>\n");
+    if let Some(marker) = marker(failure, cfg.marker) {
+        h.raw("<p><small>")
+            .text(&marker, FIELD_CAP)
+            .raw("</small></p>\n");
+    }
 
     Ticket {
         subject,
         body: h.finish(BODY_MAX),
+        assignee: routing.and_then(|r| r.assignee.clone()),
+        tags: routing.map(|r| r.tags.clone()).unwrap_or_default(),
     }
 }
 
@@ -621,6 +676,7 @@ mod tests {
             retries: Some(2),
             state_input: Some(Input::Json(json!({"sku": null, "token": "tok_live_9"}))),
             note: None,
+            routing: None,
         };
         let now = OffsetDateTime::from_unix_timestamp(1_700_000_100).unwrap();
         let case = render_with(&f, Some(&extra), &cfg(), now);

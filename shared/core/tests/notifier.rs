@@ -5,6 +5,7 @@
 //! shared/outseta/tests, and over moto and the real binaries in
 //! functions/notifier/tests and tests/e2e.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -17,6 +18,7 @@ use ticket_bridge::history::{MemoryHistory, events_from_json};
 use ticket_bridge::incident::{
     Batch, Change, Creation, Guard, IncidentStore, Live, Occurrence, StoreError, Stored, Take,
 };
+use ticket_bridge::routing::{MemoryTags, TagError};
 use ticket_bridge::{Config, Notifier, Outcome};
 
 const ARN: &str = "arn:aws:states:us-east-1:111111111111:execution:orders:run-1";
@@ -348,4 +350,123 @@ async fn with_the_incident_store_down_a_failure_is_filed_as_its_own_case() {
         ),
         "{again:?}"
     );
+}
+
+/// The machine of `ARN`, tagged as its owners route its cases.
+fn routed_tags(extra: &[(&str, &str)]) -> Arc<MemoryTags> {
+    let mut tags = vec![
+        ("ticket-bridge:assignee", "dpWp6Lmn"),
+        ("ticket-bridge:tags", "pipelines/data"),
+        ("ticket-bridge:severity", "critical"),
+        (
+            "ticket-bridge:runbook",
+            "https://wiki.example.com/runbooks/orders",
+        ),
+    ];
+    // A value in `extra` replaces the default one of its key.
+    tags.retain(|(k, _)| !extra.iter().any(|(e, _)| e == k));
+    tags.extend_from_slice(extra);
+    Arc::new(MemoryTags {
+        tags: HashMap::from([(
+            "arn:aws:states:us-east-1:111111111111:stateMachine:orders".to_owned(),
+            tags.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )]),
+        ..MemoryTags::default()
+    })
+}
+
+#[tokio::test]
+async fn both_paths_route_a_case_by_the_machines_tags() {
+    for event in [catch_payload(ARN), status_change(ARN)] {
+        let desk = Arc::new(MemoryDesk::new());
+        let tags = routed_tags(&[]);
+        let n = notifier(config(&[]), &desk)
+            .with_history(Arc::new(recorded_history()))
+            .with_tags(tags.clone());
+        n.handle(event, deadline()).await.expect("filed");
+        let case = &desk.cases()[0];
+        assert_eq!(case.assignee.as_deref(), Some("dpWp6Lmn"));
+        assert_eq!(
+            case.tags.iter().map(String::as_str).collect::<Vec<_>>(),
+            ["data", "pipelines"]
+        );
+        assert!(
+            case.subject
+                .starts_with("[Step Functions] [critical] orders: "),
+            "{}",
+            case.subject
+        );
+        assert!(
+            case.body
+                .contains("<a href=\"https://wiki.example.com/runbooks/orders\">Runbook</a>"),
+            "{}",
+            case.body
+        );
+        assert!(
+            case.body.contains("ticket-bridge-fingerprint: "),
+            "{}",
+            case.body
+        );
+        assert_eq!(tags.reads.load(Ordering::SeqCst), 1);
+    }
+}
+
+#[tokio::test]
+async fn tags_that_cannot_be_read_or_used_never_cost_the_ticket() {
+    let desk = Arc::new(MemoryDesk::new());
+    let denied = Arc::new(MemoryTags {
+        error: Some(TagError(
+            "access denied (AccessDeniedException): the notifier's role needs states:ListTagsForResource".into(),
+        )),
+        ..MemoryTags::default()
+    });
+    let n = notifier(config(&[]), &desk).with_tags(denied);
+    n.handle(catch_payload(ARN), deadline())
+        .await
+        .expect("filed");
+    let case = &desk.cases()[0];
+    assert!(
+        case.body
+            .contains("Routing: routing tags unavailable: access denied"),
+        "{}",
+        case.body
+    );
+    assert_eq!(case.assignee, None);
+
+    let desk = Arc::new(MemoryDesk::new());
+    let bad = routed_tags(&[("ticket-bridge:severity", "very very bad")]);
+    let n = notifier(config(&[]), &desk).with_tags(bad);
+    n.handle(catch_payload(ARN), deadline())
+        .await
+        .expect("filed");
+    let case = &desk.cases()[0];
+    assert!(
+        case.subject.starts_with("[Step Functions] orders: "),
+        "{}",
+        case.subject
+    );
+    assert!(
+        case.body.contains("tag ticket-bridge:severity ignored"),
+        "{}",
+        case.body
+    );
+    assert_eq!(
+        case.assignee.as_deref(),
+        Some("dpWp6Lmn"),
+        "the rest still routes"
+    );
+}
+
+#[tokio::test]
+async fn routing_off_reads_no_tags() {
+    let desk = Arc::new(MemoryDesk::new());
+    let tags = routed_tags(&[]);
+    let n = notifier(config(&[("ROUTING", "off")]), &desk).with_tags(tags.clone());
+    n.handle(catch_payload(ARN), deadline())
+        .await
+        .expect("filed");
+    assert_eq!(tags.reads.load(Ordering::SeqCst), 0);
+    assert_eq!(desk.cases()[0].assignee, None);
 }

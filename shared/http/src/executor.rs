@@ -476,6 +476,7 @@ mod tests {
             max_attempts: 1,
             attempt_timeout: Duration::from_secs(1),
             roots,
+            agent_name: "Bridge".into(),
             connection_secret_id: "id".into(),
             secret_cache_ttl: Duration::from_secs(1),
         };

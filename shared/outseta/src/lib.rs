@@ -32,6 +32,8 @@ use ticket_bridge::ticket::Ticket;
 use ticket_bridge_http::{Answer, Call, Executor};
 use url::Url;
 
+mod routing;
+
 /// API messages quoted in errors are cut to this many characters.
 const MESSAGE_MAX: usize = 500;
 /// `Status` of an open case.
@@ -46,6 +48,9 @@ pub struct OutsetaDesk {
     url: Url,
     filing: Filing,
     send_auto_responder: bool,
+    /// Who the bridge's own notes on a case are from.
+    agent_name: String,
+    tags: routing::CaseTags,
 }
 
 impl OutsetaDesk {
@@ -63,6 +68,8 @@ impl OutsetaDesk {
             url: settings.url.clone(),
             filing: settings.filing.clone(),
             send_auto_responder: settings.send_auto_responder,
+            agent_name: settings.agent_name.clone(),
+            tags: routing::CaseTags::default(),
         }
     }
 
@@ -82,7 +89,84 @@ impl OutsetaDesk {
         Ok(url)
     }
 
+    /// Files the case, then routes it (tags and assignee) when the
+    /// machine's tags asked for it.
     async fn create_case(
+        &self,
+        ticket: &Ticket,
+        end: Instant,
+        stats: &mut Attempts,
+    ) -> Result<String, NotifierError> {
+        let (tag_uids, skipped) = if ticket.tags.is_empty() {
+            (Vec::new(), Vec::new())
+        } else {
+            self.tags
+                .resolve(&self.executor, &self.url, &ticket.tags, end, stats)
+                .await
+        };
+        let uid = if skipped.is_empty() {
+            self.post_case(ticket, end, stats).await?
+        } else {
+            let body = routing::with_skipped(&ticket.body, &skipped);
+            let noted = Ticket {
+                body,
+                ..ticket.clone()
+            };
+            self.post_case(&noted, end, stats).await?
+        };
+        if ticket.assignee.is_some() || !tag_uids.is_empty() {
+            self.route(&uid, ticket.assignee.as_deref(), tag_uids, end, stats)
+                .await;
+        }
+        Ok(uid)
+    }
+
+    /// Sets the new case's assignee and tags. Never fails the case: a
+    /// refused assignee is dropped (the tags still set) and said in a
+    /// reply; a desk that is down leaves the case as filed, in the log.
+    async fn route(
+        &self,
+        uid: &str,
+        assignee: Option<&str>,
+        tags: Vec<String>,
+        end: Instant,
+        stats: &mut Attempts,
+    ) {
+        let tags = (!tags.is_empty()).then_some(tags);
+        let update = CaseUpdate {
+            assignee: assignee.map(str::to_owned),
+            tags: tags.clone(),
+            ..CaseUpdate::default()
+        };
+        let refusal = match self.put_case(uid, &update, end, stats).await {
+            Ok(_) => return,
+            Err(e) if routing::refused(&e) && assignee.is_some() => e,
+            Err(e) => {
+                tracing::warn!(error = %e, "case filed but not routed (assignee, tags)");
+                return;
+            }
+        };
+        if tags.is_some() {
+            let tags_only = CaseUpdate {
+                tags,
+                ..CaseUpdate::default()
+            };
+            if let Err(e) = self.put_case(uid, &tags_only, end, stats).await {
+                tracing::warn!(error = %e, "case filed but its tags not set");
+            }
+        }
+        let note = format!(
+            "<p><em>Routing: assignee {} not set: {}</em></p>",
+            routing::escape(assignee.unwrap_or_default()),
+            routing::escape(&refusal.to_string())
+        );
+        let reply = Reply::new(&self.agent_name, uid, note);
+        if let Err(e) = self.post_reply(&reply, end, stats).await {
+            tracing::warn!(error = %e, "the refused assignee could not be noted on the case");
+        }
+    }
+
+    async fn post_case(
         &self,
         ticket: &Ticket,
         end: Instant,
@@ -401,6 +485,7 @@ mod tests {
         let ticket = Ticket {
             subject: "s".into(),
             body: "b".into(),
+            ..Ticket::default()
         };
         let v = case_body(&ticket, &filing);
         assert_eq!(v["FromPerson"], json!({"Uid": "dpWp6Lmn"}));
@@ -412,6 +497,7 @@ mod tests {
         let ticket = Ticket {
             subject: "s".into(),
             body: "<p>b</p>".into(),
+            ..Ticket::default()
         };
         let by_uid = Filing {
             from_person: FromPerson::Uid("P1".into()),

@@ -64,6 +64,7 @@ impl Rig {
                 region: None,
                 redactor: Redactor::default(),
                 account_names: Default::default(),
+                marker: Grouping::State,
             },
             claim_ttl: Duration::from_secs(3600),
         })

@@ -188,6 +188,7 @@ pub fn continuation(
     Ticket {
         subject,
         body: h.finish(BODY_MAX),
+        ..Ticket::default()
     }
 }
 
