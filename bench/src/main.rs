@@ -377,7 +377,13 @@ fn case_body(event: &Value, cfg: &RenderConfig) -> Result<Vec<u8>, String> {
         return Err("not a failure the notifier tickets".to_owned());
     };
     let now = time::OffsetDateTime::now_utc();
-    serde_json::to_vec(&ticket_bridge::ticket::render(&f, cfg, now)).map_err(|e| e.to_string())
+    let ticket = ticket_bridge::ticket::render(&f, cfg, now);
+    let filing = ticket_bridge::config::filing(&|k: &str| {
+        (k == "FROM_PERSON_EMAIL").then(|| "oncall@example.com".to_owned())
+    })
+    .map_err(|e| format!("filing: {e}"))?;
+    serde_json::to_vec(&ticket_bridge_outseta::case_body(&ticket, &filing))
+        .map_err(|e| e.to_string())
 }
 
 /// One fresh notifier per event size, for its peak RSS over one invocation
