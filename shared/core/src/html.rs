@@ -155,7 +155,7 @@ fn escape_byte(b: u8) -> Option<&'static str> {
     })
 }
 
-fn escape(c: char) -> Option<&'static str> {
+pub(crate) fn escape(c: char) -> Option<&'static str> {
     Some(match c {
         '&' => "&amp;",
         '<' => "&lt;",

@@ -21,7 +21,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::dedupe::Scope;
-use crate::dedupe::{self, Claim, ClaimStore, Filed, Lease, Memory, Settled};
+use crate::dedupe::{self, Claim, ClaimStore, Filed, Lease, Memory};
 use crate::desk::{Attempts, Desk, DeskSettings};
 use crate::error::NotifierError;
 use crate::fallback::{self, Publisher};
@@ -324,30 +324,12 @@ impl Notifier {
         match result {
             Ok(case_uid) => {
                 if let Some(owner) = claimed {
-                    let expires = SystemTime::now() + self.config.idempotency_ttl;
-                    match self
-                        .store
-                        .complete(
-                            &key,
-                            owner,
-                            Filed {
-                                case_uid: &case_uid,
-                                subject: &case.subject,
-                                expires,
-                            },
-                        )
-                        .await
-                    {
-                        Ok(Settled::Applied) => {}
-                        Ok(Settled::NotOwner) => {
-                            tracing::warn!(
-                                "ticket filed after this invocation's dedupe claim lapsed and was taken over; the copy holding it may file it again"
-                            );
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = %e, "ticket filed but not recorded for dedupe; a retry may file it again");
-                        }
-                    }
+                    let filed = Filed {
+                        case_uid: &case_uid,
+                        subject: &case.subject,
+                        expires: SystemTime::now() + self.config.idempotency_ttl,
+                    };
+                    dedupe::complete(self.store.as_ref(), &key, owner, filed, "ticket").await;
                 }
                 tracing::info!(
                     outcome = "delivered",
@@ -368,17 +350,7 @@ impl Notifier {
             }
             Err(err) => {
                 if let Some(owner) = claimed {
-                    match self.store.release(&key, owner).await {
-                        Ok(Settled::Applied) => {}
-                        Ok(Settled::NotOwner) => {
-                            tracing::warn!(
-                                "dedupe claim not released: it lapsed and another copy took it over"
-                            );
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = %e, "could not release the dedupe claim; a retry waits until it lapses");
-                        }
-                    }
+                    dedupe::release(self.store.as_ref(), &key, owner).await;
                 }
                 ending.outcome = "not_delivered";
                 ending.case = Some(&case);

@@ -19,6 +19,20 @@ pub fn clip(s: &str, max: usize) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `s` as HTML text: the five characters HTML gives meaning escaped. For
+/// the few places outside the ticket writer that put text into HTML (the
+/// CLI's page title, a desk adapter's note).
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match crate::html::escape(c) {
+            Some(e) => out.push_str(e),
+            None => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::clip;

@@ -125,18 +125,7 @@ pub(crate) fn with_skipped(body: &str, skipped: &[String]) -> String {
 
 /// The caller's text as HTML text.
 pub(crate) fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    ticket_bridge::text::escape_html(s)
 }
 
 /// Whether an error is the desk refusing what was sent (not being down).

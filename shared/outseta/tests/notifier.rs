@@ -326,7 +326,7 @@ async fn a_holder_whose_claim_was_taken_over_warns_and_keeps_its_outcome() {
         let warned = logs.warnings();
         let expected = match (filed, grouped) {
             (true, false) => "ticket filed after this invocation's dedupe claim lapsed",
-            (true, true) => "occurrence recorded after this invocation's dedupe claim lapsed",
+            (true, true) => "occurrence filed after this invocation's dedupe claim lapsed",
             (false, _) => "dedupe claim not released",
         };
         assert!(

@@ -185,6 +185,46 @@ pub struct Filed<'a> {
     pub expires: SystemTime,
 }
 
+/// Records what this invocation filed in its claim, so a later copy is
+/// answered with it. Never fails the invocation: the ticket is filed, and
+/// a claim that could not be completed (lapsed and taken over, or a store
+/// that is down) only means a later copy may file it again, which is
+/// logged as `what` ("ticket", "occurrence").
+pub async fn complete(
+    store: &dyn ClaimStore,
+    key: &str,
+    owner: &Owner,
+    filed: Filed<'_>,
+    what: &str,
+) {
+    match store.complete(key, owner, filed).await {
+        Ok(Settled::Applied) => {}
+        Ok(Settled::NotOwner) => tracing::warn!(
+            "{what} filed after this invocation's dedupe claim lapsed and was taken over; the copy holding it may file it again"
+        ),
+        Err(e) => tracing::warn!(
+            error = %e,
+            "{what} filed but not recorded for dedupe; a retry may file it again"
+        ),
+    }
+}
+
+/// Gives up this invocation's claim after a failed delivery, so the
+/// caller's retry can file the ticket at once instead of waiting for the
+/// claim to lapse. Logged, never an error of its own.
+pub async fn release(store: &dyn ClaimStore, key: &str, owner: &Owner) {
+    match store.release(key, owner).await {
+        Ok(Settled::Applied) => {}
+        Ok(Settled::NotOwner) => {
+            tracing::warn!("dedupe claim not released: it lapsed and another copy took it over")
+        }
+        Err(e) => tracing::warn!(
+            error = %e,
+            "could not release the dedupe claim; a retry waits until it lapses"
+        ),
+    }
+}
+
 /// Where claims live: a port, so the notifier is tested without AWS.
 pub trait ClaimStore: Send + Sync {
     /// For the log line: `dynamodb` or `memory`.

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use time::OffsetDateTime;
 
-use crate::dedupe::{ClaimStore, Filed, Owner, Settled};
+use crate::dedupe::{self, ClaimStore, Filed, Owner};
 use crate::desk::{Attempts, Desk};
 use crate::error::NotifierError;
 use crate::history::Enrichment;
@@ -188,17 +188,7 @@ impl Incidents {
             subject,
             expires,
         };
-        match self.claims.complete(key, owner, filed).await {
-            Ok(Settled::Applied) => {}
-            Ok(Settled::NotOwner) => {
-                tracing::warn!(
-                    "occurrence recorded after this invocation's dedupe claim lapsed and was taken over; the copy holding it may count it again"
-                );
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "occurrence recorded but not its dedupe claim; a retry may count it again");
-            }
-        }
+        dedupe::complete(self.claims.as_ref(), key, owner, filed, "occurrence").await;
     }
 
     /// A failure whose case or reply could not be delivered: its claim is
@@ -211,17 +201,7 @@ impl Incidents {
         stats: Attempts,
     ) -> Unfiled {
         if let Some((key, owner)) = f.claim {
-            match self.claims.release(key, owner).await {
-                Ok(Settled::Applied) => {}
-                Ok(Settled::NotOwner) => {
-                    tracing::warn!(
-                        "dedupe claim not released: it lapsed and another copy took it over"
-                    );
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "could not release the dedupe claim; a retry waits until it lapses");
-                }
-            }
+            dedupe::release(self.claims.as_ref(), key, owner).await;
         }
         Unfiled {
             outcome: "not_delivered",
