@@ -37,16 +37,7 @@ impl ListQuery {
     pub(crate) fn parse(query: Option<&str>) -> Result<Self, String> {
         let params =
             Params::parse(query.unwrap_or_default().as_bytes()).map_err(|err| err.to_string())?;
-        let whole = |name: &str| -> Result<Option<usize>, String> {
-            params
-                .get(name)
-                .map(|raw| {
-                    raw.trim()
-                        .parse::<usize>()
-                        .map_err(|_| format!("{name} must be a whole number"))
-                })
-                .transpose()
-        };
+        let whole = |name: &str| params.whole(name);
         let text = |name: &str| -> Result<Option<String>, String> {
             match params.get(name).map(str::trim) {
                 Some("") => Err(format!("{name} must not be empty")),

@@ -156,16 +156,7 @@ impl TagsQuery {
     pub(crate) fn parse(query: Option<&str>) -> Result<Self, String> {
         let params =
             Params::parse(query.unwrap_or_default().as_bytes()).map_err(|err| err.to_string())?;
-        let whole = |name: &str| -> Result<Option<usize>, String> {
-            params
-                .get(name)
-                .map(|raw| {
-                    raw.trim()
-                        .parse::<usize>()
-                        .map_err(|_| format!("{name} must be a whole number"))
-                })
-                .transpose()
-        };
+        let whole = |name: &str| params.whole(name);
         let cases = match params.get("entityType").map(str::trim) {
             None => true,
             Some("") => return Err("entityType must not be empty".to_owned()),

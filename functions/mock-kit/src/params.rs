@@ -40,6 +40,17 @@ impl Params {
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.as_str())
     }
+
+    /// `name` as a whole number, if given; an error naming it otherwise.
+    pub fn whole(&self, name: &str) -> Result<Option<usize>, String> {
+        self.get(name)
+            .map(|raw| {
+                raw.trim()
+                    .parse::<usize>()
+                    .map_err(|_| format!("{name} must be a whole number"))
+            })
+            .transpose()
+    }
 }
 
 impl RepeatedParam {
