@@ -72,9 +72,7 @@ impl CaseTags {
         {
             return Ok(tags.clone());
         }
-        let mut url = cases_url.clone();
-        url.set_path("/api/v1/attribute/tags");
-        url.set_query(Some("entityType=Case&limit=100"));
+        let url = tags_url(cases_url);
         let call = Call {
             method: Method::GET,
             url,
@@ -112,6 +110,18 @@ impl CaseTags {
     }
 }
 
+/// The tags list beside the cases endpoint: `…/support/cases` becomes
+/// `…/attribute/tags`, whatever prefix the API sits under (a gateway, a
+/// Function URL).
+fn tags_url(cases_url: &Url) -> Url {
+    let mut url = cases_url.clone();
+    let path = cases_url.path().trim_end_matches('/');
+    let base = path.strip_suffix("/support/cases").unwrap_or("/api/v1");
+    url.set_path(&format!("{base}/attribute/tags"));
+    url.set_query(Some("entityType=Case&limit=100"));
+    url
+}
+
 /// Appends what routing left out to a Body, as the core writes its notes.
 pub(crate) fn with_skipped(body: &str, skipped: &[String]) -> String {
     let mut out = body.to_owned();
@@ -131,4 +141,26 @@ pub(crate) fn escape(s: &str) -> String {
 /// Whether an error is the desk refusing what was sent (not being down).
 pub(crate) fn refused(e: &NotifierError) -> bool {
     matches!(e, NotifierError::TicketRejected(_))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tags_list_sits_beside_the_cases_endpoint() {
+        for (cases, tags) in [
+            (
+                "https://acme.outseta.com/api/v1/support/cases",
+                "https://acme.outseta.com/api/v1/attribute/tags?entityType=Case&limit=100",
+            ),
+            (
+                "http://127.0.0.1:9000/lambda-url/mock-api/api/v1/support/cases/",
+                "http://127.0.0.1:9000/lambda-url/mock-api/api/v1/attribute/tags?entityType=Case&limit=100",
+            ),
+        ] {
+            let url = Url::parse(cases).expect("url");
+            assert_eq!(tags_url(&url).as_str(), tags);
+        }
+    }
 }
