@@ -94,6 +94,16 @@ impl Config {
             render,
             error_path: error_path(get)?,
             history_role_name: history_role_name(get)?,
+            metrics_namespace: match non_empty(get, "METRICS_NAMESPACE") {
+                None => crate::metrics::DEFAULT_NAMESPACE.to_owned(),
+                Some(ns) if crate::metrics::valid_namespace(&ns) => ns,
+                Some(_) => {
+                    return Err(ConfigError::new(
+                        "METRICS_NAMESPACE",
+                        "must be 1 to 255 letters, digits, spaces or . - _ / # :, not under AWS/",
+                    ));
+                }
+            },
             routing_cache: match non_empty(get, "ROUTING").map(|v| v.to_ascii_lowercase()) {
                 None => Some(()),
                 Some(v) if v == "tags" => Some(()),
@@ -446,6 +456,8 @@ mod tests {
             ("ACCOUNT_NAMES", r#"{"222222222222": ""}"#, "ACCOUNT_NAMES"),
             ("HISTORY_ROLE_NAME", "a role", "HISTORY_ROLE_NAME"),
             ("ROUTING", "labels", "ROUTING"),
+            ("METRICS_NAMESPACE", "AWS/Lambda", "METRICS_NAMESPACE"),
+            ("METRICS_NAMESPACE", "bridge!", "METRICS_NAMESPACE"),
             ("ROUTING_CACHE_SECONDS", "86401", "ROUTING_CACHE_SECONDS"),
             ("HISTORY_ROLE_NAME", &"r".repeat(65), "HISTORY_ROLE_NAME"),
             ("MAX_ATTEMPTS", "0", "MAX_ATTEMPTS"),

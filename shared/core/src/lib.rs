@@ -35,6 +35,7 @@ pub mod incident;
 pub mod incidents;
 pub mod intake;
 pub mod links;
+pub mod metrics;
 pub mod notifier;
 pub mod outcome;
 pub mod ports;

@@ -30,6 +30,7 @@ use crate::incident::{self, IncidentStore};
 use crate::incidents::{self, Failed, Grouped, Incidents, Parts, Unfiled};
 use crate::intake::ErrorPath;
 use crate::intake::{Intake, intake, is_flush, success};
+use crate::metrics::{self, Tally};
 use crate::redact::{Gate, Redacted};
 use crate::routing::{Routing, RoutingCache, TagSource};
 use crate::ticket::{RenderConfig, Ticket, render_with};
@@ -56,6 +57,8 @@ pub struct Config {
     /// The role assumed in another account to read its executions'
     /// history (`HISTORY_ROLE_NAME`); `None`: only the own account's.
     pub history_role_name: Option<String>,
+    /// The CloudWatch namespace of the EMF metrics (`METRICS_NAMESPACE`).
+    pub metrics_namespace: String,
     /// How long a machine's routing tags are kept (`ROUTING_CACHE_SECONDS`);
     /// `None`: routing is off (`ROUTING=off`).
     pub routing_cache: Option<Duration>,
@@ -92,7 +95,13 @@ pub struct Notifier {
     /// Routing by the machine's tags, when `ROUTING=tags` and a tag source
     /// is given.
     routing: Option<RoutingCache>,
+    /// Where each invocation's EMF metrics document goes (standard output,
+    /// where CloudWatch Logs reads it; tests capture it).
+    metrics_sink: MetricsSink,
 }
+
+/// Takes one EMF document, as one line of JSON.
+pub type MetricsSink = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// How an invocation that files nothing ended, for its log line.
 struct NotFiled<'a> {
@@ -139,6 +148,7 @@ impl Notifier {
             fallback: None,
             history: None,
             routing: None,
+            metrics_sink: Arc::new(|line: &str| println!("{line}")),
         }
     }
 
@@ -170,6 +180,12 @@ impl Notifier {
         self
     }
 
+    /// Where the EMF metrics documents go instead of standard output.
+    pub fn with_metrics_sink(mut self, sink: MetricsSink) -> Self {
+        self.metrics_sink = sink;
+        self
+    }
+
     /// Where the EventBridge path reads the failed state from.
     pub fn with_history(mut self, history: Arc<dyn HistorySource>) -> Self {
         self.history = Some(history);
@@ -192,7 +208,92 @@ impl Notifier {
 
     /// Handles one event. `deadline` is the Lambda deadline, if any; the
     /// work stops a safety margin before it so the error still gets out.
+    ///
+    /// Every invocation also writes one EMF metrics document (see
+    /// [`crate::metrics`]) to the metrics sink, after its log line.
     pub async fn handle(
+        &self,
+        event: Value,
+        deadline: Option<SystemTime>,
+    ) -> Result<Outcome, NotifierError> {
+        let started = Instant::now();
+        let (result, tally) = metrics::tallied(self.handle_tallied(event, deadline)).await;
+        self.emit_metrics(&result, &tally, started);
+        result
+    }
+
+    /// The metrics document of one invocation, from how it ended and what
+    /// it counted on the way.
+    fn emit_metrics(
+        &self,
+        result: &Result<Outcome, NotifierError>,
+        tally: &Tally,
+        started: Instant,
+    ) {
+        let mut tally = tally.clone();
+        let mut attempts = tally.get("Attempts") as u32;
+        let outcome = match result {
+            Ok(Outcome::Delivered {
+                duplicate,
+                attempts: a,
+                ..
+            }) => {
+                attempts = *a;
+                let (name, label) = match duplicate {
+                    true => ("Duplicates", "duplicate"),
+                    false => ("CasesFiled", "delivered"),
+                };
+                metrics::add(&mut tally, name, 1);
+                label
+            }
+            Ok(Outcome::Skipped { .. }) => "skipped",
+            Ok(Outcome::Incident {
+                incident,
+                attempts: a,
+                ..
+            }) => {
+                attempts = *a;
+                let name = match *incident {
+                    "new_case" => Some("CasesFiled"),
+                    "reply_posted" => Some("RepliesPosted"),
+                    "reply_coalesced" => Some("RepliesCoalesced"),
+                    "muted" => Some("Muted"),
+                    _ => None,
+                };
+                if let Some(name) = name {
+                    metrics::add(&mut tally, name, 1);
+                }
+                incident
+            }
+            Ok(Outcome::Flushed { flush }) => {
+                metrics::add(&mut tally, "RepliesPosted", flush.replies);
+                metrics::add(&mut tally, "CasesFiled", flush.new_cases);
+                "flushed"
+            }
+            Ok(Outcome::Recovered { recovery_notes, .. }) => {
+                metrics::add(&mut tally, "RepliesPosted", recovery_notes.len() as u64);
+                "recovery_noted"
+            }
+            Err(_) => {
+                let outcome = tally.outcome().unwrap_or("error");
+                if outcome == "not_delivered" {
+                    metrics::add(&mut tally, "NotDelivered", 1);
+                }
+                outcome
+            }
+        };
+        let doc = metrics::document(
+            &self.config.metrics_namespace,
+            outcome,
+            &tally,
+            started.elapsed().as_millis() as u64,
+            attempts,
+            SystemTime::now(),
+        );
+        (self.metrics_sink)(&doc.to_string());
+    }
+
+    async fn handle_tallied(
         &self,
         event: Value,
         deadline: Option<SystemTime>,
@@ -472,6 +573,13 @@ impl Notifier {
                     ..HistoryLimits::default()
                 };
                 let (failure, extra) = enrich(history.as_ref(), failure, &limits).await;
+                if extra
+                    .note
+                    .as_deref()
+                    .is_some_and(|n| n.starts_with("execution history unavailable"))
+                {
+                    metrics::count("HistoryUnavailable", 1);
+                }
                 (failure, Some(extra))
             }
         };
@@ -554,7 +662,12 @@ impl Notifier {
             };
             err = self.scrub(err.with_note(&note));
             fallback_outcome = outcome;
+            if outcome == "published" {
+                metrics::count("FallbackPublished", 1);
+            }
         }
+        metrics::outcome(end.outcome);
+        metrics::count("Attempts", u64::from(end.stats.api_calls));
         let ticket = end.case.map(|c| {
             let json = serde_json::to_string(c).unwrap_or_else(|_| format!("{c:?}"));
             self.gate.seal(&json, self.ticket_budget())
