@@ -158,6 +158,9 @@ def main():
             # A reply per recurrence, so the demo shows it at once; the default
             # (60 s) coalesces a storm into one reply a minute, plus a flush.
             "INCIDENT_REPLY_INTERVAL_SECONDS": "0",
+            # mock-api keeps Outseta's documented limit: 4 requests a second
+            # per key, then 429 with Retry-After, which the notifier honours.
+            "RATE_LIMIT_PER_SECOND": "4",
             **extra,
         }
         svc.start_watch(conn["secretArn"], env)

@@ -95,7 +95,8 @@ def main():
         table = svc.seed("--name", TABLE, "table")["tableName"]
         conn, mock_env, header = seed_connection(svc, args.auth)
         overrides = read_env_file(args.env) if args.env else {}
-        extra = {"IDEMPOTENCY_TABLE": table, "RUST_LOG": "info", **mock_env, **overrides}
+        # mock-api keeps Outseta's documented limit of 4 requests a second.
+        extra = {"IDEMPOTENCY_TABLE": table, "RUST_LOG": "info", "RATE_LIMIT_PER_SECOND": "4", **mock_env, **overrides}
         say(f"   moto {moto}: {args.auth} connection {CONNECTION}, idempotency table {table}")
         say(f"== writing {os.path.relpath(env_file, ROOT)}; starting cargo lambda watch on 127.0.0.1:{args.port}")
         say("   (the first run compiles the three functions)")
