@@ -13,8 +13,8 @@
 // Environment: TICKET_BRIDGE_SKIP_BUNDLING=1 synthesizes without building the
 // Rust functions (templates for tests and linting; not deployable).
 import { App } from 'aws-cdk-lib';
-import { demoStackPropsFromContext } from '../lib/demo-context';
-import { DemoStack } from '../lib/demo-stack';
+import { demoStackPropsFromContext } from '../demo/demo-context';
+import { DemoStack } from '../demo/demo-stack';
 
 const skipBundling = process.env.TICKET_BRIDGE_SKIP_BUNDLING === '1';
 const app = new App(skipBundling ? { postCliContext: { 'aws:cdk:bundling-stacks': [] } } : {});

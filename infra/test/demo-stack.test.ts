@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { demoStackPropsFromContext } from '../lib/demo-context';
-import { DEMO_STATES } from '../lib/demo-stack';
+import { demoStackPropsFromContext } from '../demo/demo-context';
+import { DEMO_STATES } from '../demo/demo-stack';
 import {
   CfnTemplate,
   allStatements,

@@ -1,8 +1,8 @@
 import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { demoStackPropsFromContext } from '../lib/demo-context';
-import { DemoStack } from '../lib/demo-stack';
+import { demoStackPropsFromContext } from '../demo/demo-context';
+import { DemoStack } from '../demo/demo-stack';
 
 /** An app that synthesizes without building the Rust functions (no cargo, no Docker). */
 export function offlineApp(context: Record<string, string> = {}): App {

@@ -10,10 +10,10 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { RustFunction } from 'cargo-lambda-cdk';
 import { Construct } from 'constructs';
-import { cfnConnectionOf } from './connection-parameters';
-import { FailureTicketBridge, FromPerson } from './failure-ticket-bridge';
-import { OutsetaConnection, OutsetaCredentials } from './outseta-connection';
-import { ScopedHttpInvoke, ScopedHttpInvokeProps, stateMachineArnFromName } from './scoped-http-invoke';
+import { cfnConnectionOf } from '../lib/connection-parameters';
+import { FailureTicketBridge, FromPerson } from '../lib/failure-ticket-bridge';
+import { OutsetaConnection, OutsetaCredentials } from '../lib/outseta-connection';
+import { ScopedHttpInvoke, ScopedHttpInvokeProps, stateMachineArnFromName } from '../lib/scoped-http-invoke';
 
 /** How the demo authenticates: against the mock pair, or a real Outseta account. */
 export type DemoAuth =
