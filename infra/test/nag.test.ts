@@ -123,6 +123,15 @@ describe('the acknowledgments', () => {
     }
   });
 
+  test('are made once per construct and finding, however many catch chains cause it', () => {
+    const { stack, bridge } = bareBridge();
+    const states = ['A', 'B', 'C'].map((id) => new tasks.EvaluateExpression(stack, id, { expression: '$.a + 1' }));
+    bridge.catchFailures(states);
+    const onStack = acknowledgments(stack).filter(([at]) => at === 'Consumer');
+    assert.equal(onStack.length, 2, 'the bare and the namespaced id, once');
+    assert.match(onStack[0][1], /^Annotation::AwsSolutions-IAM5\[Resource::<BridgeNotifier[0-9A-F]+\.Arn>:\*\]$/);
+  });
+
   test('are made where the resource is made: on the bridge\'s own constructs, or for a finding the bridge itself causes', () => {
     const { stack } = bareBridge();
     const machine = new sfn.StateMachine(stack, 'Machine', { definitionBody: sfn.DefinitionBody.fromChainable(new sfn.Pass(stack, 'P')) });
