@@ -23,7 +23,7 @@ if [ ! -f assets/SHA256SUMS ]; then
   echo "test-package: no infra/assets/SHA256SUMS: run make lambda-build (or make dist) first" >&2
   exit 1
 fi
-work=$(mktemp -d "${TMPDIR:-/tmp}/ticket-bridge-consumer.XXXXXX")
+work=$(mktemp -d "${TMPDIR:-/tmp}/infra-package-test.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 case "$work" in "$(cd .. && pwd)"/*) echo "test-package: $work is inside the repository" >&2; exit 1 ;; esac
 

@@ -50,7 +50,7 @@ describe('the package root', () => {
   });
 
   test('is the installed package under node_modules, not the app around it', () => {
-    const app = tempDir('ticket-bridge-app-');
+    const app = tempDir('infra-test-app-');
     fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'my-cdk-app' }));
     const installed = path.join(app, 'node_modules', PACKAGE_NAME);
     fs.mkdirSync(path.join(installed, 'dist', 'lib'), { recursive: true });
@@ -79,7 +79,7 @@ describe('the prebuilt notifier (default code)', () => {
   });
 
   test('missing (a clone without make dist): synthesis fails saying what to do', () => {
-    const empty = tempDir('ticket-bridge-no-assets-');
+    const empty = tempDir('infra-test-no-assets-');
     const stack = new Stack(offlineApp({ [NOTIFIER_ASSETS_CONTEXT]: empty }), 'Consumer');
     assert.throws(() => bridgeIn(stack, { architecture: lambda.Architecture.X86_64 }), /no prebuilt notifier for x86_64 at .*notifier-x86_64\.zip.*make dist.*`code`.*`fromSource`/);
   });
@@ -109,7 +109,7 @@ describe('the prebuilt notifier (default code)', () => {
 
 describe('`code`: any lambda.Code', () => {
   test('is used as given, with the runtime and handler of a bootstrap', () => {
-    const dir = tempDir('ticket-bridge-code-');
+    const dir = tempDir('infra-test-code-');
     fs.writeFileSync(path.join(dir, 'bootstrap'), Buffer.concat([ELF_ARM64, Buffer.alloc(100)]), { mode: 0o755 });
     const stack = new Stack(offlineApp(), 'Consumer');
     bridgeIn(stack, { code: lambda.Code.fromAsset(dir) });
@@ -120,9 +120,9 @@ describe('`code`: any lambda.Code', () => {
   });
 
   test('built for the other architecture (a folder or a zip): synthesis fails naming `code`', () => {
-    const dir = tempDir('ticket-bridge-code-');
+    const dir = tempDir('infra-test-code-');
     fs.writeFileSync(path.join(dir, 'bootstrap'), ELF_X86_64);
-    const zip = writeZip(path.join(tempDir('ticket-bridge-zip-'), 'n.zip'), [{ name: 'bootstrap', data: ELF_ARM64 }]);
+    const zip = writeZip(path.join(tempDir('infra-test-zip-'), 'n.zip'), [{ name: 'bootstrap', data: ELF_ARM64 }]);
     assert.throws(
       () => bridgeIn(new Stack(offlineApp(), 'A'), { code: lambda.Code.fromAsset(dir) }),
       /`code` \(.*\) holds a bootstrap built for x86_64, but `architecture` is arm64; pass `architecture: lambda.Architecture.X86_64`/,
@@ -136,7 +136,7 @@ describe('`code`: any lambda.Code', () => {
   });
 
   test('a zip without bootstrap at its root: synthesis fails naming `code`', () => {
-    const zip = writeZip(path.join(tempDir('ticket-bridge-zip-'), 'n.zip'), [{ name: 'target/bootstrap', data: ELF_ARM64 }]);
+    const zip = writeZip(path.join(tempDir('infra-test-zip-'), 'n.zip'), [{ name: 'target/bootstrap', data: ELF_ARM64 }]);
     assert.throws(() => bridgeIn(new Stack(offlineApp(), 'A'), { code: lambda.Code.fromAsset(zip) }), /`code` \(.*n\.zip\) has no file named bootstrap at its root/);
   });
 
@@ -183,7 +183,7 @@ describe('reading a bootstrap', () => {
   });
 
   test('a zip entry, deflated or stored, is read from its first bytes', () => {
-    const zip = fs.readFileSync(writeZip(path.join(tempDir('ticket-bridge-zip-'), 'a.zip'), [
+    const zip = fs.readFileSync(writeZip(path.join(tempDir('infra-test-zip-'), 'a.zip'), [
       { name: 'README', data: Buffer.from('hello') },
       { name: 'bootstrap', data: Buffer.concat([ELF_ARM64, Buffer.alloc(200_000, 7)]) },
     ]));
@@ -192,7 +192,7 @@ describe('reading a bootstrap', () => {
     assert.deepEqual(head, ELF_ARM64);
     assert.equal(zipEntryHead(zip, 'missing'), undefined);
     assert.equal(zipEntryHead(Buffer.from('not a zip at all, not even close to one'), 'bootstrap'), 'unreadable');
-    const stored = fs.readFileSync(writeZip(path.join(tempDir('ticket-bridge-zip-'), 's.zip'), [{ name: 'bootstrap', data: ELF_X86_64, store: true }]));
+    const stored = fs.readFileSync(writeZip(path.join(tempDir('infra-test-zip-'), 's.zip'), [{ name: 'bootstrap', data: ELF_X86_64, store: true }]));
     assert.deepEqual(zipEntryHead(stored, 'bootstrap'), ELF_X86_64);
   });
 

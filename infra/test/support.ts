@@ -83,7 +83,7 @@ export function tempDir(prefix: string): string {
  * a `bootstrap` with the ELF header of each architecture, and their sums.
  */
 export function fakeNotifierAssets(): string {
-  const dir = tempDir('ticket-bridge-assets-');
+  const dir = tempDir('infra-test-assets-');
   const lines = [
     writeZip(path.join(dir, 'notifier-arm64.zip'), [{ name: 'bootstrap', data: Buffer.concat([ELF_ARM64, Buffer.alloc(4096, 1)]) }]),
     writeZip(path.join(dir, 'notifier-x86_64.zip'), [{ name: 'bootstrap', data: Buffer.concat([ELF_X86_64, Buffer.alloc(4096, 2)]) }]),
