@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .ONESHELL:
 .SHELLFLAGS := -euo pipefail -c
 
-.PHONY: setup build demo dev test lint test-rust test-e2e test-infra lambda-build bench bench-smoke fmt
+.PHONY: setup build demo dev test lint test-rust test-e2e test-infra lambda-build test-package dist bench bench-smoke fmt
 
 setup:
 	scripts/setup.sh
@@ -54,14 +54,18 @@ test-e2e: build
 test-infra:
 	infra/scripts/test.sh
 
-# The real CDK bundling: cdk synth with cargo-lambda-cdk's RustFunction, which
-# runs `cargo lambda build --release --arm64` for the three functions, so a
-# bundling break shows in CI and not at deploy time. Needs test-infra's npm ci.
-# What it checks is the bundling (cargo lambda, zig, the arm64 target, the
+# The real CDK bundling: cdk synth of the demo, whose three functions
+# cargo-lambda-cdk builds with `cargo lambda build --release --arm64` (the
+# notifier through the bridge's `fromSource`, the mocks as RustFunctions), so
+# a bundling break shows in CI and not at deploy time. Needs test-infra's npm
+# ci. What it checks is the bundling (cargo lambda, zig, the arm64 target, the
 # three bootstraps), not the optimiser: so it relaxes the release profile
 # (no LTO, opt-level 0, parallel codegen), which takes minutes off make test
 # on 2 cores. `make lambda-build LAMBDA_PROFILE=deploy` bundles with the
 # deployed profile; `make bench` builds and measures that binary too.
+# The same arm64 build then feeds the package test: the notifier's bootstrap
+# is zipped into infra/assets as `make dist` zips it (labelled with its
+# profile, which `npm publish` refuses unless it is release).
 LAMBDA_PROFILE ?= check
 lambda-build: setup
 	cd infra
@@ -74,24 +78,54 @@ lambda-build: setup
 	n=$$(find cdk.out.bundled -name bootstrap | wc -l)
 	find cdk.out.bundled -name bootstrap -exec ls -l {} +
 	test "$$n" -eq 3 || { echo "expected 3 bundled Lambda binaries, found $$n" >&2; exit 1; }
+	cd ..
+	python3 scripts/package_notifier.py --profile $$([ "$(LAMBDA_PROFILE)" = check ] && echo check || echo release) \
+	  arm64=$$(node infra/scripts/bundled-notifier.cjs infra/cdk.out.bundled)
+
+# The npm package as a user gets it (infra/scripts/test-package.sh): npm pack,
+# the tarball installed into a scratch CDK app in a temporary folder, the
+# README's usage snippet compiled and synthesized with no Rust toolchain on
+# PATH, the notifier's code checked to be the packaged zip with the SHA-256 of
+# its SHA256SUMS. Packs whatever infra/assets holds: lambda-build's arm64 test
+# build under make test, both release builds after make dist.
+test-package:
+	infra/scripts/test-package.sh
+
+# The release assets of the npm package step-functions-ticket-bridge
+# (infra/): the notifier for arm64 and x86_64 with the deployed release
+# profile, each bootstrap zipped as Lambda expects (scripts/package_notifier.py:
+# `bootstrap` at the root), infra/assets/SHA256SUMS and BUILD.json, then the
+# tarball in target/npm/. Two LTO builds: not part of make test.
+dist: setup
+	unset CARGO_PROFILE_RELEASE_LTO CARGO_PROFILE_RELEASE_OPT_LEVEL CARGO_PROFILE_RELEASE_CODEGEN_UNITS
+	cargo lambda build --release --arm64 --bin notifier --lambda-dir target/lambda-dist/arm64
+	cargo lambda build --release --x86-64 --bin notifier --lambda-dir target/lambda-dist/x86_64
+	python3 scripts/package_notifier.py --profile release \
+	  arm64=target/lambda-dist/arm64/notifier/bootstrap x86_64=target/lambda-dist/x86_64/notifier/bootstrap
+	(cd infra && { [ -d node_modules ] || npm ci --loglevel=error --no-audit --no-fund; })
+	mkdir -p target/npm
+	(cd infra && npm pack --pack-destination ../target/npm)
 
 # The suites run two at a time, as two chains, because on 2 cores the Rust
 # builds keep the CPU busy while the infra, end-to-end and bench suites mostly
 # wait on processes they started:
-#   lint ─┬─ test-rust ──────────┬─ lambda-build
+#   lint ─┬─ test-rust ──────────┬─ lambda-build ─ test-package
 #         └─ test-infra ─ test-e2e ─ bench-smoke
 # lint first (its eslint reads infra/node_modules, which test-infra reinstalls);
 # infra before e2e (the local state machine run needs the synthesized template)
-# and before lambda-build (both write infra/dist and cdk.out*). Each suite's
+# and before lambda-build (both write infra/dist and cdk.out*); the package
+# test after lambda-build (it packs the arm64 bootstrap that one built; its
+# npm pack rebuilds infra/dist/lib, which the e2e run does not read). Each suite's
 # output is printed whole when it ends. `make test SUITE_JOBS=1` runs them one
 # after another. The order applies only under make test: `make test-rust`
 # alone runs just that suite.
 SUITE_JOBS ?= 2
-SUITES := lint test-rust test-infra lambda-build test-e2e bench-smoke
+SUITES := lint test-rust test-infra lambda-build test-package test-e2e bench-smoke
 ifeq ($(IN_MAKE_TEST),1)
 test-rust test-infra: | lint
 test-e2e: | test-infra
 lambda-build: | test-rust test-infra
+test-package: | lambda-build
 bench-smoke: | test-e2e
 endif
 test: setup

@@ -12,12 +12,16 @@
 //   stackName=...          default TicketBridgeDemo
 // Environment: TICKET_BRIDGE_SKIP_BUNDLING=1 synthesizes without building the
 // Rust functions (templates for tests and linting; not deployable).
-import { App } from 'aws-cdk-lib';
-import { demoStackPropsFromContext } from '../lib/demo-context';
-import { DemoStack } from '../lib/demo-stack';
+// cdk-nag's AWS Solutions checks run on every synthesis: a finding nobody
+// acknowledged (with a reason, where the resource is made) fails `cdk synth`.
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { demoStackPropsFromContext } from '../demo/demo-context';
+import { DemoStack } from '../demo/demo-stack';
 
 const skipBundling = process.env.TICKET_BRIDGE_SKIP_BUNDLING === '1';
 const app = new App(skipBundling ? { postCliContext: { 'aws:cdk:bundling-stacks': [] } } : {});
 const { stackName, props } = demoStackPropsFromContext((key) => app.node.tryGetContext(key));
 new DemoStack(app, stackName, props);
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
 app.synth();

@@ -1,4 +1,3 @@
-import * as path from 'node:path';
 import { Arn, ArnFormat, Duration, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -15,10 +14,27 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
-import { RustFunction } from 'cargo-lambda-cdk';
+import type { RustFunctionProps } from 'cargo-lambda-cdk';
 import { Construct } from 'constructs';
 import { connectionKeyArn, connectionSecretDecryptStatement } from './connection-key';
 import { cfnConnectionOf, validateConnectionParameters } from './connection-parameters';
+import {
+  BRIDGE_ALARMS,
+  BridgeAlarmName,
+  BridgeAlarms,
+  DEFAULT_METRICS_NAMESPACE,
+  DashboardOptions,
+  DashboardWidget,
+  NotifierCountMetric,
+  ResolvedAlarm,
+  countMetric,
+  resolveAlarms,
+  resolveDashboard,
+  validateMetricsNamespace,
+  valueMetricByOutcome,
+} from './monitoring';
+import { acknowledge, acknowledgeWildcardResource } from './nag';
+import { NotifierSource, checkBootstrap, prebuiltNotifierCode } from './notifier-code';
 import { OutsetaConnection, OutsetaCredentials } from './outseta-connection';
 
 /** Who the ticket is filed as in Outseta: an existing person, by Uid or by email. */
@@ -168,7 +184,11 @@ export interface IdempotencyOptions {
 
   /**
    * Point-in-time recovery for the table the bridge creates. Not with `table`.
-   * @default false: the content is disposable by design (24 h TTL)
+   * The content expires within a day (TTL), but it also holds the open
+   * incidents and their case Uids: restoring them after a bad write keeps
+   * recurring failures replying on their case instead of opening new ones.
+   * A table this small costs cents a month to protect.
+   * @default true
    */
   readonly pointInTimeRecovery?: boolean;
 
@@ -226,8 +246,66 @@ export interface FailureTicketBridgeProps {
   /** @default lambda.Architecture.ARM_64 (cheaper per ms; the notifier is I/O bound) */
   readonly architecture?: lambda.Architecture;
 
-  /** Path of the Cargo workspace manifest that builds the `notifier` binary. @default the repository's Cargo.toml */
-  readonly manifestPath?: string;
+  /**
+   * The notifier's code: any `lambda.Code` whose root holds the `bootstrap`
+   * of the `notifier` binary for `architecture` (runtime `provided.al2023`).
+   * A zip or folder that visibly does not (no `bootstrap`, or one built for
+   * the other architecture) fails synthesis. Not with `fromSource`.
+   * @default the prebuilt zip for `architecture` that ships in this package
+   * (`assets/notifier-<arch>.zip`, checked against `assets/SHA256SUMS`): no
+   * Rust toolchain needed to synthesize
+   */
+  readonly code?: lambda.Code;
+
+  /**
+   * Build the notifier from a Cargo workspace during synthesis, with
+   * cargo-lambda-cdk (an optional peer dependency: install it yourself), for
+   * `architecture`. Needs Rust, cargo-lambda and zig (or Docker) wherever
+   * `cdk synth` runs. Not with `code`.
+   * @default the prebuilt zip, see `code`
+   */
+  readonly fromSource?: NotifierSource;
+
+  /** Memory of the notifier in MB, 128 to 10240. @default 256 */
+  readonly memorySize?: number;
+
+  /**
+   * X-Ray active tracing of the notifier: Lambda samples invocations and
+   * records their duration and init (the role may then write trace segments).
+   * @default false
+   */
+  readonly tracing?: boolean;
+
+  /**
+   * An existing log group for the notifier. The notifier's role may write
+   * to it (`logs:CreateLogStream`, `logs:PutLogEvents`) and to nothing else.
+   * Not with `logRetention`.
+   * @default a new log group with `logRetention`
+   */
+  readonly logGroup?: logs.ILogGroup;
+
+  /**
+   * CloudWatch namespace of the notifier's metrics (`METRICS_NAMESPACE`),
+   * which its alarms and dashboard read. Give each bridge of an account and
+   * region its own: the metrics carry no dimension that tells bridges apart.
+   * @default 'TicketBridge' (the notifier's default)
+   */
+  readonly metricsNamespace?: string;
+
+  /**
+   * The alarms, each switched off with `false` or re-thresholded; see
+   * {@link BridgeAlarms}. All go to the alarm topic.
+   * @default every alarm with its default settings
+   */
+  readonly alarms?: BridgeAlarms;
+
+  /**
+   * A CloudWatch dashboard of the notifier: cases, replies, duplicates,
+   * fallbacks, delivery latency p50/p99 and throttles (`true`), or some of
+   * them ({@link DashboardOptions}).
+   * @default false
+   */
+  readonly dashboard?: boolean | DashboardOptions;
 
   /** Outseta case `Source`, an integer from 1 to 5. @default the notifier's default (1) */
   readonly caseSource?: number;
@@ -282,13 +360,17 @@ export interface FailureTicketBridgeProps {
   /** Subscribe this address to the alarm topic. @default no subscription */
   readonly alarmEmail?: string;
 
-  /** @default logs.RetentionDays.ONE_MONTH */
+  /** Retention of the log group the bridge creates; not with `logGroup`. @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
 
   /** @default Duration.seconds(60): the notifier's own retries must fit in it */
   readonly timeout?: Duration;
 
-  /** Extra environment for the notifier (e.g. `RUST_LOG`). */
+  /**
+   * Extra environment for the notifier (e.g. `RUST_LOG`); it overrides the
+   * variables the bridge sets, except `METRICS_NAMESPACE` (use `metricsNamespace`).
+   * @default none
+   */
   readonly environment?: Record<string, string>;
 }
 
@@ -317,11 +399,13 @@ export interface FailureChain {
 /**
  * Turns Step Functions failures into support tickets.
  *
- * Creates the Rust notifier Lambda with what it needs to run unattended:
- * reserved concurrency, a dead-letter queue for asynchronous (EventBridge)
- * invocations, alarms on its errors and on that queue, a bounded log group, a
- * DynamoDB table so retries and redeliveries file one ticket per failure, and
- * an SNS fallback (the alarm topic by default) for tickets it cannot deliver.
+ * Creates the Rust notifier Lambda (from the zip this package ships, no Rust
+ * toolchain needed) with what it needs to run unattended: reserved
+ * concurrency, a dead-letter queue for asynchronous (EventBridge)
+ * invocations, alarms on its errors, throttles, undelivered tickets and that
+ * queue, a bounded log group, a DynamoDB table so retries and redeliveries
+ * file one ticket per failure, an SNS fallback (the alarm topic by default)
+ * for tickets it cannot deliver, and optionally a dashboard and X-Ray tracing.
  * State machines use it in two ways, best together:
  * - {@link catchFailures}: a `Catch` on a task routes to the notifier with the
  *   execution context, then to a `Fail` state, so the ticket names the state;
@@ -345,9 +429,18 @@ export class FailureTicketBridge extends Construct {
   readonly idempotencyTable?: dynamodb.ITable;
   /** The schedule that sends {@link FLUSH_EVENT}; `undefined` when incidents are off. */
   readonly flushRule?: events.Rule;
-  readonly errorsAlarm: cloudwatch.Alarm;
-  readonly deadLetterAlarm: cloudwatch.Alarm;
-  readonly logGroup: logs.LogGroup;
+  /** The CloudWatch namespace of the notifier's metrics (`METRICS_NAMESPACE`). */
+  readonly metricsNamespace: string;
+  /** Every alarm the bridge created, by name (see {@link BridgeAlarms}); a switched-off alarm is absent. */
+  readonly alarms: Partial<Record<BridgeAlarmName, cloudwatch.Alarm>>;
+  /** Notifier `Errors`; `undefined` when switched off (`alarms.errors: false`). */
+  readonly errorsAlarm?: cloudwatch.Alarm;
+  /** Dead-letter queue depth; `undefined` when switched off (`alarms.deadLetters: false`). */
+  readonly deadLetterAlarm?: cloudwatch.Alarm;
+  /** The dashboard; `undefined` without `dashboard`. */
+  readonly dashboard?: cloudwatch.Dashboard;
+  /** The notifier's log group: the one it created, or `logGroup`. */
+  readonly logGroup: logs.ILogGroup;
 
   constructor(scope: Construct, id: string, props: FailureTicketBridgeProps) {
     super(scope, id);
@@ -378,28 +471,64 @@ export class FailureTicketBridge extends Construct {
     validateConnectionParameters(this.connection);
     this.connectionKeyArn = connectionKeyArn(this.connection, props.connectionKey);
 
-    this.logGroup = new logs.LogGroup(this, 'NotifierLogs', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-    });
-
     if (props.caseSource !== undefined && !(Number.isInteger(props.caseSource) && props.caseSource >= 1 && props.caseSource <= 5)) {
       throw new Error(`FailureTicketBridge: \`caseSource\` must be an integer from 1 to 5, got ${props.caseSource}`);
     }
     if (props.dedupeScope !== undefined && !DEDUPE_SCOPES.includes(props.dedupeScope)) {
       throw new Error(`FailureTicketBridge: \`dedupeScope\` must be one of ${DEDUPE_SCOPES.join(', ')}, got ${props.dedupeScope}`);
     }
+    const memorySize = props.memorySize ?? 256;
+    if (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10240) {
+      throw new Error(`FailureTicketBridge: \`memorySize\` must be a whole number of MB from 128 to 10240, got ${props.memorySize}`);
+    }
+    if (props.environment && 'METRICS_NAMESPACE' in props.environment) {
+      throw new Error('FailureTicketBridge: set `metricsNamespace` instead of `environment.METRICS_NAMESPACE`: the alarms and the dashboard read the namespace from it');
+    }
+    this.metricsNamespace = props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
+    validateMetricsNamespace(this.metricsNamespace);
+    // Checked before anything is built: a typo fails synthesis naming the prop.
+    const alarmSettings = resolveAlarms(props.alarms);
+    const dashboardOptions = resolveDashboard(props.dashboard);
+    const architecture = props.architecture ?? lambda.Architecture.ARM_64;
+    if (props.code && props.fromSource) {
+      throw new Error('FailureTicketBridge: pass `code` or `fromSource`, not both');
+    }
+    if (props.code) checkBootstrap(props.code, architecture, '`code`');
+
+    if (props.logGroup && props.logRetention !== undefined) {
+      throw new Error('FailureTicketBridge: `logRetention` applies to the log group the bridge creates; set the retention of your `logGroup` yourself');
+    }
+    this.logGroup =
+      props.logGroup ??
+      new logs.LogGroup(this, 'NotifierLogs', {
+        retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      });
 
     if (props.alarmTopic && props.alarmEmail) {
       throw new Error('FailureTicketBridge: `alarmEmail` subscribes to the topic the bridge creates; subscribe your own `alarmTopic` yourself');
     }
-    // Unencrypted (SNS's default): publishing then needs no KMS permission. The
-    // messages are alarm states and tickets that were redacted before rendering.
-    const topic = props.alarmTopic ?? new sns.Topic(this, 'AlarmTopic', { displayName: 'Failure ticket bridge alarms' });
+    let topic: sns.ITopic;
+    if (props.alarmTopic) {
+      topic = props.alarmTopic;
+    } else {
+      // TLS only (a topic policy denies plain HTTP). Unencrypted (SNS's default): publishing then needs no KMS permission.
+      topic = new sns.Topic(this, 'AlarmTopic', { displayName: 'Failure ticket bridge alarms', enforceSSL: true });
+      acknowledge(
+        topic,
+        'AwsSolutions-SNS2',
+        'CloudWatch alarm actions cannot publish to a topic encrypted with the AWS managed SNS key, and a customer managed key ' +
+          'would cost a key and a key policy for cloudwatch.amazonaws.com in every stack. The topic carries alarm states and ' +
+          'tickets that the notifier redacted before rendering; pass `alarmTopic` to use a topic encrypted with your own key.',
+      );
+    }
     if (props.alarmEmail) {
       topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
     }
     this.alarmTopic = topic;
     this.fallbackTopic = props.fallbackTopic === false ? undefined : (props.fallbackTopic ?? topic);
+    if (!this.fallbackTopic && alarmSettings.fallbackPublished?.explicit) {
+      throw new Error('FailureTicketBridge: `alarms.fallbackPublished` watches the fallback topic, and `fallbackTopic` is false');
+    }
 
     const idempotency = idempotencyOptions(props.idempotency);
     if (idempotency?.table && (idempotency.removalPolicy !== undefined || idempotency.pointInTimeRecovery !== undefined)) {
@@ -416,19 +545,32 @@ export class FailureTicketBridge extends Construct {
     const incidents = incidentSettings(props.incidents, this.idempotencyTable !== undefined);
     this.incidentsOn = incidents.on;
 
+    // A role of its own instead of Lambda's default, whose AWS managed
+    // AWSLambdaBasicExecutionRole may create log groups and write to any of
+    // them: this one may write to the notifier's log group and nothing else.
+    const role = new iam.Role(this, 'NotifierRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Role of the failure ticket notifier',
+    });
+    this.logGroup.grantWrite(role);
+    acknowledgeWildcardResource(
+      role,
+      this.logGroup.logGroupArn,
+      'The ARN of a log group given by name ends in ":*", which covers its log streams (named by Lambda per instance); it is the one log group the notifier writes to.',
+    );
+
     const reserved = props.reservedConcurrency === undefined ? 2 : props.reservedConcurrency;
-    this.notifier = new RustFunction(this, 'Notifier', {
-      manifestPath: props.manifestPath ?? path.join(__dirname, '..', '..', '..', 'Cargo.toml'),
-      binaryName: 'notifier',
-      runtime: 'provided.al2023',
-      architecture: props.architecture ?? lambda.Architecture.ARM_64,
+    const functionProps = {
+      role,
+      architecture,
       description: 'Files a support ticket for a failed Step Functions execution',
-      memorySize: 256,
+      memorySize,
       timeout: props.timeout ?? Duration.seconds(60),
       reservedConcurrentExecutions: reserved ?? undefined,
       logGroup: this.logGroup,
       // Lambda then sets AWS_LAMBDA_LOG_FORMAT=JSON, which the Rust functions' tracing setup follows.
       loggingFormat: lambda.LoggingFormat.JSON,
+      tracing: props.tracing ? lambda.Tracing.ACTIVE : undefined,
       environment: {
         TICKET_API_URL: props.ticketApiUrl,
         CONNECTION_SECRET_ID: this.connection.connectionSecretArn,
@@ -441,8 +583,38 @@ export class FailureTicketBridge extends Construct {
         ...(this.fallbackTopic ? { FALLBACK_TOPIC_ARN: this.fallbackTopic.topicArn } : {}),
         ...incidents.environment,
         ...props.environment,
+        // Always set: the alarms and the dashboard read this namespace.
+        METRICS_NAMESPACE: this.metricsNamespace,
       },
-    });
+    } satisfies lambda.FunctionOptions;
+    if (props.fromSource) {
+      const { RustFunction } = loadCargoLambdaCdk();
+      this.notifier = new RustFunction(this, 'Notifier', {
+        ...functionProps,
+        manifestPath: props.fromSource.manifestPath,
+        binaryName: 'notifier',
+        runtime: 'provided.al2023',
+        bundling: {
+          architecture,
+          ...(props.fromSource.profile !== undefined ? { profile: props.fromSource.profile } : {}),
+          ...(props.fromSource.cargoLambdaFlags !== undefined ? { cargoLambdaFlags: props.fromSource.cargoLambdaFlags } : {}),
+        },
+      } satisfies RustFunctionProps);
+    } else {
+      this.notifier = new lambda.Function(this, 'Notifier', {
+        ...functionProps,
+        runtime: lambda.Runtime.PROVIDED_AL2023,
+        handler: 'bootstrap',
+        code: props.code ?? prebuiltNotifierCode(this, architecture),
+      });
+    }
+    if (props.tracing) {
+      acknowledge(
+        role,
+        'AwsSolutions-IAM5[Resource::*]',
+        'X-Ray active tracing (`tracing: true`): xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so Lambda grants them on "*".',
+      );
+    }
 
     // The connection's secret holds the ticket API credentials; nothing else is readable.
     this.notifier.addToRolePolicy(
@@ -462,14 +634,26 @@ export class FailureTicketBridge extends Construct {
       this.notifier.addToRolePolicy(
         new iam.PolicyStatement({ actions: [...IDEMPOTENCY_TABLE_ACTIONS], resources: [this.idempotencyTable.tableArn] }),
       );
-      this.idempotencyTable.encryptionKey?.grantEncryptDecrypt(this.notifier);
+      if (this.idempotencyTable.encryptionKey) {
+        this.idempotencyTable.encryptionKey.grantEncryptDecrypt(this.notifier);
+        const reason = "KMS names data key generation and re-encryption as action families; the grant is scoped to the table's own key, which DynamoDB calls on the notifier's behalf.";
+        acknowledge(role, 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', reason);
+        acknowledge(role, 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]', reason);
+      }
     }
 
     // What `topic.grantPublish` does, minus its fallback to the topic's resource
     // policy: the permission stays on the notifier's role, where it can be read.
     if (this.fallbackTopic) {
       this.notifier.addToRolePolicy(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [this.fallbackTopic.topicArn] }));
-      this.fallbackTopic.masterKey?.grant(this.notifier, 'kms:Decrypt', 'kms:GenerateDataKey*');
+      if (this.fallbackTopic.masterKey) {
+        this.fallbackTopic.masterKey.grant(this.notifier, 'kms:Decrypt', 'kms:GenerateDataKey*');
+        acknowledge(
+          role,
+          'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+          "SNS needs kms:GenerateDataKey* (a family of one action and its variant without plaintext) to publish to an encrypted topic; scoped to the fallback topic's own key.",
+        );
+      }
     }
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
@@ -477,6 +661,11 @@ export class FailureTicketBridge extends Construct {
       enforceSSL: true,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
     });
+    acknowledge(
+      this.deadLetterQueue,
+      'AwsSolutions-SQS3',
+      'This queue is the dead-letter queue: of the watch rules, and the on-failure destination of the notifier; nothing consumes it automatically, so a queue behind it would never be used.',
+    );
     // Asynchronous invocations (the watch rules) that still fail after Lambda's
     // own retries land here instead of vanishing.
     this.notifier.configureAsyncInvoke({
@@ -504,28 +693,106 @@ export class FailureTicketBridge extends Construct {
     }
 
     // When tickets cannot be filed, the alarm mail is the second line of defence.
-    this.errorsAlarm = new cloudwatch.Alarm(this, 'NotifierErrors', {
-      alarmDescription: 'The failure notifier returned errors: failures may have gone without a ticket',
-      metric: this.notifier.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetters', {
-      alarmDescription: 'Failure events are waiting in the notifier dead-letter queue: no ticket was filed for them',
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(5),
-        statistic: cloudwatch.Stats.MAXIMUM,
-      }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    for (const alarm of [this.errorsAlarm, this.deadLetterAlarm]) {
+    this.alarms = this.createAlarms(alarmSettings, topic);
+    this.errorsAlarm = this.alarms.errors;
+    this.deadLetterAlarm = this.alarms.deadLetters;
+    if (dashboardOptions) this.dashboard = this.createDashboard(dashboardOptions);
+  }
+
+  /**
+   * One of the notifier's counts (`CasesFiled`, `NotDelivered`, ...) summed
+   * over every `Outcome`: a CloudWatch Metrics Insights query, for alarms and
+   * graphs of your own.
+   * @param period @default Duration.minutes(5)
+   */
+  metricCount(name: NotifierCountMetric, period: Duration = Duration.minutes(5)): cloudwatch.IMetric {
+    return countMetric(this.metricsNamespace, name, period);
+  }
+
+  private createAlarms(settings: Record<BridgeAlarmName, ResolvedAlarm | undefined>, topic: sns.ITopic): Partial<Record<BridgeAlarmName, cloudwatch.Alarm>> {
+    const sum = cloudwatch.Stats.SUM;
+    const max = cloudwatch.Stats.MAXIMUM;
+    const specs: Record<BridgeAlarmName, { id: string; description: string; metric: (period: Duration) => cloudwatch.IMetric; skip?: boolean }> = {
+      errors: {
+        id: 'NotifierErrors',
+        description: 'The failure notifier returned errors: failures may have gone without a ticket',
+        metric: (period) => this.notifier.metricErrors({ period, statistic: sum }),
+      },
+      throttles: {
+        id: 'NotifierThrottles',
+        description: 'The failure notifier was throttled period after period: its reserved concurrency is too small for the failures, tickets are late',
+        metric: (period) => this.notifier.metricThrottles({ period, statistic: sum }),
+      },
+      fallbackPublished: {
+        id: 'FallbackPublished',
+        description: 'The support desk did not take a ticket: the notifier published it to the fallback topic instead',
+        metric: (period) => countMetric(this.metricsNamespace, 'FallbackPublished', period),
+        skip: !this.fallbackTopic,
+      },
+      notDelivered: {
+        id: 'NotDelivered',
+        description: 'The failure notifier could not deliver a ticket to the support desk',
+        metric: (period) => countMetric(this.metricsNamespace, 'NotDelivered', period),
+      },
+      deadLetters: {
+        id: 'DeadLetters',
+        description: 'Failure events are waiting in the notifier dead-letter queue: no ticket was filed for them',
+        metric: (period) => this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: max }),
+      },
+      deadLetterAge: {
+        id: 'DeadLetterAge',
+        description: 'A failure event has waited in the notifier dead-letter queue for long: nobody has filed its ticket (events expire after 14 days)',
+        metric: (period) => this.deadLetterQueue.metricApproximateAgeOfOldestMessage({ period, statistic: max }),
+      },
+    };
+    const alarms: Partial<Record<BridgeAlarmName, cloudwatch.Alarm>> = {};
+    for (const name of BRIDGE_ALARMS) {
+      const setting = settings[name];
+      const spec = specs[name];
+      if (!setting || spec.skip) continue;
+      const alarm = new cloudwatch.Alarm(this, spec.id, {
+        alarmDescription: spec.description,
+        metric: spec.metric(setting.period),
+        threshold: setting.threshold,
+        evaluationPeriods: setting.evaluationPeriods,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
       alarm.addAlarmAction(new cwActions.SnsAction(topic));
+      alarms[name] = alarm;
     }
+    return alarms;
+  }
+
+  private createDashboard(options: { widgets: DashboardWidget[]; period: Duration; dashboardName?: string }): cloudwatch.Dashboard {
+    const { period } = options;
+    const count = (name: NotifierCountMetric) => countMetric(this.metricsNamespace, name, period);
+    const graph = (title: string, left: cloudwatch.IMetric[], leftYAxis?: cloudwatch.YAxisProps) =>
+      new cloudwatch.GraphWidget({ title, left, leftYAxis: leftYAxis ?? { min: 0 }, width: 12, height: 6 });
+    const widgets: Record<DashboardWidget, () => cloudwatch.IWidget> = {
+      cases: () => graph('Cases filed', [count('CasesFiled')]),
+      replies: () => graph('Replies (posted, coalesced into a later reply)', [count('RepliesPosted'), count('RepliesCoalesced')]),
+      duplicates: () => graph('Not filed on purpose (duplicates, muted incidents)', [count('Duplicates'), count('Muted')]),
+      fallbacks: () => graph('Not delivered (and published to the fallback topic)', [count('NotDelivered'), count('FallbackPublished')]),
+      latency: () =>
+        graph(
+          'Delivery time p50 / p99 by outcome (ms)',
+          [valueMetricByOutcome(this.metricsNamespace, 'DeliveryMs', 'p50', period), valueMetricByOutcome(this.metricsNamespace, 'DeliveryMs', 'p99', period)],
+          { min: 0, label: 'ms', showUnits: false },
+        ),
+      throttles: () =>
+        graph('Notifier throttles and concurrency', [
+          this.notifier.metricThrottles({ period, statistic: cloudwatch.Stats.SUM, label: 'Throttles' }),
+          this.notifier.metric('ConcurrentExecutions', { period, statistic: cloudwatch.Stats.MAXIMUM, label: 'Concurrent executions (max)' }),
+        ]),
+    };
+    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: options.dashboardName,
+      defaultInterval: Duration.days(1),
+    });
+    const built = options.widgets.map((name) => widgets[name]());
+    for (let i = 0; i < built.length; i += 2) dashboard.addWidgets(...built.slice(i, i + 2));
+    return dashboard;
   }
 
   /**
@@ -565,7 +832,7 @@ export class FailureTicketBridge extends Construct {
       partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       timeToLiveAttribute: 'expiration',
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: options.pointInTimeRecovery ?? false },
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: options.pointInTimeRecovery ?? true },
       removalPolicy: options.removalPolicy ?? RemovalPolicy.DESTROY,
     });
   }
@@ -633,6 +900,15 @@ export class FailureTicketBridge extends Construct {
     // $.error must survive, so the notifier's own error goes elsewhere.
     notify.addCatch(failedWithoutTicket, { errors: [sfn.Errors.ALL], resultPath: '$.notifierError' });
     notify.next(failed);
+    // The task grants the state machine's role lambda:InvokeFunction on the
+    // notifier and on "<notifier ARN>:*" (its versions and aliases): a finding
+    // on the machine's role, which does not exist yet, so it is acknowledged on
+    // the stack, for exactly that resource.
+    acknowledgeWildcardResource(
+      Stack.of(scope),
+      `${this.notifier.functionArn}:*`,
+      'Step Functions invokes the failure notifier by its ARN and may invoke its versions and aliases ("<notifier ARN>:*", how CDK grants a Lambda task); no other function.',
+    );
     return { notify, failed, failedWithoutTicket };
   }
 
@@ -679,11 +955,19 @@ export class FailureTicketBridge extends Construct {
       }
       this.notifier.addEnvironment('RECOVERY_NOTES', 'true');
     }
-    this.watchedExecutionsPolicy().addStatements(
-      new iam.PolicyStatement({ actions: [...WATCHED_EXECUTION_ACTIONS], resources: [executionArnsOf(stateMachine)] }),
+    const executions = executionArnsOf(stateMachine);
+    const policy = this.watchedExecutionsPolicy();
+    policy.addStatements(
+      new iam.PolicyStatement({ actions: [...WATCHED_EXECUTION_ACTIONS], resources: [executions] }),
       // Routing by the machine's own tags (ticket-bridge:assignee, :tags,
       // :severity, :runbook), read by the notifier on both paths.
       new iam.PolicyStatement({ actions: [...WATCHED_MACHINE_ACTIONS], resources: [stateMachine.stateMachineArn] }),
+    );
+    acknowledgeWildcardResource(
+      policy,
+      executions,
+      `Execution ARNs are made per execution; "<machine name>:*" is every execution of ${stateMachine.node.path} and of no other machine. ` +
+        'The notifier reads their history to name the failed state.',
     );
     const rule = new events.Rule(this, `Watch${Names.nodeUniqueId(stateMachine.node)}`, {
       description: recoveryNotes
@@ -802,6 +1086,20 @@ function incidentSettings(
       ...(o.agentName !== undefined ? { REPLY_AGENT_NAME: o.agentName } : {}),
     },
   };
+}
+
+/** cargo-lambda-cdk, loaded only for `fromSource`: an optional peer dependency that prebuilt users never install. */
+function loadCargoLambdaCdk(): typeof import('cargo-lambda-cdk') {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require('cargo-lambda-cdk') as typeof import('cargo-lambda-cdk');
+  } catch (error) {
+    throw new Error(
+      'FailureTicketBridge: `fromSource` builds the notifier with cargo-lambda-cdk, which is not installed: ' +
+        `npm install --save-dev cargo-lambda-cdk (${(error as Error).message.split('\n')[0]})`,
+      { cause: error },
+    );
+  }
 }
 
 /** `idempotency` prop → options, or `undefined` when switched off. */

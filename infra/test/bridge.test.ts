@@ -84,6 +84,7 @@ describe('FailureTicketBridge: the notifier', () => {
       FROM_PERSON_UID: 'dQGxEz94',
       IDEMPOTENCY_TABLE: { Ref: tableId },
       FALLBACK_TOPIC_ARN: { Ref: topicId },
+      METRICS_NAMESPACE: 'TicketBridge',
     });
   });
 
@@ -215,7 +216,7 @@ function notifierStatements(json: ReturnType<typeof templateOf>['json'], service
 }
 
 describe('FailureTicketBridge: one ticket per failure (idempotency table)', () => {
-  test('creates an on-demand table keyed by `id`, with TTL on `expiration`, deleted with the stack', () => {
+  test('creates an on-demand table keyed by `id`, with TTL on `expiration` and point-in-time recovery, deleted with the stack', () => {
     const { json } = templateOf(bridgeStack().stack);
     const [, table] = onlyResourceOfType(json, 'AWS::DynamoDB::Table');
     assert.equal(table.Properties!.BillingMode, 'PAY_PER_REQUEST');
@@ -223,17 +224,17 @@ describe('FailureTicketBridge: one ticket per failure (idempotency table)', () =
     assert.deepEqual(table.Properties!.KeySchema, [{ AttributeName: 'id', KeyType: 'HASH' }]);
     assert.deepEqual(table.Properties!.AttributeDefinitions, [{ AttributeName: 'id', AttributeType: 'S' }]);
     assert.deepEqual(table.Properties!.TimeToLiveSpecification, { AttributeName: 'expiration', Enabled: true });
-    assert.deepEqual(table.Properties!.PointInTimeRecoverySpecification, { PointInTimeRecoveryEnabled: false });
+    assert.deepEqual(table.Properties!.PointInTimeRecoverySpecification, { PointInTimeRecoveryEnabled: true });
     assert.equal(table.Properties!.TableName, undefined, 'CloudFormation names it: two bridges per account do not clash');
     assert.equal((table as any).DeletionPolicy, 'Delete');
     assert.equal((table as any).UpdateReplacePolicy, 'Delete');
   });
 
-  test('keeps the table and turns on point-in-time recovery on request', () => {
-    const { json } = templateOf(bridgeStack({ idempotency: { removalPolicy: RemovalPolicy.RETAIN, pointInTimeRecovery: true } }).stack);
+  test('keeps the table and turns off point-in-time recovery on request', () => {
+    const { json } = templateOf(bridgeStack({ idempotency: { removalPolicy: RemovalPolicy.RETAIN, pointInTimeRecovery: false } }).stack);
     const [, table] = onlyResourceOfType(json, 'AWS::DynamoDB::Table');
     assert.equal((table as any).DeletionPolicy, 'Retain');
-    assert.deepEqual(table.Properties!.PointInTimeRecoverySpecification, { PointInTimeRecoveryEnabled: true });
+    assert.deepEqual(table.Properties!.PointInTimeRecoverySpecification, { PointInTimeRecoveryEnabled: false });
   });
 
   test('names the table to the notifier, with the chosen scope and TTL', () => {
@@ -354,9 +355,28 @@ describe('FailureTicketBridge: undelivered tickets (SNS fallback)', () => {
     assert.deepEqual(notifierStatements(json, 'sns'), [{ Action: 'sns:Publish', Effect: 'Allow', Resource: { Ref: topicId } }]);
     assert.equal(notifierStatements(json, 'kms').length, 0);
     // Granted on the role, not through a topic policy open to others.
-    const publish = allStatements(json).filter(({ statement }) => asList<string>(statement.Action).some((a) => a.startsWith('sns:')));
+    const publish = allStatements(json).filter(
+      ({ statement }) => statement.Effect === 'Allow' && asList<string>(statement.Action).some((a) => a.startsWith('sns:')),
+    );
     assert.equal(publish.length, 1);
     assert.equal(json.Resources[publish[0].holder].Type, 'AWS::IAM::Policy');
+  });
+
+  test('the topic refuses publishing without TLS', () => {
+    const { json } = templateOf(bridgeStack().stack);
+    const [topicId] = onlyResourceOfType(json, 'AWS::SNS::Topic');
+    const [, policy] = onlyResourceOfType(json, 'AWS::SNS::TopicPolicy');
+    assert.deepEqual(policy.Properties!.Topics, [{ Ref: topicId }]);
+    assert.deepEqual(policy.Properties!.PolicyDocument.Statement, [
+      {
+        Action: 'sns:Publish',
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        Effect: 'Deny',
+        Principal: '*',
+        Resource: { Ref: topicId },
+        Sid: 'AllowPublishThroughSSLOnly',
+      },
+    ]);
   });
 
   test('go to a topic of your own, while alarms stay on the alarm topic', () => {

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CfnOutput, Duration, SecretValue, Stack, StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -10,10 +11,12 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { RustFunction } from 'cargo-lambda-cdk';
 import { Construct } from 'constructs';
-import { cfnConnectionOf } from './connection-parameters';
-import { FailureTicketBridge, FromPerson } from './failure-ticket-bridge';
-import { OutsetaConnection, OutsetaCredentials } from './outseta-connection';
-import { ScopedHttpInvoke, ScopedHttpInvokeProps, stateMachineArnFromName } from './scoped-http-invoke';
+import { cfnConnectionOf } from '../lib/connection-parameters';
+import { FailureTicketBridge, FromPerson } from '../lib/failure-ticket-bridge';
+import { acknowledge, acknowledgeWildcardResource } from '../lib/nag';
+import { packageRoot } from '../lib/notifier-code';
+import { OutsetaConnection, OutsetaCredentials } from '../lib/outseta-connection';
+import { ScopedHttpInvoke, ScopedHttpInvokeProps, stateMachineArnFromName } from '../lib/scoped-http-invoke';
 
 /** How the demo authenticates: against the mock pair, or a real Outseta account. */
 export type DemoAuth =
@@ -34,7 +37,11 @@ export interface DemoStackProps extends StackProps {
   readonly alarmEmail?: string;
   /** Passed to the bridge; `null` reserves none. */
   readonly reservedConcurrency?: number | null;
-  /** Workspace manifest of the Rust functions. @default the repository's Cargo.toml */
+  /**
+   * Workspace manifest of the Rust functions: the demo builds all three from
+   * source (the notifier with the bridge's `fromSource`), so a deploy runs
+   * what this checkout holds. @default the repository's Cargo.toml
+   */
   readonly manifestPath?: string;
   /**
    * ARN of a customer managed key for the connection's secret (tagged
@@ -63,7 +70,8 @@ export class DemoStack extends Stack {
   constructor(scope: Construct, id: string, props: DemoStackProps) {
     super(scope, id, props);
     const architecture = props.architecture ?? lambda.Architecture.ARM_64;
-    const manifestPath = props.manifestPath ?? path.join(__dirname, '..', '..', '..', 'Cargo.toml');
+    // The package root is infra/, from dist/demo (compiled) and demo/ (ts-node) alike.
+    const manifestPath = props.manifestPath ?? path.join(packageRoot(__dirname), '..', 'Cargo.toml');
     const connectionKey = props.connectionKeyArn ? kms.Key.fromKeyArn(this, 'ConnectionKey', props.connectionKeyArn) : undefined;
 
     let connection: events.IConnection;
@@ -97,7 +105,7 @@ export class DemoStack extends Stack {
       fromPerson: props.fromPerson,
       connection,
       architecture,
-      manifestPath,
+      fromSource: { manifestPath },
       alarmEmail: props.alarmEmail,
       reservedConcurrency: props.reservedConcurrency,
     });
@@ -113,14 +121,16 @@ export class DemoStack extends Stack {
     // connection fetches a new one on the next attempt.
     callApi.addRetry({ errors: ['States.Http.StatusCode.401'], interval: Duration.seconds(2), maxAttempts: 2 });
 
+    const stepLogs = new logs.LogGroup(this, 'DemoStepLogs', { retention: logs.RetentionDays.ONE_WEEK });
     const stepFunction = new lambda.Function(this, 'DemoStep', {
       description: 'Demo step that fails when the execution input has "fail": true',
-      runtime: lambda.Runtime.NODEJS_22_X,
+      runtime: lambda.Runtime.NODEJS_24_X,
       architecture,
       handler: 'index.handler',
-      code: lambda.Code.fromInline(fs.readFileSync(path.join(__dirname, '..', '..', 'lambda', 'demo-step', 'index.js'), 'utf8')),
+      code: lambda.Code.fromInline(fs.readFileSync(path.join(packageRoot(__dirname), 'lambda', 'demo-step', 'index.js'), 'utf8')),
       timeout: Duration.seconds(10),
-      logGroup: new logs.LogGroup(this, 'DemoStepLogs', { retention: logs.RetentionDays.ONE_WEEK }),
+      logGroup: stepLogs,
+      role: logOnlyRole(this, 'DemoStepRole', stepLogs),
     });
     const runStep = new tasks.LambdaInvoke(this, DEMO_STATES.runStep, {
       comment: 'Fails on demand: {"fail": true, "message": "..."}',
@@ -138,7 +148,26 @@ export class DemoStack extends Stack {
         callApi.next(runStep).next(new sfn.Succeed(this, DEMO_STATES.done)),
       ),
       timeout: Duration.minutes(10),
+      // Every state transition in the log, without the data: inputs and
+      // results (the HTTP task's response) stay in the execution history.
+      logs: {
+        destination: new logs.LogGroup(this, 'DemoStateMachineLogs', { retention: logs.RetentionDays.ONE_WEEK }),
+        level: sfn.LogLevel.ALL,
+        includeExecutionData: false,
+      },
+      tracingEnabled: true,
     });
+    acknowledgeWildcardResource(
+      this.stateMachine.role,
+      `${stepFunction.functionArn}:*`,
+      'The RunStep task may invoke the demo step function and its versions and aliases ("<function ARN>:*", how CDK grants a Lambda task); no other function.',
+    );
+    acknowledge(
+      this.stateMachine.role,
+      'AwsSolutions-IAM5[Resource::*]',
+      'Step Functions logging and X-Ray tracing: the CloudWatch Logs delivery actions (logs:CreateLogDelivery, logs:PutResourcePolicy, ...) ' +
+        'and xray:PutTraceSegments / PutTelemetryRecords / GetSampling* support no resource-level permissions, so they are granted on "*".',
+    );
     // The role's policy names the machine by its fixed name: no role/machine cycle.
     callApi.grantInvoke(this.stateMachine, stateMachineArnFromName(this, stateMachineName));
 
@@ -163,12 +192,18 @@ export class DemoStack extends Stack {
       description: 'Key mock-auth signs tokens with and mock-api verifies them with',
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
     });
+    const noRotation =
+      'A credential of the demo mock pair, generated at deploy time: the mocks read it from their environment at cold start, so rotating it ' +
+      'would need a rotation Lambda that also redeploys the mocks and updates the connection; delete the stack to retire it.';
+    acknowledge(clientSecret, 'AwsSolutions-SMG4', noRotation);
+    acknowledge(signingKey, 'AwsSolutions-SMG4', noRotation);
     // The mocks take their keys as environment values: dynamic references, which
     // CloudFormation resolves at deploy time, keep them out of code and template.
     const signingKeyValue = signingKey.secretValue.unsafeUnwrap();
 
-    const mockFunction = (id: string, binaryName: string, environment: Record<string, string>) =>
-      new RustFunction(this, id, {
+    const mockFunction = (id: string, binaryName: string, environment: Record<string, string>) => {
+      const logGroup = new logs.LogGroup(this, `${id}Logs`, { retention: logs.RetentionDays.ONE_WEEK });
+      return new RustFunction(this, id, {
         manifestPath,
         binaryName,
         runtime: 'provided.al2023',
@@ -177,8 +212,10 @@ export class DemoStack extends Stack {
         timeout: Duration.seconds(10),
         loggingFormat: lambda.LoggingFormat.JSON,
         environment,
-        logGroup: new logs.LogGroup(this, `${id}Logs`, { retention: logs.RetentionDays.ONE_WEEK }),
+        logGroup,
+        role: logOnlyRole(this, `${id}Role`, logGroup),
       });
+    };
 
     const auth = mockFunction('MockAuth', 'mock-auth', {
       CLIENT_ID: DEMO_CLIENT_ID,
@@ -210,4 +247,15 @@ export class DemoStack extends Stack {
     new CfnOutput(this, 'MockApiUrl', { value: apiUrl.url });
     return { connection, apiUrl: apiUrl.url };
   }
+}
+
+/**
+ * A Lambda role that may write to its log group and do nothing else, instead
+ * of the AWS managed AWSLambdaBasicExecutionRole (create any log group, write
+ * to all of them).
+ */
+function logOnlyRole(scope: Construct, id: string, logGroup: logs.ILogGroup): iam.Role {
+  const role = new iam.Role(scope, id, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+  logGroup.grantWrite(role);
+  return role;
 }
