@@ -95,7 +95,7 @@ class Desk:
         return out
 
 
-def start(svc, extra=None):
+def start(svc, extra=None, concurrency=CONCURRENCY):
     secret = "IncidentSecret-" + os.urandom(6).hex()
     table = svc.seed("table")["tableName"]
     topic = svc.seed("topic")
@@ -111,7 +111,7 @@ def start(svc, extra=None):
         "MAX_ATTEMPTS": "2",
         **(extra or {}),
     }
-    svc.start_watch(arn, env, concurrency=CONCURRENCY)
+    svc.start_watch(arn, env, concurrency=concurrency)
     return Desk(svc, f"Outseta {KEY}:{secret}", arn, topic)
 
 
