@@ -48,17 +48,22 @@ impl Rig {
 
     /// A service replying at most once per `reply_interval`.
     fn service(&self, reply_interval: Duration) -> Incidents {
+        self.service_with(Settings {
+            grouping: Grouping::State,
+            reply_interval,
+            recovery_notes: true,
+            ..Settings::default()
+        })
+    }
+
+    /// A service with these incident settings.
+    fn service_with(&self, settings: Settings) -> Incidents {
         Incidents::new(Parts {
             store: self.store.clone(),
             desk: self.desk.clone(),
             claims: self.claims.clone(),
             gate: self.gate.clone(),
-            settings: Settings {
-                grouping: Grouping::State,
-                reply_interval,
-                recovery_notes: true,
-                ..Settings::default()
-            },
+            settings,
             render: RenderConfig {
                 subject_prefix: "[Step Functions]".to_owned(),
                 region: None,
@@ -631,3 +636,5 @@ async fn with_the_incident_store_down_nothing_is_filed_here_and_each_entry_says_
     assert_eq!(err.error.error_type(), "TicketDeliveryFailed");
     assert_eq!(rig.desk.calls(), 0);
 }
+
+mod lost;
