@@ -2,7 +2,9 @@
 //! through the store adapter (not 5,000 notifier invocations), then
 //! successive flushes of the incident service, each cut at its per-flush
 //! limit; between them they reach every incident. Then every item of the
-//! table is read back and measured against DynamoDB's 400 KB item limit.
+//! table (the index shards, and an incident as large as one grows: a full
+//! batch in flight beside a full pending list, every field at its longest)
+//! is read back and measured against DynamoDB's 400 KB item limit.
 
 #[path = "support/moto.rs"]
 mod moto;
@@ -16,7 +18,10 @@ use std::time::{Duration, Instant, SystemTime};
 use aws_sdk_dynamodb::types::AttributeValue;
 use ticket_bridge::dedupe;
 use ticket_bridge::desk::MemoryDesk;
-use ticket_bridge::incident::{self, Creation, Grouping, Incident, IncidentStore, Status};
+use ticket_bridge::incident::{
+    self, Batch, Creation, Grouping, InFlight, Incident, IncidentStore, KEPT_BESIDE_FLIGHT,
+    PENDING_KEPT, Status,
+};
 use ticket_bridge::incidents::{Incidents, Parts};
 use ticket_bridge::redact::{Gate, Redactor};
 use ticket_bridge::ticket::RenderConfig;
@@ -77,14 +82,34 @@ impl IncidentStore for Reads {
     ) -> incident::Stored<'a, Option<incident::Batch>> {
         self.inner.take(key, take)
     }
-    fn restore<'a>(&'a self, key: &'a str, batch: &'a incident::Batch) -> incident::Stored<'a, ()> {
-        self.inner.restore(key, batch)
+    fn retake<'a>(
+        &'a self,
+        key: &'a str,
+        r: incident::Retake<'a>,
+    ) -> incident::Stored<'a, Option<incident::InFlight>> {
+        self.inner.retake(key, r)
+    }
+    fn release<'a>(&'a self, key: &'a str, r: incident::Release<'a>) -> incident::Stored<'a, bool> {
+        self.inner.release(key, r)
+    }
+    fn settle<'a>(&'a self, key: &'a str, owner: &'a str) -> incident::Stored<'a, bool> {
+        self.inner.settle(key, owner)
     }
     fn index<'a>(&'a self, key: &'a str, machine: &'a str) -> incident::Stored<'a, ()> {
         self.inner.index(key, machine)
     }
-    fn indexed(&self, limit: usize) -> incident::Stored<'_, Vec<String>> {
-        self.inner.indexed(limit)
+    fn indexed<'a>(
+        &'a self,
+        from: &'a incident::Cursor,
+        limit: usize,
+    ) -> incident::Stored<'a, incident::Page> {
+        self.inner.indexed(from, limit)
+    }
+    fn flush_cursor(&self) -> incident::Stored<'_, incident::Cursor> {
+        self.inner.flush_cursor()
+    }
+    fn save_flush_cursor<'a>(&'a self, at: &'a incident::Cursor) -> incident::Stored<'a, ()> {
+        self.inner.save_flush_cursor(at)
     }
     fn unindex<'a>(&'a self, key: &'a str, machine: Option<&'a str>) -> incident::Stored<'a, ()> {
         self.inner.unindex(key, machine)
@@ -181,6 +206,8 @@ async fn successive_flushes_reach_five_thousand_incidents_and_no_item_passes_400
             account_names: Default::default(),
         },
         claim_ttl: Duration::from_secs(3600),
+        fallback: None,
+        log_max_bytes: 64 * 1024,
     });
     let flushing = Instant::now();
     let mut flushes = 0;
@@ -207,6 +234,33 @@ async fn successive_flushes_reach_five_thousand_incidents_and_no_item_passes_400
         reached.len()
     );
     assert_eq!(missed, 0, "{missed} of {INCIDENTS} incidents never flushed");
+
+    // The largest an incident grows: a full batch in flight beside a full
+    // pending list, every field at its longest.
+    let long = |n: u64| {
+        let mut o = incident::Occurrence::new(&"x".repeat(400), now, Some(&"é".repeat(200)));
+        o.number = u64::MAX - n;
+        o
+    };
+    let (key, mut full) = incident(INCIDENTS, now);
+    full.subject = "S".repeat(200);
+    full.pending = (0..KEPT_BESIDE_FLIGHT as u64).map(long).collect();
+    full.pending_count = u64::MAX;
+    full.in_flight = Some(InFlight {
+        batch: Batch {
+            occurrences: (0..PENDING_KEPT as u64).map(long).collect(),
+            count: u64::MAX,
+        },
+        owner: "o".repeat(24),
+        until_ms: u64::MAX,
+        tries: u32::MAX,
+    });
+    let new = Creation {
+        incident: &full,
+        replaces: None,
+        expires_s: u64::MAX,
+    };
+    assert!(store.create(&key, new).await.expect("create"));
 
     let mut largest = (0, String::new());
     let mut start = None;

@@ -158,14 +158,22 @@ async fn a_batch_in_flight_when_the_window_passes_is_on_the_new_case_too() {
     assert_listed(&on_case(&rig, "case-2"), &["run-2", "run-3", "run-4"]);
 }
 
+/// The one fallback message: its subject and JSON message.
+fn published(rig: &Rig) -> (String, serde_json::Value) {
+    let all = rig.fallback.published();
+    assert_eq!(all.len(), 1, "{all:?}");
+    let (subject, message) = all[0].clone();
+    (subject, serde_json::from_str(&message).expect("JSON"))
+}
+
 #[tokio::test]
-async fn five_failed_reply_cycles_and_the_incident_moves_on() {
+async fn five_failed_reply_cycles_send_the_batch_to_the_fallback_and_the_incident_moves_on() {
     let rig = Rig::new();
     let hourly = rig.service(Duration::from_secs(3600));
     occur(&hourly, "run-1", None).await.unwrap();
     occur(&hourly, "run-2", None).await.unwrap();
     let due = rig.service(Duration::ZERO);
-    for cycle in 1..=5 {
+    for cycle in 1..=4 {
         rig.desk.fail_next(1, Fault::Down);
         let err = flush(&due).await.unwrap_err();
         assert_eq!(
@@ -173,17 +181,33 @@ async fn five_failed_reply_cycles_and_the_incident_moves_on() {
             "TicketDeliveryFailed",
             "cycle {cycle}"
         );
+        assert!(rig.fallback.published().is_empty(), "cycle {cycle}");
+        let tries = rig.incident().in_flight.map(|f| f.tries);
+        assert_eq!(tries, Some(cycle), "attempts so far");
     }
+    rig.desk.fail_next(1, Fault::Down);
+    let fifth = flush(&due).await.unwrap();
+    assert_eq!(report(&fifth)["fallback"], 1, "{fifth:?}");
+    let (subject, message) = published(&rig);
+    assert!(subject.starts_with("UNDELIVERED "), "{subject}");
+    assert_eq!(message["error"]["errorType"], "TicketDeliveryFailed");
+    let body = message["ticket"]["Body"].as_str().unwrap_or_default();
+    assert_listed(body, &["run-2"]);
+    assert!(!body.contains(SECRET), "sealed by the gate");
+    // It moved on: nothing left to retry, nothing posted.
     let calls = rig.desk.calls();
     flush(&due).await.unwrap();
     assert_eq!(rig.desk.calls(), calls, "nothing left to retry");
     assert!(rig.desk.cases()[0].replies.is_empty());
     let inc = rig.incident();
-    assert_eq!(inc.pending_count, 0, "{inc:?}");
+    assert_eq!((inc.pending_count, inc.in_flight), (0, None));
+    // And takes the next occurrence as ever.
+    occur(&due, "run-3", None).await.unwrap();
+    assert_listed(&on_case(&rig, "case-1"), &["run-3"]);
 }
 
 #[tokio::test]
-async fn a_reply_the_desk_refuses_with_a_4xx_is_not_retried() {
+async fn a_reply_the_desk_refuses_with_a_4xx_goes_to_the_fallback_at_once() {
     let rig = Rig::new();
     let hourly = rig.service(Duration::from_secs(3600));
     occur(&hourly, "run-1", None).await.unwrap();
@@ -191,10 +215,68 @@ async fn a_reply_the_desk_refuses_with_a_4xx_is_not_retried() {
     let due = rig.service(Duration::ZERO);
     rig.desk.fail_next(1, Fault::Pass);
     rig.desk.fail_next(1, Fault::Reject);
-    let _ = flush(&due).await;
+    let out = flush(&due).await.unwrap();
+    assert_eq!(report(&out)["fallback"], 1, "{out:?}");
+    let (_, message) = published(&rig);
+    assert_eq!(message["error"]["errorType"], "TicketRejected");
+    assert_listed(
+        message["ticket"]["Body"].as_str().unwrap_or_default(),
+        &["run-2"],
+    );
     let calls = rig.desk.calls();
     flush(&due).await.unwrap();
     assert_eq!(rig.desk.calls(), calls, "a refused batch is not retried");
     assert!(rig.desk.cases()[0].replies.is_empty());
-    assert_eq!(rig.incident().pending_count, 0);
+    assert_eq!(rig.incident().in_flight, None);
+}
+
+#[tokio::test]
+async fn a_refused_reply_of_an_occurrence_files_its_own_ticket_and_the_others_as_a_batch() {
+    let rig = Rig::new();
+    let hourly = rig.service(Duration::from_secs(3600));
+    occur(&hourly, "run-1", None).await.unwrap();
+    occur(&hourly, "run-2", None).await.unwrap();
+    let due = rig.service(Duration::ZERO);
+    rig.desk.fail_next(1, Fault::Pass);
+    rig.desk.fail_next(1, Fault::Reject);
+    let err = occur(&due, "run-3", None).await.unwrap_err();
+    // Its own ticket goes out through the notifier's exit, with the error;
+    // the others went to the fallback topic as one batch, without it.
+    assert_eq!(err.error.error_type(), "TicketRejected");
+    assert!(err.case.is_some_and(|c| c.body.contains("run-3")));
+    let (_, message) = published(&rig);
+    let body = message["ticket"]["Body"].as_str().unwrap_or_default();
+    assert_listed(body, &["run-2"]);
+    assert!(!body.contains(">run-3</a>"), "{body}");
+    assert_eq!(rig.incident().in_flight, None, "moved on");
+}
+
+#[tokio::test]
+async fn a_batch_whose_fifth_attempt_died_goes_to_the_fallback_when_taken_over() {
+    let rig = Rig::new();
+    waiting(&rig).await;
+    let due = rig.service(Duration::ZERO);
+    for _ in 1..=4 {
+        rig.desk.fail_next(1, Fault::Down);
+        let _ = flush(&due).await;
+    }
+    // The fifth attempt is killed mid-read.
+    rig.desk.fail_next(1, Fault::Stall);
+    // Time enough to flush; a lease (the wall-clock deadline) that lapses.
+    let (end, end_wall) = (budget().0, SystemTime::now() + LEASE);
+    let stopped = tokio::time::timeout(
+        Duration::from_millis(100),
+        due.flush(end, end_wall, Instant::now()),
+    )
+    .await;
+    assert!(stopped.is_err());
+    lapse().await;
+    let out = flush(&due).await.unwrap();
+    assert_eq!(report(&out)["fallback"], 1, "{out:?}");
+    let (_, message) = published(&rig);
+    assert_listed(
+        message["ticket"]["Body"].as_str().unwrap_or_default(),
+        &["run-2", "run-3"],
+    );
+    assert_eq!(rig.incident().in_flight, None);
 }
