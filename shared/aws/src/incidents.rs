@@ -440,7 +440,8 @@ impl IncidentStore for DynamoDb {
     fn retake<'a>(&'a self, key: &'a str, r: Retake<'a>) -> Stored<'a, Option<InFlight>> {
         Box::pin(async move {
             let u = Update::new(
-                "SET #flight_owner = :owner, #flight_until = :until ADD #flight_tries :one",
+                "SET #flight_owner = :owner, #flight_until = :until, #last_reply = :now \
+                 ADD #flight_tries :one",
                 "#status = :open AND #case_uid = :case AND #flight_owner = :seen \
                  AND #flight_until < :now",
             )
@@ -449,6 +450,7 @@ impl IncidentStore for DynamoDb {
             .name(FLIGHT_OWNER)
             .name(FLIGHT_UNTIL)
             .name(FLIGHT_TRIES)
+            .name(LAST_REPLY)
             .value(":open", s(OPEN))
             .value(":case", s(r.case_uid))
             .value(":seen", s(r.seen_owner))

@@ -161,7 +161,7 @@ impl IncidentStore for Memory {
             if i.status != Status::Open || i.case_uid.as_deref() != Some(r.case_uid) {
                 return Ok(None);
             }
-            Ok(match &mut i.in_flight {
+            let held = match &mut i.in_flight {
                 Some(f) if f.owner == r.seen_owner && f.lapsed(r.now_ms) => {
                     f.owner = r.owner.to_owned();
                     f.until_ms = r.until_ms;
@@ -169,7 +169,11 @@ impl IncidentStore for Memory {
                     Some(f.clone())
                 }
                 _ => None,
-            })
+            };
+            if held.is_some() {
+                i.last_reply_ms = Some(r.now_ms);
+            }
+            Ok(held)
         })
     }
 

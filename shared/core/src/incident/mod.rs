@@ -478,7 +478,8 @@ pub struct Take<'a> {
 /// Who may take over a batch in flight ([`IncidentStore::retake`]): the one
 /// of the open incident of `case_uid`, held by `seen_owner`, whose lease
 /// ended before `now_ms`. It is then held by `owner` until `until_ms`, one
-/// attempt more.
+/// attempt more, and `now_ms` becomes the last reply (it is one: the
+/// pending occurrences wait an interval after it).
 #[derive(Debug, Clone, Copy)]
 pub struct Retake<'a> {
     pub case_uid: &'a str,

@@ -29,8 +29,11 @@ pub enum Recorded {
     },
     /// Appended to an incident whose case another invocation is filing.
     Creating { number: u64 },
-    /// Appended to an open incident.
-    Open { incident: Incident, number: u64 },
+    /// Appended to an open incident (as it is after the append).
+    Open {
+        incident: Box<Incident>,
+        number: u64,
+    },
 }
 
 /// Records one occurrence of `fp`: appends it to the live incident, or
@@ -55,7 +58,10 @@ pub async fn record(
             };
             if let Some(incident) = store.append(&fp.key, &occ, live).await? {
                 return Ok(match incident.status {
-                    Status::Open => Recorded::Open { incident, number },
+                    Status::Open => Recorded::Open {
+                        incident: Box::new(incident),
+                        number,
+                    },
                     Status::Creating => Recorded::Creating { number },
                 });
             }

@@ -220,8 +220,8 @@ impl Incidents {
     }
 
     /// An open incident: a batch whose holder died is taken over and
-    /// posted; then the pending occurrences, if their interval passed (or
-    /// `now`: the case was just filed for them).
+    /// posted (the interval's reply); else the pending occurrences, if their
+    /// interval passed (or `now`: the case was just filed for them).
     async fn flush_open(
         &self,
         key: &str,
@@ -232,8 +232,10 @@ impl Incidents {
         stats: &mut Attempts,
     ) -> Result<(), NotifierError> {
         if let Some(result) = self.repost(key, inc, end, end_wall, stats).await {
+            // That was this interval's reply; the pending ones are next.
             let count = inc.in_flight.as_ref().map_or(0, |f| f.batch.count);
             tally(report, count, &result?);
+            return Ok(());
         }
         let Some(uid) = inc.case_uid.as_deref() else {
             return Ok(());

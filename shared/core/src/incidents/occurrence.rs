@@ -82,7 +82,7 @@ impl Incidents {
                     .await
             }
             Recorded::Open { incident, number } => {
-                self.appended(&f, incident, number, plain, reason, stats)
+                self.appended(&f, *incident, number, plain, reason, stats)
                     .await
             }
         })
@@ -182,6 +182,7 @@ impl Incidents {
 
     /// Takes over and posts a batch whose holder died, for an invocation
     /// about something else: what came of it is logged, not returned.
+    /// Whether there was one to take over.
     async fn repost_quietly(
         &self,
         key: &str,
@@ -189,9 +190,14 @@ impl Incidents {
         end: Instant,
         end_wall: SystemTime,
         stats: &mut Attempts,
-    ) {
-        if let Some(Err(e)) = self.repost(key, incident, end, end_wall, stats).await {
-            tracing::warn!(error = %e, "a batch taken over from a stopped invocation was not posted; it waits for the next attempt");
+    ) -> bool {
+        match self.repost(key, incident, end, end_wall, stats).await {
+            None => false,
+            Some(Ok(_)) => true,
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "a batch taken over from a stopped invocation was not posted; it waits for the next attempt");
+                true
+            }
         }
     }
 
@@ -217,11 +223,13 @@ impl Incidents {
                 tracing::warn!(error = %e, "incident not listed for the flush");
             }
         }
-        // A batch whose holder died goes out first; this occurrence follows.
-        self.repost_quietly(key, &incident, f.end, f.end_wall, stats)
+        // A batch whose holder died goes out first, as this interval's
+        // reply; this occurrence waits for the next.
+        let reposted = self
+            .repost_quietly(key, &incident, f.end, f.end_wall, stats)
             .await;
         let now = now_ms();
-        if post_due(now, &incident, self.settings.reply_interval) {
+        if !reposted && post_due(now, &incident, self.settings.reply_interval) {
             let token = incident::new_token();
             let take = Take {
                 case_uid: &case_uid,

@@ -77,7 +77,9 @@ async fn a_lapsed_batch_is_taken_over_and_a_held_one_is_not(store: Arc<dyn Incid
         tries: 2,
     };
     assert_eq!(held.as_ref(), Some(&want), "one attempt more");
-    assert_eq!(flight(s).await.as_ref(), Some(&want));
+    let after = read(s, KEY).await.expect("incident");
+    assert_eq!(after.in_flight.as_ref(), Some(&want));
+    assert_eq!(after.last_reply_ms, Some(until + 1), "a reply goes out now");
     // The dead holder, come back late, holds nothing any more.
     assert!(!s.settle(KEY, "dead").await.expect("settle"));
     let late = Release {
