@@ -211,6 +211,9 @@ pub enum Fault {
     /// The call goes through: queued before a fault, it lets a later call
     /// fail (the reply after a case read).
     Pass,
+    /// The call goes through after this many milliseconds, so a test can
+    /// change things underneath it.
+    Delay(u64),
 }
 
 /// An in-memory desk with a desk's semantics: cases with ids, replies,
@@ -276,6 +279,10 @@ impl MemoryDesk {
         match fault {
             None | Some(Fault::Pass) => Ok(()),
             Some(Fault::Stall) => std::future::pending().await,
+            Some(Fault::Delay(ms)) => {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                Ok(())
+            }
             Some(Fault::Reject) => Err(NotifierError::TicketRejected(
                 "ticket API rejected the case (HTTP 400): injected".to_owned(),
             )),

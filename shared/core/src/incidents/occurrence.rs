@@ -112,7 +112,7 @@ impl Incidents {
             waiting: c.carried.as_ref(),
             first_reason: None,
         };
-        let case = if c.number > 1 || c.previous_case.is_some() {
+        let case = if c.number > 1 || c.previous_case.is_some() || c.carried.is_some() {
             ticket::render_incident(f.failure, f.extra, &self.render_config(), f.reported, &note)
         } else {
             plain

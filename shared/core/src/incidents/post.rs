@@ -113,7 +113,9 @@ impl Incidents {
         let result = self.post(&p, stats).await;
         match &result {
             Ok(Posted::Replied { .. } | Posted::NewCase { .. }) => self.settle(&p).await,
-            Ok(Posted::Requeued) => self.release(&p, 0).await,
+            // The whole batch, this invocation's occurrence included (it
+            // ends coalesced), waits for the case the other one files.
+            Ok(Posted::Requeued) => self.release(&p, 0, None).await,
             Ok(Posted::GaveUp) => {}
             Err(e) if p.tries >= REPLY_TRIES || is_refusal(e) => {
                 self.give_up(&p, e).await;
@@ -128,7 +130,7 @@ impl Incidents {
                     Ok(0) => 0,
                     ms => now_ms().saturating_add(ms.unwrap_or(u64::MAX)),
                 };
-                self.release(&p, next).await;
+                self.release(&p, next, p.own()).await;
             }
         }
         result
@@ -336,14 +338,14 @@ impl Incidents {
         }
     }
 
-    /// Gives the batch back after a failed attempt: it stays in flight
-    /// (without this invocation's own occurrence, which its caller retries)
-    /// and may be taken over from `until_ms` on.
-    async fn release(&self, p: &Post<'_>, until_ms: u64) {
+    /// Gives the batch back: it stays in flight, without `own` (after a
+    /// failure, this invocation's own occurrence, which its caller
+    /// retries), and may be taken over from `until_ms` on.
+    async fn release(&self, p: &Post<'_>, until_ms: u64, own: Option<Own>) {
         let release = Release {
             owner: &p.owner,
             until_ms,
-            own: p.own(),
+            own,
         };
         match self.store.release(p.key, release).await {
             Ok(true) => {}

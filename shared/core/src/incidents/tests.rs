@@ -80,6 +80,13 @@ impl Rig {
         })
     }
 
+    /// The key of the one incident held.
+    fn incident_key(&self) -> String {
+        let all = self.store.incidents();
+        assert_eq!(all.len(), 1, "{all:?}");
+        all[0].0.clone()
+    }
+
     /// The one incident held.
     fn incident(&self) -> incident::Incident {
         let all = self.store.incidents();

@@ -280,3 +280,39 @@ async fn a_batch_whose_fifth_attempt_died_goes_to_the_fallback_when_taken_over()
     );
     assert_eq!(rig.incident().in_flight, None);
 }
+
+#[tokio::test]
+async fn a_batch_whose_closed_case_another_invocation_refiles_waits_whole_for_that_case() {
+    let rig = Rig::new();
+    waiting(&rig).await;
+    rig.desk.close("case-1");
+    let due = Arc::new(rig.service(Duration::ZERO));
+    // run-4 takes the batch; while it reads the case, another invocation
+    // starts filing the follow-up (and dies doing it).
+    rig.desk.fail_next(1, Fault::Delay(300));
+    let svc = due.clone();
+    let run4 = tokio::spawn(async move { occur(&svc, "run-4", None).await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let other = Change {
+        status: Some(Status::Creating),
+        owner: Some(Some("other".to_owned())),
+        creating_until_ms: Some(now_ms() + 400),
+        ..Change::default()
+    };
+    let open_case = Guard {
+        open_case: Some("case-1".to_owned()),
+        ..Guard::default()
+    };
+    let key = rig.incident_key();
+    let reopened = rig.store.update(&key, &open_case, &other).await.unwrap();
+    assert!(reopened.is_some(), "the other invocation reopens first");
+    let out = run4.await.unwrap().unwrap();
+    assert_eq!(seen(&out).0, "reply_coalesced", "{out:?}");
+    let flight = rig.incident().in_flight.expect("waiting in flight");
+    let runs: Vec<u64> = flight.batch.occurrences.iter().map(|o| o.number).collect();
+    assert_eq!(runs, [2, 3, 4], "whole, its own occurrence included");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let flushed = flush(&due).await.unwrap();
+    assert_eq!(report(&flushed)["newCases"], 1, "{flushed:?}");
+    assert_listed(&on_case(&rig, "case-2"), &["run-2", "run-3", "run-4"]);
+}
