@@ -150,6 +150,34 @@ def alive(tree):
     return out
 
 
+def socket_owner(local_port, pids):
+    """The pid among `pids` that holds the TCP socket bound to local port
+    `local_port` (a client's end of a connection a server saw coming from
+    that port), or None."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as f:
+            for line in f.readlines()[1:]:
+                fields = line.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) == local_port:
+                    inodes.add(f"socket:[{fields[9]}]")
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    if os.readlink(f"/proc/{pid}/fd/{fd}") in inodes:
+                        return pid
+    return None
+
+
+def exe_name(pid):
+    """The file name of a process's executable, or None."""
+    try:
+        return os.path.basename(os.readlink(f"/proc/{pid}/exe"))
+    except OSError:
+        return None
+
+
 def _signal_all(tree, sig):
     for pid in alive(tree):
         with contextlib.suppress(ProcessLookupError):

@@ -68,9 +68,11 @@ export const FLUSH_EVENT = { ticketBridge: 'flush' } as const;
  * claimed and completed (PutItem), read (GetItem) and released after a failed
  * delivery (DeleteItem); incidents are created (PutItem), read (GetItem), and
  * every other change is one conditional UpdateItem (numbering and appending
- * occurrences, taking them for a reply, state changes, the flush and machine
- * index items). No Scan, Query, batch or transaction actions: the flush reads
- * one index item instead of scanning. `test/iam-from-rust.test.ts` derives
+ * occurrences, taking a batch for a reply into the incident's in-flight
+ * batch and settling it, state changes, the flush index's shard and cursor
+ * items, the machine index items). No Scan, Query, batch or transaction
+ * actions: the flush reads the index's 64 shard items a page at a time, from
+ * where the last flush stopped, instead of scanning. `test/iam-from-rust.test.ts` derives
  * the called operations from the Rust sources and fails when this list and
  * the code disagree.
  */
@@ -96,7 +98,11 @@ export interface IncidentOptions {
 
   /**
    * How long after its last occurrence an incident still takes replies; later
-   * occurrences open a new case that links the old one (`INCIDENT_WINDOW_SECONDS`).
+   * occurrences open a new case that links the old one and lists what was
+   * still waiting (`INCIDENT_WINDOW_SECONDS`). At least `replyInterval` +
+   * `flushPeriod` (so the flush posts an incident's last occurrences on its
+   * own case before its window passes) and twice `replyInterval`; synth fails
+   * otherwise.
    * @default the notifier's default, 7 days
    */
   readonly window?: Duration;
@@ -116,7 +122,8 @@ export interface IncidentOptions {
    * so the last coalesced occurrences of a storm reach their case within
    * `replyInterval` + this period. Whole minutes (EventBridge's rate unit).
    * @default Duration.minutes(5): a storm's tail is on the case within 6
-   * minutes, for 288 invocations a day (each one GetItem when nothing waits)
+   * minutes, for 288 invocations a day (each about 66 GetItems and one
+   * UpdateItem when nothing waits: the index's shards and cursor)
    */
   readonly flushPeriod?: Duration;
 }
@@ -1042,6 +1049,10 @@ function isStatusList(options: readonly WatchedStatus[] | WatchOptions): options
   return Array.isArray(options);
 }
 
+/** The notifier's own defaults of `INCIDENT_WINDOW_SECONDS` and `INCIDENT_REPLY_INTERVAL_SECONDS`. */
+const NOTIFIER_WINDOW_S = 7 * 24 * 3600;
+const NOTIFIER_REPLY_INTERVAL_S = 60;
+
 /** What the `incidents` prop turns into: whether they are on, their schedule, the environment. */
 function incidentSettings(
   options: IncidentOptions | undefined,
@@ -1072,6 +1083,19 @@ function incidentSettings(
   const minutes = flushPeriod.toSeconds({ integral: false }) / 60;
   if (!Number.isInteger(minutes) || minutes < 1) {
     fail(`flushPeriod\` must be a whole number of minutes, at least 1, got ${flushPeriod.toHumanString()}`);
+  }
+  // The flush posts an incident's last occurrences within replyInterval +
+  // flushPeriod; a window shorter than that expires incidents with
+  // occurrences still waiting, which then go on the next case rather than
+  // their own. The notifier itself refuses a window under twice the interval.
+  const windowS = window !== undefined ? Number(window) : NOTIFIER_WINDOW_S;
+  const intervalS = interval !== undefined ? Number(interval) : NOTIFIER_REPLY_INTERVAL_S;
+  const flushS = flushPeriod.toSeconds();
+  if (windowS < intervalS + flushS || windowS < 2 * intervalS) {
+    fail(
+      `window\` (${windowS} s${window === undefined ? ', the default' : ''}) must be at least \`incidents.replyInterval\` + \`incidents.flushPeriod\` ` +
+        `(${intervalS} s + ${flushS} s) and twice \`incidents.replyInterval\` (${2 * intervalS} s), so an incident's last occurrences reach its own case before its window passes`,
+    );
   }
   if (o.agentName !== undefined && (o.agentName.trim() === '' || [...o.agentName].length > 100 || [...o.agentName].some((c) => c.charCodeAt(0) < 0x20))) {
     fail('agentName` must be one non-empty line of at most 100 characters');

@@ -617,6 +617,26 @@ describe('FailureTicketBridge: incidents', () => {
     for (const [incidents, message] of cases) assert.throws(() => bridgeStack({ incidents }), message);
   });
 
+  test('rejects a window the flush cannot beat: shorter than replyInterval + flushPeriod, or twice replyInterval', () => {
+    const tooShort: [FailureTicketBridgeProps['incidents'], RegExp][] = [
+      // The defaults: a 60 s interval and a 5-minute flush.
+      [{ window: Duration.minutes(5) }, /`incidents\.window` \(300 s\) must be at least `incidents\.replyInterval` \+ `incidents\.flushPeriod` \(60 s \+ 300 s\)/],
+      [{ window: Duration.minutes(30), flushPeriod: Duration.minutes(30) }, /`incidents\.window` \(1800 s\)/],
+      [{ window: Duration.hours(1), replyInterval: Duration.minutes(40) }, /twice `incidents\.replyInterval` \(4800 s\)/],
+      // The default window (7 days) against an interval of a week.
+      [{ replyInterval: Duration.days(7) }, /`incidents\.window` \(604800 s, the default\)/],
+    ];
+    for (const [incidents, message] of tooShort) assert.throws(() => bridgeStack({ incidents }), message);
+    for (const incidents of [
+      { window: Duration.minutes(6) },
+      { window: Duration.minutes(12), replyInterval: Duration.minutes(2), flushPeriod: Duration.minutes(10) },
+      { window: Duration.seconds(600), replyInterval: Duration.seconds(300), flushPeriod: Duration.minutes(5) },
+    ]) {
+      const vars = notifierOf(templateOf(bridgeStack({ incidents }).stack).json)[1].Properties!.Environment.Variables;
+      assert.equal(vars.INCIDENT_WINDOW_SECONDS, String(incidents.window.toSeconds()));
+    }
+  });
+
   test('watch({ recoveryNotes: true }) adds SUCCEEDED to the rule and turns recovery notes on', () => {
     const { stack, bridge } = bridgeStack();
     const machine = new sfn.StateMachine(stack, 'Machine', { definitionBody: sfn.DefinitionBody.fromChainable(new sfn.Pass(stack, 'Step')) });

@@ -95,7 +95,7 @@ class Desk:
         return out
 
 
-def start(svc, extra=None):
+def start(svc, extra=None, concurrency=CONCURRENCY):
     secret = "IncidentSecret-" + os.urandom(6).hex()
     table = svc.seed("table")["tableName"]
     topic = svc.seed("topic")
@@ -111,7 +111,7 @@ def start(svc, extra=None):
         "MAX_ATTEMPTS": "2",
         **(extra or {}),
     }
-    svc.start_watch(arn, env, concurrency=CONCURRENCY)
+    svc.start_watch(arn, env, concurrency=concurrency)
     return Desk(svc, f"Outseta {KEY}:{secret}", arn, topic)
 
 
@@ -174,13 +174,17 @@ def test_reply_faults_lose_nothing_and_a_gone_case_is_followed_by_a_new_one(svc)
         assert desk.send(failure(name))[1]["incident"] == "reply_coalesced"
     time.sleep(2.2)
     # The API answers 503 to everything: fault-4 takes the waiting batch,
-    # cannot post it, puts fault-2 and fault-3 back, and fails typed with its
-    # own ticket in the fallback topic, for its caller to retry.
+    # cannot post it, gives fault-2 and fault-3 back (they stay in flight),
+    # and fails typed with its own ticket in the fallback topic, for its
+    # caller to retry.
     desk.svc.set_invocation_header(desk.secret_arn, "X-Mock-Status", "503")
     status, err = desk.send(failure("fault-4"), ok=False)
     assert status != 200 and err["errorType"] == "TicketDeliveryFailed", err
     assert "published to the fallback topic" in err["errorMessage"], err
     desk.svc.remove_invocation_header(desk.secret_arn, "X-Mock-Status")
+    # The batch stayed in the incident, in flight; its next attempt is one
+    # reply interval after the failed one.
+    time.sleep(2.2)
     flushed = desk.flush()
     assert flushed["flush"]["replies"] == 1 and flushed["flush"]["occurrences"] == 2, flushed
     retried = desk.send(failure("fault-4"))[1]

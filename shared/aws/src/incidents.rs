@@ -1,22 +1,28 @@
 //! The DynamoDB adapter, in the dedupe table (`IDEMPOTENCY_TABLE`): same
 //! partition key `id`, same TTL attribute `expiration`, so the table's
 //! schema does not change. Incidents are `incident#<sha256>` items, beside
-//! the claims' bare hashes; `incident-index` lists the live incidents for
-//! the flush (one GetItem instead of a Scan), and `machine#<sha256>` lists a
-//! machine's incidents for recovery notes.
+//! the claims' bare hashes; `incident-index#00` to `#63` list the live
+//! incidents for the flush (a shard each, read a page at a time instead of a
+//! Scan; `incident-index#cursor` keeps where the last flush stopped), and
+//! `machine#<sha256>` lists a machine's incidents for recovery notes.
 //!
 //! Only `PutItem` (create), `GetItem` (read), and `UpdateItem` (everything
 //! else) are called: every change is one conditional update expression, so
-//! concurrent occurrences never overwrite each other.
+//! concurrent occurrences never overwrite each other. A batch taken for a
+//! reply moves from `pending` to `flight` in the one UpdateItem that takes
+//! it, with its holder and lease (`flight_owner`, `flight_until`), and stays
+//! there until its holder (or whoever takes it over) clears it.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use crate::dynamo::{Item, PK, condition_failed, failed, get, n, s};
+use ticket_bridge::incident::index::{CURSOR_KEY, SHARDS, index_key, shard_of};
 use ticket_bridge::incident::{
-    Batch, Change, Creation, Guard, INDEX_KEY, Incident, IncidentStore, Live, Occurrence,
-    PENDING_KEPT, Status, StoreError, Stored, Take, machine_key,
+    Batch, Change, Creation, Cursor, Guard, InFlight, Incident, IncidentStore, KEPT_BESIDE_FLIGHT,
+    Live, Occurrence, Own, PENDING_KEPT, Page, Release, Retake, Status, StoreError, Stored, Take,
+    machine_key,
 };
 
 const STATUS: &str = "status";
@@ -36,8 +42,19 @@ const PENDING_COUNT: &str = "pending_count";
 const RECOVERED: &str = "recovered";
 const VERSION: &str = "version";
 const EXPIRATION: &str = "expiration";
+const FLIGHT: &str = "flight";
+const FLIGHT_COUNT: &str = "flight_count";
+const FLIGHT_OWNER: &str = "flight_owner";
+const FLIGHT_UNTIL: &str = "flight_until";
+const FLIGHT_TRIES: &str = "flight_tries";
 /// The string set of incident keys in the index items.
 const KEYS: &str = "keys";
+/// The one flush index item of earlier versions; its keys move to the
+/// shards when a flush starts at the top.
+const LEGACY_INDEX_KEY: &str = "incident-index";
+/// The cursor item's attributes.
+const CURSOR_SHARD: &str = "shard";
+const CURSOR_AFTER: &str = "after";
 const CREATING: &str = "CREATING";
 const OPEN: &str = "OPEN";
 
@@ -151,8 +168,8 @@ impl DynamoDb {
             .unwrap_or_default())
     }
 
-    /// Adds `key` to (or deletes it from) the string set of an index item.
-    async fn set_keys(&self, index: &str, key: &str, add: bool) -> Result<(), StoreError> {
+    /// Adds `keys` to (or deletes them from) the string set of an index item.
+    async fn set_keys(&self, index: &str, keys: &[String], add: bool) -> Result<(), StoreError> {
         let expression = if add {
             "ADD #keys :k"
         } else {
@@ -164,11 +181,33 @@ impl DynamoDb {
             .key(PK, s(index))
             .update_expression(expression)
             .expression_attribute_names("#keys", KEYS)
-            .expression_attribute_values(":k", AttributeValue::Ss(vec![key.to_owned()]))
+            .expression_attribute_values(":k", AttributeValue::Ss(keys.to_vec()))
             .send()
             .await
             .map(|_| ())
             .map_err(|e| StoreError(failed(&e)))
+    }
+
+    /// Moves the keys of the one index item of earlier versions into the
+    /// shards, so an incident listed before an upgrade is still flushed.
+    async fn migrate_legacy_index(&self) -> Result<(), StoreError> {
+        let legacy = self.keys_of(LEGACY_INDEX_KEY).await?;
+        if legacy.is_empty() {
+            return Ok(());
+        }
+        let mut by_shard: HashMap<u32, Vec<String>> = HashMap::new();
+        for key in &legacy {
+            by_shard.entry(shard_of(key)).or_default().push(key.clone());
+        }
+        for (shard, keys) in by_shard {
+            self.set_keys(&index_key(shard), &keys, true).await?;
+        }
+        self.set_keys(LEGACY_INDEX_KEY, &legacy, false).await?;
+        tracing::info!(
+            keys = legacy.len(),
+            "flush index of an earlier version moved to its shards"
+        );
+        Ok(())
     }
 }
 
@@ -234,15 +273,17 @@ impl IncidentStore for DynamoDb {
         Box::pin(async move {
             let entry = serde_json::to_string(occurrence)
                 .map_err(|_| StoreError("could not serialise an occurrence".to_owned()))?;
-            // Kept while there is room, else only counted; a take may empty
-            // the list between the two, so alternate a few times.
+            // Kept while there is room (less of it beside a batch in
+            // flight), else only counted; a take may empty the list between
+            // the two, so alternate a few times.
             for kept in [true, false, true, false] {
                 let u = if kept {
                     Update::new(
                         "SET #pending = list_append(if_not_exists(#pending, :empty), :entry), \
                          #last_seen = :now, #expiration = :exp ADD #pending_count :one",
                         format!(
-                            "{LIVE} AND (attribute_not_exists(#pending) OR size(#pending) < :kept)"
+                            "{LIVE} AND (attribute_not_exists(#pending) OR (size(#pending) < :kept \
+                             AND (attribute_not_exists(#flight_owner) OR size(#pending) < :beside)))"
                         ),
                     )
                     .value(":empty", AttributeValue::L(Vec::new()))
@@ -250,15 +291,20 @@ impl IncidentStore for DynamoDb {
                 } else {
                     Update::new(
                         "SET #last_seen = :now, #expiration = :exp ADD #pending_count :one",
-                        format!("{LIVE} AND size(#pending) >= :kept"),
+                        format!(
+                            "{LIVE} AND attribute_exists(#pending) AND (size(#pending) >= :kept \
+                             OR (attribute_exists(#flight_owner) AND size(#pending) >= :beside))"
+                        ),
                     )
                 };
                 let u = u
                     .name(PENDING)
                     .name(PENDING_COUNT)
                     .name(EXPIRATION)
+                    .name(FLIGHT_OWNER)
                     .value(":one", n(1_u64))
                     .value(":kept", n(PENDING_KEPT as u64))
+                    .value(":beside", n(KEPT_BESIDE_FLIGHT as u64))
                     .value(":exp", n(live.expires_s))
                     .live(&live);
                 if let Some(attrs) = self.conditional(key, u, ReturnValue::AllNew).await? {
@@ -349,10 +395,15 @@ impl IncidentStore for DynamoDb {
                 Some(_) => "#last_reply = :seen",
                 None => "attribute_not_exists(#last_reply)",
             };
+            // The list and its count become the batch in flight in the same
+            // write that empties them: no moment holds them nowhere.
             let mut u = Update::new(
-                "SET #last_reply = :now, #pending = :empty, #pending_count = :zero",
+                "SET #flight = if_not_exists(#pending, :empty), #flight_count = #pending_count, \
+                 #flight_owner = :owner, #flight_until = :until, #flight_tries = :one, \
+                 #last_reply = :now, #pending = :empty, #pending_count = :zero",
                 format!(
-                    "#status = :open AND #case_uid = :case AND #pending_count > :zero AND {seen}"
+                    "#status = :open AND #case_uid = :case AND #pending_count > :zero AND {seen} \
+                     AND attribute_not_exists(#flight_owner)"
                 ),
             )
             .name(LAST_REPLY)
@@ -360,81 +411,180 @@ impl IncidentStore for DynamoDb {
             .name(PENDING_COUNT)
             .name(STATUS)
             .name(CASE_UID)
+            .name(FLIGHT)
+            .name(FLIGHT_COUNT)
+            .name(FLIGHT_OWNER)
+            .name(FLIGHT_UNTIL)
+            .name(FLIGHT_TRIES)
             .value(":now", n(take.now_ms))
             .value(":empty", AttributeValue::L(Vec::new()))
             .value(":zero", n(0_u64))
+            .value(":one", n(1_u64))
             .value(":open", s(OPEN))
-            .value(":case", s(take.case_uid));
+            .value(":case", s(take.case_uid))
+            .value(":owner", s(take.owner))
+            .value(":until", n(take.until_ms));
             if let Some(t) = take.seen_last_reply {
                 u = u.value(":seen", n(t));
             }
             Ok(self
-                .conditional(key, u, ReturnValue::AllOld)
+                .conditional(key, u, ReturnValue::AllNew)
                 .await?
-                .map(|old| Batch {
-                    occurrences: incident_of(&old).map(|i| i.pending).unwrap_or_default(),
-                    count: number(&old, PENDING_COUNT).unwrap_or(0),
-                    previous_reply_ms: take.seen_last_reply,
-                }))
+                .as_ref()
+                .and_then(incident_of)
+                .and_then(|i| i.in_flight)
+                .map(|f| f.batch))
         })
     }
 
-    fn restore<'a>(&'a self, key: &'a str, batch: &'a Batch) -> Stored<'a, ()> {
+    fn retake<'a>(&'a self, key: &'a str, r: Retake<'a>) -> Stored<'a, Option<InFlight>> {
         Box::pin(async move {
-            let entries: Vec<AttributeValue> = batch
-                .occurrences
-                .iter()
-                .filter_map(|o| serde_json::to_string(o).ok())
-                .map(|e| s(&e))
-                .collect();
-            let reply = match batch.previous_reply_ms {
-                Some(_) => {
-                    "SET #pending = list_append(:batch, if_not_exists(#pending, :empty)), #last_reply = :prev"
-                }
-                None => {
-                    "SET #pending = list_append(:batch, if_not_exists(#pending, :empty)) REMOVE #last_reply"
-                }
-            };
-            let mut u = Update::new(
-                format!("{reply} ADD #pending_count :count"),
-                "attribute_exists(#id)",
+            let u = Update::new(
+                "SET #flight_owner = :owner, #flight_until = :until, #last_reply = :now \
+                 ADD #flight_tries :one",
+                "#status = :open AND #case_uid = :case AND #flight_owner = :seen \
+                 AND #flight_until < :now",
             )
-            .name(PENDING)
-            .name(PENDING_COUNT)
+            .name(STATUS)
+            .name(CASE_UID)
+            .name(FLIGHT_OWNER)
+            .name(FLIGHT_UNTIL)
+            .name(FLIGHT_TRIES)
             .name(LAST_REPLY)
-            .value(":batch", AttributeValue::L(entries))
-            .value(":empty", AttributeValue::L(Vec::new()))
-            .value(":count", n(batch.count));
-            u.names.insert("#id".to_owned(), PK.to_owned());
-            if let Some(t) = batch.previous_reply_ms {
-                u = u.value(":prev", n(t));
+            .value(":open", s(OPEN))
+            .value(":case", s(r.case_uid))
+            .value(":seen", s(r.seen_owner))
+            .value(":now", n(r.now_ms))
+            .value(":owner", s(r.owner))
+            .value(":until", n(r.until_ms))
+            .value(":one", n(1_u64));
+            Ok(self
+                .conditional(key, u, ReturnValue::AllNew)
+                .await?
+                .as_ref()
+                .and_then(incident_of)
+                .and_then(|i| i.in_flight))
+        })
+    }
+
+    fn release<'a>(&'a self, key: &'a str, r: Release<'a>) -> Stored<'a, bool> {
+        Box::pin(async move {
+            let mut expression = "SET #flight_until = :until".to_owned();
+            let mut u = Update::new("", "#flight_owner = :owner")
+                .name(FLIGHT_OWNER)
+                .name(FLIGHT_UNTIL)
+                .value(":owner", s(r.owner))
+                .value(":until", n(r.until_ms));
+            if let Some(own) = r.own {
+                expression.push_str(", #flight_count = #flight_count - :one");
+                u = u.name(FLIGHT_COUNT).value(":one", n(1_u64));
+                u.condition.push_str(" AND #flight_count > :zero");
+                u = u.value(":zero", n(0_u64));
+                if let Own::Kept(at) = own {
+                    // The holder took this list; nobody else changes it.
+                    expression.push_str(&format!(" REMOVE #flight[{at}]"));
+                    u = u.name(FLIGHT);
+                }
             }
-            self.conditional(key, u, ReturnValue::None)
-                .await
-                .map(|_| ())
+            u.expression = expression;
+            Ok(self.conditional(key, u, ReturnValue::None).await?.is_some())
+        })
+    }
+
+    fn settle<'a>(&'a self, key: &'a str, owner: &'a str) -> Stored<'a, bool> {
+        Box::pin(async move {
+            let u = Update::new(
+                "REMOVE #flight, #flight_count, #flight_owner, #flight_until, #flight_tries",
+                "#flight_owner = :owner",
+            )
+            .name(FLIGHT)
+            .name(FLIGHT_COUNT)
+            .name(FLIGHT_OWNER)
+            .name(FLIGHT_UNTIL)
+            .name(FLIGHT_TRIES)
+            .value(":owner", s(owner));
+            Ok(self.conditional(key, u, ReturnValue::None).await?.is_some())
         })
     }
 
     fn index<'a>(&'a self, key: &'a str, machine: &'a str) -> Stored<'a, ()> {
         Box::pin(async move {
-            self.set_keys(INDEX_KEY, key, true).await?;
-            self.set_keys(&machine_key(machine), key, true).await
+            let shard = index_key(shard_of(key));
+            self.set_keys(&shard, &[key.to_owned()], true).await?;
+            self.set_keys(&machine_key(machine), &[key.to_owned()], true)
+                .await
         })
     }
 
-    fn indexed(&self, limit: usize) -> Stored<'_, Vec<String>> {
+    fn indexed<'a>(&'a self, from: &'a Cursor, limit: usize) -> Stored<'a, Page> {
         Box::pin(async move {
-            let mut keys = self.keys_of(INDEX_KEY).await?;
-            keys.truncate(limit);
-            Ok(keys)
+            if *from == Cursor::start() {
+                self.migrate_legacy_index().await?;
+            }
+            let mut keys = Vec::new();
+            if limit == 0 {
+                return Ok(Page::of(keys, from, limit));
+            }
+            for shard in from.shard..SHARDS {
+                let mut listed = self.keys_of(&index_key(shard)).await?;
+                listed.sort_unstable();
+                for key in listed.into_iter().filter(|k| from.precedes(k)) {
+                    keys.push(key);
+                    if keys.len() == limit {
+                        return Ok(Page::of(keys, from, limit));
+                    }
+                }
+            }
+            Ok(Page::of(keys, from, limit))
+        })
+    }
+
+    fn flush_cursor(&self) -> Stored<'_, Cursor> {
+        Box::pin(async move {
+            let item = get(&self.client, &self.table, CURSOR_KEY)
+                .await
+                .map_err(StoreError)?;
+            Ok(item
+                .map(|i| Cursor {
+                    shard: number(&i, CURSOR_SHARD)
+                        .and_then(|v| u32::try_from(v).ok())
+                        .filter(|v| *v < SHARDS)
+                        .unwrap_or(0),
+                    after: i.get(CURSOR_AFTER).and_then(|v| v.as_s().ok()).cloned(),
+                })
+                .unwrap_or_default())
+        })
+    }
+
+    fn save_flush_cursor<'a>(&'a self, at: &'a Cursor) -> Stored<'a, ()> {
+        Box::pin(async move {
+            let expression = match at.after {
+                Some(_) => "SET #shard = :shard, #after = :after",
+                None => "SET #shard = :shard REMOVE #after",
+            };
+            let mut u = Update::new(expression, "attribute_not_exists(#status)")
+                .name(CURSOR_SHARD)
+                .name(CURSOR_AFTER)
+                .name(STATUS)
+                .value(":shard", n(at.shard));
+            if let Some(after) = &at.after {
+                u = u.value(":after", s(after));
+            }
+            self.conditional(CURSOR_KEY, u, ReturnValue::None)
+                .await
+                .map(|_| ())
         })
     }
 
     fn unindex<'a>(&'a self, key: &'a str, machine: Option<&'a str>) -> Stored<'a, ()> {
         Box::pin(async move {
-            self.set_keys(INDEX_KEY, key, false).await?;
+            let shard = index_key(shard_of(key));
+            self.set_keys(&shard, &[key.to_owned()], false).await?;
             match machine {
-                Some(m) => self.set_keys(&machine_key(m), key, false).await,
+                Some(m) => {
+                    self.set_keys(&machine_key(m), &[key.to_owned()], false)
+                        .await
+                }
                 None => Ok(()),
             }
         })
@@ -466,17 +616,18 @@ fn item_of(key: &str, i: &Incident, expires_s: u64) -> Item {
         (RECOVERED.to_owned(), AttributeValue::Bool(i.recovered)),
         (VERSION.to_owned(), n(i.version)),
         (EXPIRATION.to_owned(), n(expires_s)),
-        (
-            PENDING.to_owned(),
-            AttributeValue::L(
-                i.pending
-                    .iter()
-                    .filter_map(|o| serde_json::to_string(o).ok())
-                    .map(|e| s(&e))
-                    .collect(),
-            ),
-        ),
+        (PENDING.to_owned(), AttributeValue::L(entries(&i.pending))),
     ]);
+    if let Some(f) = &i.in_flight {
+        item.insert(
+            FLIGHT.to_owned(),
+            AttributeValue::L(entries(&f.batch.occurrences)),
+        );
+        item.insert(FLIGHT_COUNT.to_owned(), n(f.batch.count));
+        item.insert(FLIGHT_OWNER.to_owned(), s(&f.owner));
+        item.insert(FLIGHT_UNTIL.to_owned(), n(f.until_ms));
+        item.insert(FLIGHT_TRIES.to_owned(), n(f.tries));
+    }
     let optional = [
         (OWNER, i.owner.as_deref().map(s)),
         (CASE_UID, i.case_uid.as_deref().map(s)),
@@ -501,16 +652,18 @@ fn incident_of(item: &Item) -> Option<Incident> {
         OPEN => Status::Open,
         _ => return None,
     };
-    let pending = item
-        .get(PENDING)
-        .and_then(|v| v.as_l().ok())
-        .map(|l| {
-            l.iter()
-                .filter_map(|e| e.as_s().ok())
-                .filter_map(|e| serde_json::from_str::<Occurrence>(e).ok())
-                .collect()
-        })
-        .unwrap_or_default();
+    let pending = occurrences(item, PENDING);
+    let in_flight = text(FLIGHT_OWNER).map(|owner| InFlight {
+        batch: Batch {
+            occurrences: occurrences(item, FLIGHT),
+            count: number(item, FLIGHT_COUNT).unwrap_or(0),
+        },
+        owner,
+        until_ms: number(item, FLIGHT_UNTIL).unwrap_or(0),
+        tries: number(item, FLIGHT_TRIES)
+            .and_then(|t| u32::try_from(t).ok())
+            .unwrap_or(1),
+    });
     Some(Incident {
         version: number(item, VERSION).unwrap_or(0),
         status,
@@ -532,7 +685,29 @@ fn incident_of(item: &Item) -> Option<Incident> {
             .and_then(|v| v.as_bool().ok())
             .copied()
             .unwrap_or(false),
+        in_flight,
     })
+}
+
+/// A list of occurrences as stored: each one JSON string.
+fn entries(list: &[Occurrence]) -> Vec<AttributeValue> {
+    list.iter()
+        .filter_map(|o| serde_json::to_string(o).ok())
+        .map(|e| s(&e))
+        .collect()
+}
+
+/// The occurrences of the list attribute `k` (unreadable entries skipped).
+fn occurrences(item: &Item, k: &str) -> Vec<Occurrence> {
+    item.get(k)
+        .and_then(|v| v.as_l().ok())
+        .map(|l| {
+            l.iter()
+                .filter_map(|e| e.as_s().ok())
+                .filter_map(|e| serde_json::from_str::<Occurrence>(e).ok())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn number(item: &Item, k: &str) -> Option<u64> {

@@ -6,81 +6,16 @@
 
 #[path = "support/moto.rs"]
 mod moto;
+#[path = "support/tables.rs"]
+mod tables;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
-use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    TimeToLiveSpecification,
-};
 use ticket_bridge::conformance;
 use ticket_bridge::dedupe::ClaimStore;
 use ticket_bridge::incident::IncidentStore;
 
-use moto::{Moto, moto_with, sdk_loader};
-
-/// `make test`'s moto when it runs one (`MOTO_ENDPOINT`), else one of this
-/// test binary's own.
-fn moto() -> &'static str {
-    static MOTO: OnceLock<Moto> = OnceLock::new();
-    &MOTO
-        .get_or_init(|| match std::env::var("MOTO_ENDPOINT") {
-            Ok(endpoint) => Moto::at(endpoint),
-            Err(_) => moto_with(""),
-        })
-        .endpoint
-}
-
-async fn client() -> Client {
-    Client::new(&sdk_loader(moto()).load().await)
-}
-
-/// A new table as infra creates it: partition key `id`, TTL on `expiration`.
-async fn table(client: &Client) -> String {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let name = format!(
-        "conformance-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    );
-    client
-        .create_table()
-        .table_name(&name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("id")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .expect("attribute definition"),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("id")
-                .key_type(KeyType::Hash)
-                .build()
-                .expect("key schema"),
-        )
-        .send()
-        .await
-        .expect("create_table on moto");
-    client
-        .update_time_to_live()
-        .table_name(&name)
-        .time_to_live_specification(
-            TimeToLiveSpecification::builder()
-                .enabled(true)
-                .attribute_name("expiration")
-                .build()
-                .expect("TTL specification"),
-        )
-        .send()
-        .await
-        .expect("update_time_to_live on moto");
-    name
-}
+use tables::{client, table};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_dynamodb_claim_store_conforms() {

@@ -207,6 +207,15 @@ pub enum Fault {
     Reject,
     /// The desk is down until time runs out (`TicketDeliveryFailed`).
     Down,
+    /// The call never answers, as when the process making it is stopped
+    /// mid-call: a test drops the future at that point.
+    Stall,
+    /// The call goes through: queued before a fault, it lets a later call
+    /// fail (the reply after a case read).
+    Pass,
+    /// The call goes through after this many milliseconds, so a test can
+    /// change things underneath it.
+    Delay(u64),
 }
 
 /// An in-memory desk with a desk's semantics: cases with ids, replies,
@@ -257,7 +266,7 @@ impl MemoryDesk {
     }
 
     /// Counts the call; a queued fault answers it instead.
-    fn call(&self, stats: &mut Attempts) -> Result<(), NotifierError> {
+    async fn call(&self, stats: &mut Attempts) -> Result<(), NotifierError> {
         stats.api_calls += 1;
         if let Ok(mut calls) = self.calls.lock() {
             *calls += 1;
@@ -270,7 +279,12 @@ impl MemoryDesk {
             first
         });
         match fault {
-            None => Ok(()),
+            None | Some(Fault::Pass) => Ok(()),
+            Some(Fault::Stall) => std::future::pending().await,
+            Some(Fault::Delay(ms)) => {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                Ok(())
+            }
             Some(Fault::Reject) => Err(NotifierError::TicketRejected(
                 "ticket API rejected the case (HTTP 400): injected".to_owned(),
             )),
@@ -297,7 +311,7 @@ impl Desk for MemoryDesk {
         stats: &'a mut Attempts,
     ) -> BoxFuture<'a, Result<String, NotifierError>> {
         Box::pin(async move {
-            self.call(stats)?;
+            self.call(stats).await?;
             let mut cases = self
                 .cases
                 .lock()
@@ -324,7 +338,7 @@ impl Desk for MemoryDesk {
         stats: &'a mut Attempts,
     ) -> BoxFuture<'a, Result<bool, NotifierError>> {
         Box::pin(async move {
-            self.call(stats)?;
+            self.call(stats).await?;
             Ok(self
                 .with_case(&reply.case_uid, |c| {
                     c.replies
@@ -341,7 +355,7 @@ impl Desk for MemoryDesk {
         stats: &'a mut Attempts,
     ) -> BoxFuture<'a, Result<CaseState, NotifierError>> {
         Box::pin(async move {
-            self.call(stats)?;
+            self.call(stats).await?;
             Ok(self
                 .with_case(case_uid, |c| match c.status {
                     CaseStatus::Open => CaseState::Open,
@@ -359,7 +373,7 @@ impl Desk for MemoryDesk {
         stats: &'a mut Attempts,
     ) -> BoxFuture<'a, Result<bool, NotifierError>> {
         Box::pin(async move {
-            self.call(stats)?;
+            self.call(stats).await?;
             Ok(self
                 .with_case(case_uid, |c| {
                     if let Some(s) = update.status {

@@ -137,6 +137,8 @@ impl Notifier {
                 settings: config.incidents.clone(),
                 render: config.render.clone(),
                 claim_ttl: config.idempotency_ttl,
+                fallback: None,
+                log_max_bytes: config.log_max_bytes,
             })
         });
         Notifier {
@@ -166,7 +168,10 @@ impl Notifier {
         self
     }
 
+    /// Where undelivered tickets go, and the batches of occurrences the
+    /// incident service gives up on.
     pub fn with_fallback(mut self, fallback: Arc<dyn Publisher>) -> Self {
+        self.incidents = self.incidents.map(|i| i.with_fallback(fallback.clone()));
         self.fallback = Some(fallback);
         self
     }

@@ -75,4 +75,8 @@ pub struct FlushReport {
     pub failed: u64,
     /// Index entries dropped (incident expired or gone).
     pub pruned: u64,
+    /// Batches given up on and sent to the fallback topic (refused with a
+    /// 4xx, or out of attempts); absent when none.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub fallback: u64,
 }

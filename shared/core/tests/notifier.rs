@@ -16,7 +16,8 @@ use ticket_bridge::desk::{CaseStatus, Fault, MemoryDesk};
 use ticket_bridge::fallback::Recording;
 use ticket_bridge::history::{MemoryHistory, events_from_json};
 use ticket_bridge::incident::{
-    Batch, Change, Creation, Guard, IncidentStore, Live, Occurrence, StoreError, Stored, Take,
+    Batch, Change, Creation, Cursor, Guard, InFlight, IncidentStore, Live, Occurrence, Page,
+    Release, Retake, StoreError, Stored, Take,
 };
 use ticket_bridge::routing::{MemoryTags, TagError};
 use ticket_bridge::{Config, Notifier, Outcome};
@@ -297,13 +298,25 @@ impl IncidentStore for Down {
     fn take<'a>(&'a self, _: &'a str, _: Take<'a>) -> Stored<'a, Option<Batch>> {
         down()
     }
-    fn restore<'a>(&'a self, _: &'a str, _: &'a Batch) -> Stored<'a, ()> {
+    fn retake<'a>(&'a self, _: &'a str, _: Retake<'a>) -> Stored<'a, Option<InFlight>> {
+        down()
+    }
+    fn release<'a>(&'a self, _: &'a str, _: Release<'a>) -> Stored<'a, bool> {
+        down()
+    }
+    fn settle<'a>(&'a self, _: &'a str, _: &'a str) -> Stored<'a, bool> {
         down()
     }
     fn index<'a>(&'a self, _: &'a str, _: &'a str) -> Stored<'a, ()> {
         down()
     }
-    fn indexed(&self, _: usize) -> Stored<'_, Vec<String>> {
+    fn indexed<'a>(&'a self, _: &'a Cursor, _: usize) -> Stored<'a, Page> {
+        down()
+    }
+    fn flush_cursor(&self) -> Stored<'_, Cursor> {
+        down()
+    }
+    fn save_flush_cursor<'a>(&'a self, _: &'a Cursor) -> Stored<'a, ()> {
         down()
     }
     fn unindex<'a>(&'a self, _: &'a str, _: Option<&'a str>) -> Stored<'a, ()> {

@@ -295,8 +295,9 @@ async fn a_creator_that_cannot_file_lets_the_next_occurrence_file_the_case() {
 }
 
 /// Coalesced occurrences reach the case: the flush posts them, a failed
-/// reply puts them back (its own failure goes to the fallback topic and its
-/// caller retries), and every execution ends up named on the case.
+/// reply keeps them in flight for the next attempt (its own failure goes to
+/// the fallback topic and its caller retries), and every execution ends up
+/// named on the case.
 #[tokio::test]
 async fn nothing_is_lost_between_coalescing_failed_replies_and_the_flush() {
     let b = bridge(&[("INCIDENT_REPLY_INTERVAL_SECONDS", "1")]).await;
@@ -328,6 +329,11 @@ async fn nothing_is_lost_between_coalescing_failed_replies_and_the_flush() {
     assert!(published[0].1.contains("run-6"));
     assert!(!b.claims.is_empty(), "the others' claims stay completed");
 
+    // The others stayed in the incident, in flight; their next attempt is
+    // one reply interval after the failed one.
+    let early = b.flush().await;
+    assert_eq!(early["flush"]["replies"], 0, "{early}");
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
     let flushed = b.flush().await;
     assert_eq!(flushed["flush"]["replies"], 1, "{flushed}");
     assert_eq!(flushed["flush"]["occurrences"], 4, "{flushed}");

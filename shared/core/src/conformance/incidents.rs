@@ -1,8 +1,10 @@
 //! The `IncidentStore` suite: each primitive's conditions and effects as
 //! the port documents them (`read`, `create`, `next_number`, `append`,
-//! `update`, `take`, `restore`, the indexes), then `incident::record` over
-//! the store (one creator per storm, takeover of a lapsed creator, a new
-//! incident once the window passed, the kept list), in `incidents/record.rs`.
+//! `update`, `take`, the indexes), the outbox (`take` into the batch in
+//! flight, `retake`, `release`, `settle`, in `incidents/outbox.rs`), then
+//! `incident::record` over the store (one creator per storm, takeover of a
+//! lapsed creator, a new incident once the window passed carrying what
+//! waited, the kept list), in `incidents/record.rs`.
 //!
 //! The incident store takes its clock from its caller, so windows and
 //! lapses are tested at their exact edges; times are near the real clock
@@ -12,11 +14,13 @@ use std::future::Future;
 use std::sync::Arc;
 
 use super::{Case, cases, now_ms};
+use crate::incident::index::{CURSOR_KEY, SHARDS, index_key, shard_of};
 use crate::incident::{
-    Batch, Change, Creation, Fingerprint, Guard, INDEX_KEY, Incident, IncidentStore, Live,
+    Batch, Change, Creation, Cursor, Fingerprint, Guard, InFlight, Incident, IncidentStore, Live,
     Occurrence, PENDING_KEPT, Status, Take, completed, machine_key,
 };
 
+mod outbox;
 mod record;
 
 /// Runs every case, each on a fresh store from `fresh`.
@@ -25,7 +29,12 @@ where
     F: Fn() -> Fut,
     Fut: Future<Output = Arc<dyn IncidentStore>>,
 {
-    let all: Vec<Case<dyn IncidentStore>> = CASES.iter().chain(record::CASES).copied().collect();
+    let all: Vec<Case<dyn IncidentStore>> = CASES
+        .iter()
+        .chain(outbox::CASES)
+        .chain(record::CASES)
+        .copied()
+        .collect();
     super::run("IncidentStore", &all, fresh).await;
 }
 
@@ -39,8 +48,8 @@ const CASES: &[Case<dyn IncidentStore>] = cases![
     update_applies_a_change_only_where_its_guard_holds,
     update_removes_what_a_change_clears,
     take_gives_the_pending_list_to_one_taker,
-    restore_puts_a_batch_back_before_what_came_since,
     the_indexes_list_incidents_for_the_flush_and_for_recovery,
+    the_flush_index_pages_through_every_key_from_a_saved_cursor,
 ];
 
 const MACHINE: &str = "arn:aws:states:eu-west-1:1:stateMachine:m";
@@ -125,8 +134,13 @@ async fn only_incidents_read_as_incidents(store: Arc<dyn IncidentStore>) {
     let i = open(now_ms(), Vec::new());
     assert!(create(s, KEY, &i, None).await);
     s.index(KEY, MACHINE).await.expect("index");
+    s.save_flush_cursor(&Cursor::after(KEY))
+        .await
+        .expect("save cursor");
     assert_eq!(read(s, KEY).await, Some(i));
-    assert_eq!(read(s, INDEX_KEY).await, None, "the flush index");
+    let shard = index_key(shard_of(KEY));
+    assert_eq!(read(s, &shard).await, None, "the flush index");
+    assert_eq!(read(s, CURSOR_KEY).await, None, "the flush cursor");
     assert_eq!(
         read(s, &machine_key(MACHINE)).await,
         None,
@@ -139,7 +153,17 @@ async fn an_incident_reads_back_as_it_was_written(store: Arc<dyn IncidentStore>)
     let now = now_ms();
     let mut quiet = occurrence(3, "e3");
     quiet.reason = None;
+    let flying = Batch {
+        occurrences: vec![occurrence(5, "e5")],
+        count: 3,
+    };
     let full = Incident {
+        in_flight: Some(InFlight {
+            batch: flying,
+            owner: "holder".to_owned(),
+            until_ms: now + 9,
+            tries: 4,
+        }),
         version: 7,
         owner: Some("stays-while-open".to_owned()),
         creating_until_ms: now + 1,
@@ -317,6 +341,8 @@ async fn past_the_kept_list_an_append_is_only_counted(store: Arc<dyn IncidentSto
         case_uid: "C1",
         seen_last_reply: i.last_reply_ms,
         now_ms: now + 1,
+        owner: "taker",
+        until_ms: now + 30_000,
     };
     let batch = s.take(KEY, take).await.expect("take").expect("taken");
     assert_eq!(
@@ -447,6 +473,8 @@ async fn take_gives_the_pending_list_to_one_taker(store: Arc<dyn IncidentStore>)
         case_uid: "C1",
         seen_last_reply: Some(now),
         now_ms: now + 10,
+        owner: "taker",
+        until_ms: now + 30_000,
     };
     let refused = [
         Take {
@@ -469,22 +497,34 @@ async fn take_gives_the_pending_list_to_one_taker(store: Arc<dyn IncidentStore>)
     let want = Batch {
         occurrences: i.pending.clone(),
         count: 2,
-        previous_reply_ms: Some(now),
     };
-    assert_eq!(batch, Some(want), "the first taker wins the list");
+    assert_eq!(batch.as_ref(), Some(&want), "the first taker wins the list");
+    let second = Take {
+        owner: "second",
+        ..take
+    };
     assert_eq!(
-        s.take(KEY, take).await.expect("take"),
+        s.take(KEY, second).await.expect("take"),
         None,
         "the second saw a last reply that is no more"
     );
     let after = read(s, KEY).await.expect("incident");
-    let emptied = Incident {
+    let in_flight = Incident {
         pending: Vec::new(),
         pending_count: 0,
         last_reply_ms: Some(now + 10),
+        in_flight: Some(InFlight {
+            batch: want,
+            owner: "taker".to_owned(),
+            until_ms: now + 30_000,
+            tries: 1,
+        }),
         ..i
     };
-    assert_eq!(after, emptied, "a take is not a change of state (version)");
+    assert_eq!(
+        after, in_flight,
+        "taken into the batch in flight in the same write; not a change of state (version)"
+    );
     let nothing = Take {
         seen_last_reply: Some(now + 10),
         now_ms: now + 20,
@@ -504,10 +544,7 @@ async fn take_gives_the_pending_list_to_one_taker(store: Arc<dyn IncidentStore>)
         ..take
     };
     let batch = s.take("incident#fresh", first).await.expect("take");
-    assert_eq!(
-        batch.map(|b| (b.count, b.previous_reply_ms)),
-        Some((1, None))
-    );
+    assert_eq!(batch.map(|b| b.count), Some(1));
     // A case still being filed has no replies to take for.
     let mut filing = creating(now);
     filing.pending = vec![occurrence(2, "e2")];
@@ -517,46 +554,6 @@ async fn take_gives_the_pending_list_to_one_taker(store: Arc<dyn IncidentStore>)
     assert_eq!(t.expect("take"), None);
 }
 
-async fn restore_puts_a_batch_back_before_what_came_since(store: Arc<dyn IncidentStore>) {
-    let s = store.as_ref();
-    let now = now_ms();
-    let pending = (2..5).map(|n| occurrence(n, &format!("e{n}"))).collect();
-    let i = open(now, pending);
-    assert!(create(s, KEY, &i, None).await);
-    let take = Take {
-        case_uid: "C1",
-        seen_last_reply: Some(now),
-        now_ms: now + 10,
-    };
-    let batch = s.take(KEY, take).await.expect("take").expect("taken");
-    s.append(KEY, &occurrence(5, "e5"), live(now + 11))
-        .await
-        .expect("append");
-    // Its reply failed; occurrence 4's own invocation retries it itself.
-    s.restore(KEY, &batch.without(4)).await.expect("restore");
-    let back = read(s, KEY).await.expect("incident");
-    assert_eq!(numbers(&back.pending), vec![2, 3, 5]);
-    assert_eq!(back.pending_count, 3);
-    assert_eq!(back.last_reply_ms, Some(now), "as before the take");
-    assert_eq!(back.version, i.version);
-    // Those only counted come back counted; a first reply that failed
-    // leaves the incident never replied to.
-    let counted = Batch {
-        occurrences: vec![occurrence(6, "e6")],
-        count: 4,
-        previous_reply_ms: None,
-    };
-    s.restore(KEY, &counted).await.expect("restore");
-    let back = read(s, KEY).await.expect("incident");
-    assert_eq!(numbers(&back.pending), vec![6, 2, 3, 5]);
-    assert_eq!((back.pending_count, back.last_reply_ms), (7, None));
-    // Nothing to put it back on: nothing happens.
-    s.restore("incident#none", &counted)
-        .await
-        .expect("restore on nothing");
-    assert_eq!(read(s, "incident#none").await, None);
-}
-
 async fn the_indexes_list_incidents_for_the_flush_and_for_recovery(store: Arc<dyn IncidentStore>) {
     let s = store.as_ref();
     let (a, b) = (fp("index-a"), fp("index-b"));
@@ -564,7 +561,7 @@ async fn the_indexes_list_incidents_for_the_flush_and_for_recovery(store: Arc<dy
         machine: "arn:aws:states:eu-west-1:1:stateMachine:other".to_owned(),
         ..fp("index-c")
     };
-    assert!(s.indexed(10).await.expect("indexed").is_empty());
+    assert!(listed(s).await.is_empty());
     for f in [&a, &b, &a, &other] {
         s.index(&f.key, &f.machine).await.expect("index");
     }
@@ -572,25 +569,24 @@ async fn the_indexes_list_incidents_for_the_flush_and_for_recovery(store: Arc<dy
         keys.sort();
         keys
     };
-    let listed = sorted(s.indexed(10).await.expect("indexed"));
     assert_eq!(
-        listed,
+        sorted(listed(s).await),
         vec![a.key.clone(), b.key.clone(), other.key.clone()]
     );
-    assert_eq!(s.indexed(1).await.expect("indexed").len(), 1, "at most 1");
-    assert!(s.indexed(0).await.expect("indexed").is_empty());
     let of_m = sorted(s.of_machine(MACHINE).await.expect("of_machine"));
     assert_eq!(of_m, vec![a.key.clone(), b.key.clone()]);
     s.unindex(&a.key, Some(&a.machine)).await.expect("unindex");
-    let listed = sorted(s.indexed(10).await.expect("indexed"));
-    assert_eq!(listed, vec![b.key.clone(), other.key.clone()]);
+    assert_eq!(
+        sorted(listed(s).await),
+        vec![b.key.clone(), other.key.clone()]
+    );
     assert_eq!(
         s.of_machine(MACHINE).await.expect("of_machine"),
         vec![b.key.clone()]
     );
     // Out of the flush index only: recovery still finds it.
     s.unindex(&other.key, None).await.expect("unindex");
-    assert_eq!(s.indexed(10).await.expect("indexed"), vec![b.key.clone()]);
+    assert_eq!(listed(s).await, vec![b.key.clone()]);
     assert_eq!(
         s.of_machine(&other.machine).await.expect("of_machine"),
         vec![other.key.clone()]
@@ -599,7 +595,7 @@ async fn the_indexes_list_incidents_for_the_flush_and_for_recovery(store: Arc<dy
     s.unindex(&b.key, Some(&b.machine))
         .await
         .expect("unindex twice");
-    assert!(s.indexed(10).await.expect("indexed").is_empty());
+    assert!(listed(s).await.is_empty());
     assert!(s.of_machine(MACHINE).await.expect("of_machine").is_empty());
     assert!(
         s.of_machine("arn:aws:states:eu-west-1:1:stateMachine:none")
@@ -607,4 +603,65 @@ async fn the_indexes_list_incidents_for_the_flush_and_for_recovery(store: Arc<dy
             .expect("of_machine")
             .is_empty()
     );
+}
+
+/// Every key of the flush index, page after page from the start.
+async fn listed(s: &dyn IncidentStore) -> Vec<String> {
+    let mut at = Cursor::start();
+    let mut keys = Vec::new();
+    loop {
+        let page = s.indexed(&at, 7).await.expect("indexed");
+        keys.extend(page.keys);
+        match page.next {
+            Some(next) => at = next,
+            None => return keys,
+        }
+    }
+}
+
+async fn the_flush_index_pages_through_every_key_from_a_saved_cursor(
+    store: Arc<dyn IncidentStore>,
+) {
+    let s = store.as_ref();
+    assert_eq!(s.flush_cursor().await.expect("cursor"), Cursor::start());
+    let keys: Vec<String> = (0..300).map(|i| format!("incident#page-{i:03}")).collect();
+    for k in &keys {
+        s.index(k, MACHINE).await.expect("index");
+    }
+    let shards: std::collections::BTreeSet<u32> = keys.iter().map(|k| shard_of(k)).collect();
+    assert!(shards.len() > SHARDS as usize / 2, "spread: {shards:?}");
+    // In (shard, key) order, each once, a page at most `limit` long.
+    let mut want = keys.clone();
+    want.sort_by_key(|k| (shard_of(k), k.clone()));
+    let mut at = Cursor::start();
+    let mut got = Vec::new();
+    let mut pages = 0;
+    loop {
+        let page = s.indexed(&at, 40).await.expect("indexed");
+        assert!(page.keys.len() <= 40);
+        assert!(
+            page.keys.iter().all(|k| at.precedes(k)),
+            "only after {at:?}"
+        );
+        pages += 1;
+        got.extend(page.keys);
+        match page.next {
+            Some(next) => at = next,
+            None => break,
+        }
+    }
+    assert_eq!(got, want);
+    assert!((8..=9).contains(&pages), "{pages} pages of 40 for 300");
+    // From the middle of a shard: only what follows.
+    let middle = Cursor::after(&want[150]);
+    let rest = s.indexed(&middle, 1_000).await.expect("indexed");
+    assert_eq!(rest.keys, want[151..].to_vec());
+    assert_eq!(rest.next, None, "a page that is not full ends the index");
+    let none = s.indexed(&middle, 0).await.expect("indexed");
+    assert_eq!((none.keys.len(), none.next), (0, Some(middle.clone())));
+    // The flush keeps where it stopped, for the next.
+    s.save_flush_cursor(&middle).await.expect("save");
+    assert_eq!(s.flush_cursor().await.expect("cursor"), middle);
+    s.save_flush_cursor(&Cursor::start()).await.expect("save");
+    assert_eq!(s.flush_cursor().await.expect("cursor"), Cursor::start());
 }

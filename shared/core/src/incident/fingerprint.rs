@@ -79,10 +79,6 @@ pub fn machine_key(machine: &str) -> String {
     format!("machine#{}", hex(&h.finalize()))
 }
 
-/// The key of the one item that lists live incidents, so the flush finds
-/// them with a read instead of scanning the table.
-pub const INDEX_KEY: &str = "incident-index";
-
 pub(super) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -6,15 +6,18 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
+use super::index::{Cursor, Page, shard_of};
 use super::{
-    Batch, Change, Creation, Guard, Incident, IncidentStore, Live, Occurrence, PENDING_KEPT,
-    Status, StoreError, Stored, Take, machine_key,
+    Batch, Change, Creation, Guard, InFlight, Incident, IncidentStore, KEPT_BESIDE_FLIGHT, Live,
+    Occurrence, Own, PENDING_KEPT, Release, Retake, Status, StoreError, Stored, Take, machine_key,
 };
 
 #[derive(Default)]
 struct State {
     incidents: HashMap<String, Incident>,
-    index: BTreeSet<String>,
+    /// The flush index, as (shard, key): the order its pages list keys in.
+    index: BTreeSet<(u32, String)>,
+    cursor: Option<Cursor>,
     machines: HashMap<String, BTreeSet<String>>,
 }
 
@@ -91,7 +94,11 @@ impl IncidentStore for Memory {
             let mut s = self.lock()?;
             Ok(match s.incidents.get_mut(key) {
                 Some(i) if live.holds(i) => {
-                    if i.pending.len() < PENDING_KEPT {
+                    let room = match i.in_flight {
+                        None => PENDING_KEPT,
+                        Some(_) => KEPT_BESIDE_FLIGHT,
+                    };
+                    if i.pending.len() < room {
                         i.pending.push(occurrence.clone());
                     }
                     i.pending_count += 1;
@@ -124,14 +131,20 @@ impl IncidentStore for Memory {
                     if i.status == Status::Open
                         && i.case_uid.as_deref() == Some(take.case_uid)
                         && i.last_reply_ms == take.seen_last_reply
-                        && i.pending_count > 0 =>
+                        && i.pending_count > 0
+                        && i.in_flight.is_none() =>
                 {
                     let batch = Batch {
                         occurrences: std::mem::take(&mut i.pending),
                         count: std::mem::take(&mut i.pending_count),
-                        previous_reply_ms: i.last_reply_ms,
                     };
                     i.last_reply_ms = Some(take.now_ms);
+                    i.in_flight = Some(InFlight {
+                        batch: batch.clone(),
+                        owner: take.owner.to_owned(),
+                        until_ms: take.until_ms,
+                        tries: 1,
+                    });
                     Some(batch)
                 }
                 _ => None,
@@ -139,23 +152,70 @@ impl IncidentStore for Memory {
         })
     }
 
-    fn restore<'a>(&'a self, key: &'a str, batch: &'a Batch) -> Stored<'a, ()> {
+    fn retake<'a>(&'a self, key: &'a str, r: Retake<'a>) -> Stored<'a, Option<InFlight>> {
         Box::pin(async move {
             let mut s = self.lock()?;
-            if let Some(i) = s.incidents.get_mut(key) {
-                let newer = std::mem::take(&mut i.pending);
-                i.pending = batch.occurrences.iter().cloned().chain(newer).collect();
-                i.pending_count += batch.count;
-                i.last_reply_ms = batch.previous_reply_ms;
+            let Some(i) = s.incidents.get_mut(key) else {
+                return Ok(None);
+            };
+            if i.status != Status::Open || i.case_uid.as_deref() != Some(r.case_uid) {
+                return Ok(None);
             }
-            Ok(())
+            let held = match &mut i.in_flight {
+                Some(f) if f.owner == r.seen_owner && f.lapsed(r.now_ms) => {
+                    f.owner = r.owner.to_owned();
+                    f.until_ms = r.until_ms;
+                    f.tries = f.tries.saturating_add(1);
+                    Some(f.clone())
+                }
+                _ => None,
+            };
+            if held.is_some() {
+                i.last_reply_ms = Some(r.now_ms);
+            }
+            Ok(held)
+        })
+    }
+
+    fn release<'a>(&'a self, key: &'a str, r: Release<'a>) -> Stored<'a, bool> {
+        Box::pin(async move {
+            let mut s = self.lock()?;
+            let flight = s.incidents.get_mut(key).and_then(|i| i.in_flight.as_mut());
+            Ok(match flight {
+                Some(f) if f.owner == r.owner => {
+                    f.until_ms = r.until_ms;
+                    match r.own {
+                        Some(Own::Kept(at)) if at < f.batch.occurrences.len() => {
+                            f.batch.occurrences.remove(at);
+                            f.batch.count = f.batch.count.saturating_sub(1);
+                        }
+                        Some(Own::Counted) => f.batch.count = f.batch.count.saturating_sub(1),
+                        _ => {}
+                    }
+                    true
+                }
+                _ => false,
+            })
+        })
+    }
+
+    fn settle<'a>(&'a self, key: &'a str, owner: &'a str) -> Stored<'a, bool> {
+        Box::pin(async move {
+            let mut s = self.lock()?;
+            Ok(match s.incidents.get_mut(key) {
+                Some(i) if i.in_flight.as_ref().is_some_and(|f| f.owner == owner) => {
+                    i.in_flight = None;
+                    true
+                }
+                _ => false,
+            })
         })
     }
 
     fn index<'a>(&'a self, key: &'a str, machine: &'a str) -> Stored<'a, ()> {
         Box::pin(async move {
             let mut s = self.lock()?;
-            s.index.insert(key.to_owned());
+            s.index.insert((shard_of(key), key.to_owned()));
             s.machines
                 .entry(machine_key(machine))
                 .or_default()
@@ -164,14 +224,35 @@ impl IncidentStore for Memory {
         })
     }
 
-    fn indexed(&self, limit: usize) -> Stored<'_, Vec<String>> {
-        Box::pin(async move { Ok(self.lock()?.index.iter().take(limit).cloned().collect()) })
+    fn indexed<'a>(&'a self, from: &'a Cursor, limit: usize) -> Stored<'a, Page> {
+        Box::pin(async move {
+            let s = self.lock()?;
+            let keys: Vec<String> = s
+                .index
+                .iter()
+                .filter(|(_, key)| from.precedes(key))
+                .take(limit)
+                .map(|(_, key)| key.clone())
+                .collect();
+            Ok(Page::of(keys, from, limit))
+        })
+    }
+
+    fn flush_cursor(&self) -> Stored<'_, Cursor> {
+        Box::pin(async move { Ok(self.lock()?.cursor.clone().unwrap_or_default()) })
+    }
+
+    fn save_flush_cursor<'a>(&'a self, at: &'a Cursor) -> Stored<'a, ()> {
+        Box::pin(async move {
+            self.lock()?.cursor = Some(at.clone());
+            Ok(())
+        })
     }
 
     fn unindex<'a>(&'a self, key: &'a str, machine: Option<&'a str>) -> Stored<'a, ()> {
         Box::pin(async move {
             let mut s = self.lock()?;
-            s.index.remove(key);
+            s.index.remove(&(shard_of(key), key.to_owned()));
             if let Some(m) = machine
                 && let Some(keys) = s.machines.get_mut(&machine_key(m))
             {

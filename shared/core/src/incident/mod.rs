@@ -22,7 +22,17 @@
 //!   does not contend on versions);
 //! - whoever may post a reply *takes* the pending list with a write
 //!   conditioned on the `last_reply` it saw: one taker per interval wins, the
-//!   rest are coalesced into that reply or the next.
+//!   rest are coalesced into that reply or the next;
+//! - the taken list does not leave the item: the same write moves it into
+//!   the incident's *in-flight* batch (an outbox), under the taker's token
+//!   and a lease that lasts as long as the taker may run. A reply posted
+//!   clears it ([`IncidentStore::settle`]); one that failed gives it back
+//!   for a retry ([`IncidentStore::release`]); a taker that died leaves it
+//!   to lapse, and the next occurrence or the flush takes it over
+//!   ([`IncidentStore::retake`]) and posts it. A batch is tried at most
+//!   [`REPLY_TRIES`] times, then it goes to the fallback topic;
+//! - the flush finds incidents through an index spread over shards, read a
+//!   page at a time from where the last flush stopped ([`index`]).
 //!
 //! Everything stored is redacted first (execution names, reasons, the
 //! subject), and rendering goes through the gate again (`ticket::reply`).
@@ -34,19 +44,30 @@ use serde::{Deserialize, Serialize};
 use crate::BoxFuture;
 
 mod fingerprint;
+pub mod index;
 mod memory;
 mod record;
 mod timing;
 
-pub use fingerprint::{Fingerprint, Grouping, INDEX_KEY, fingerprint, machine_key};
+pub use fingerprint::{Fingerprint, Grouping, fingerprint, machine_key};
+pub use index::{Cursor, Page};
 pub use memory::Memory;
 pub use record::{Recorded, completed, new_token, record};
 pub use timing::{Decision, Timing, decide, epoch_ms, now_ms, odt_ms};
 
 /// Pending occurrences kept with their details. A reply lists the first
 /// [`LISTED`] in full and names the rest; beyond this many, an occurrence is
-/// only counted (a DynamoDB item holds 400 KB; these take about 70 KB).
+/// only counted (a DynamoDB item holds 400 KB; these take about 70 KB, and
+/// at most about 260 KB with every field at its longest).
 pub const PENDING_KEPT: usize = 200;
+/// Pending occurrences kept while a batch (of up to [`PENDING_KEPT`]) is in
+/// flight; beyond, counted. So an incident's item never holds more than
+/// 250 kept occurrences, whatever fails how often.
+pub const KEPT_BESIDE_FLIGHT: usize = 50;
+/// Attempts to post one batch (a take, then each retake). A batch whose
+/// last attempt failed goes to the fallback topic and the incident moves
+/// on; so does one the desk refuses with a 4xx other than 404, at once.
+pub const REPLY_TRIES: u32 = 5;
 /// Occurrences a reply lists in full (link, time, number, reason); the rest
 /// of the batch follows as "and N more" with their names.
 pub const LISTED: usize = 20;
@@ -104,19 +125,25 @@ pub struct Occurrence {
 }
 
 impl Occurrence {
-    /// An occurrence from event facts, cut to the sizes kept. The caller
-    /// redacts `execution` and `reason` first.
+    /// An occurrence from event facts, cut to the sizes kept, control
+    /// characters blanked (each would take six bytes as JSON, and the item
+    /// holds a few hundred). The caller redacts `execution` and `reason`
+    /// first.
     pub fn new(execution: &str, at_ms: u64, reason: Option<&str>) -> Self {
+        let blank = |c: char| if c.is_control() { ' ' } else { c };
         let execution = if execution.is_empty() {
             "unknown".to_owned()
         } else {
-            execution[..execution.floor_char_boundary(EXECUTION_MAX)].to_owned()
+            execution[..execution.floor_char_boundary(EXECUTION_MAX)]
+                .chars()
+                .map(blank)
+                .collect()
         };
         Occurrence {
             number: 0,
             execution,
             at_ms,
-            reason: reason.map(|r| r.chars().take(REASON_MAX).collect()),
+            reason: reason.map(|r| r.chars().take(REASON_MAX).map(blank).collect()),
         }
     }
 }
@@ -157,13 +184,37 @@ pub struct Incident {
     pub last_seen_ms: u64,
     /// When the last reply (or the case) was posted.
     pub last_reply_ms: Option<u64>,
-    /// Occurrences not yet on the case, oldest first, at most
-    /// [`PENDING_KEPT`] (a restored batch may add up to as many again).
+    /// Occurrences not yet taken for a reply, oldest first, at most
+    /// [`PENDING_KEPT`] ([`KEPT_BESIDE_FLIGHT`] while a batch is in flight).
     pub pending: Vec<Occurrence>,
     /// All pending occurrences, those beyond the kept list included.
     pub pending_count: u64,
     /// Whether the one recovery note of this case was posted.
     pub recovered: bool,
+    /// The batch taken for a reply and not yet on the case.
+    pub in_flight: Option<InFlight>,
+}
+
+/// A batch taken for a reply (or carried to a new case), kept in the
+/// incident until it is on the case: the outbox. Its holder posts it while
+/// its lease lasts; after that, anyone may take it over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InFlight {
+    pub batch: Batch,
+    /// The token of the invocation posting it.
+    pub owner: String,
+    /// When the lease ends (epoch ms): the holder's deadline, or after a
+    /// failed attempt, when the next may start.
+    pub until_ms: u64,
+    /// Attempts started, the take being the first.
+    pub tries: u32,
+}
+
+impl InFlight {
+    /// Its holder is gone (or gave it back): it may be taken over.
+    pub fn lapsed(&self, now_ms: u64) -> bool {
+        self.until_ms < now_ms
+    }
 }
 
 impl Incident {
@@ -193,6 +244,7 @@ impl Incident {
             pending: Vec::new(),
             pending_count: 0,
             recovered: false,
+            in_flight: None,
         }
     }
 
@@ -205,6 +257,16 @@ impl Incident {
     pub fn lapsed(&self, now_ms: u64) -> bool {
         self.status == Status::Creating && self.creating_until_ms < now_ms
     }
+
+    /// The batch in flight, when its holder is gone and it may be taken over.
+    pub fn lapsed_flight(&self, now_ms: u64) -> Option<&InFlight> {
+        self.in_flight.as_ref().filter(|f| f.lapsed(now_ms))
+    }
+
+    /// What waits to be on the case: pending, or in flight.
+    pub fn waiting(&self) -> bool {
+        self.pending_count > 0 || self.in_flight.is_some()
+    }
 }
 
 /// Occurrences taken off an incident for one reply (or a new case).
@@ -214,9 +276,6 @@ pub struct Batch {
     pub occurrences: Vec<Occurrence>,
     /// All of them, including those only counted.
     pub count: u64,
-    /// The `last_reply` before the take, restored with the batch when the
-    /// reply cannot be delivered.
-    pub previous_reply_ms: Option<u64>,
 }
 
 impl Batch {
@@ -238,12 +297,33 @@ impl Batch {
         Batch {
             occurrences,
             count: self.count.saturating_sub(removed),
-            previous_reply_ms: self.previous_reply_ms,
         }
     }
 
     pub fn is_empty(&self) -> bool {
         self.count == 0
+    }
+
+    /// This batch followed by `later`, kept up to [`PENDING_KEPT`] (the
+    /// oldest), the rest counted: what an expired incident carries to the
+    /// new one.
+    pub fn then(&self, later: &Batch) -> Batch {
+        Batch {
+            occurrences: self
+                .occurrences
+                .iter()
+                .chain(&later.occurrences)
+                .take(PENDING_KEPT)
+                .cloned()
+                .collect(),
+            count: self.count.saturating_add(later.count),
+        }
+    }
+
+    /// Where occurrence `number` is in the kept list; `None` when it is
+    /// only counted.
+    pub fn position(&self, number: u64) -> Option<usize> {
+        self.occurrences.iter().position(|o| o.number == number)
     }
 }
 
@@ -382,14 +462,51 @@ pub struct Creation<'a> {
 }
 
 /// Who may take the pending list for one reply ([`IncidentStore::take`]):
-/// the open incident of `case_uid`, if its last reply is still
-/// `seen_last_reply`, so one taker per interval wins; `now_ms` becomes its
-/// last reply.
+/// the open incident of `case_uid` with no batch in flight, if its last
+/// reply is still `seen_last_reply`, so one taker per interval wins;
+/// `now_ms` becomes its last reply, and the list becomes the batch in
+/// flight, held by `owner` until `until_ms`.
 #[derive(Debug, Clone, Copy)]
 pub struct Take<'a> {
     pub case_uid: &'a str,
     pub seen_last_reply: Option<u64>,
     pub now_ms: u64,
+    pub owner: &'a str,
+    pub until_ms: u64,
+}
+
+/// Who may take over a batch in flight ([`IncidentStore::retake`]): the one
+/// of the open incident of `case_uid`, held by `seen_owner`, whose lease
+/// ended before `now_ms`. It is then held by `owner` until `until_ms`, one
+/// attempt more, and `now_ms` becomes the last reply (it is one: the
+/// pending occurrences wait an interval after it).
+#[derive(Debug, Clone, Copy)]
+pub struct Retake<'a> {
+    pub case_uid: &'a str,
+    pub seen_owner: &'a str,
+    pub now_ms: u64,
+    pub owner: &'a str,
+    pub until_ms: u64,
+}
+
+/// A holder's own occurrence in the batch it gives back: its caller retries
+/// it, so it leaves the batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Own {
+    /// At this index of the kept list.
+    Kept(usize),
+    /// Only counted.
+    Counted,
+}
+
+/// A failed attempt gives its batch back ([`IncidentStore::release`]): the
+/// batch stays in flight, without `own`, and may be taken over from
+/// `until_ms` on.
+#[derive(Debug, Clone, Copy)]
+pub struct Release<'a> {
+    pub owner: &'a str,
+    pub until_ms: u64,
+    pub own: Option<Own>,
 }
 
 /// Where incidents live: a port, so the notifier is tested without AWS.
@@ -417,19 +534,36 @@ pub trait IncidentStore: Send + Sync {
     /// incident after it.
     fn update<'a>(&'a self, key: &'a str, guard: &'a Guard, change: &'a Change) -> Stored<'a>;
 
-    /// Takes the pending occurrences for one reply, as [`Take`] says: sets
-    /// `last_reply` and empties the list. One taker wins.
+    /// Takes the pending occurrences for one reply, as [`Take`] says, in
+    /// one write: sets `last_reply`, moves the list (kept and counted) into
+    /// the batch in flight with its owner and lease (its first attempt),
+    /// and empties it. One taker wins; the batch.
     fn take<'a>(&'a self, key: &'a str, take: Take<'a>) -> Stored<'a, Option<Batch>>;
 
-    /// Puts a batch back (its reply could not be delivered), before what
-    /// arrived since, with `last_reply` as it was before the take.
-    fn restore<'a>(&'a self, key: &'a str, batch: &'a Batch) -> Stored<'a, ()>;
+    /// Takes over a batch in flight whose lease lapsed, as [`Retake`] says;
+    /// the batch as it is now held.
+    fn retake<'a>(&'a self, key: &'a str, retake: Retake<'a>) -> Stored<'a, Option<InFlight>>;
+
+    /// Gives a batch back after a failed attempt, as [`Release`] says;
+    /// `false` when `owner` no longer holds it.
+    fn release<'a>(&'a self, key: &'a str, release: Release<'a>) -> Stored<'a, bool>;
+
+    /// Clears the batch in flight held by `owner`: it is on the case (or in
+    /// the fallback topic). `false` when `owner` no longer holds it.
+    fn settle<'a>(&'a self, key: &'a str, owner: &'a str) -> Stored<'a, bool>;
 
     /// Lists the incident in the flush index and in its machine's index.
     fn index<'a>(&'a self, key: &'a str, machine: &'a str) -> Stored<'a, ()>;
 
-    /// Incident keys in the flush index, at most `limit`.
-    fn indexed(&self, limit: usize) -> Stored<'_, Vec<String>>;
+    /// Keys of the flush index from `from` on, at most `limit`, in
+    /// (shard, key) order ([`index`]).
+    fn indexed<'a>(&'a self, from: &'a Cursor, limit: usize) -> Stored<'a, Page>;
+
+    /// Where the last flush stopped (the start when none did).
+    fn flush_cursor(&self) -> Stored<'_, Cursor>;
+
+    /// Keeps where this flush stopped, for the next.
+    fn save_flush_cursor<'a>(&'a self, at: &'a Cursor) -> Stored<'a, ()>;
 
     /// Drops the key from the flush index and, when given, from the
     /// machine's index (the incident is gone or its window passed).

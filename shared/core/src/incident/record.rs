@@ -3,8 +3,8 @@
 
 use super::fingerprint::hex;
 use super::{
-    Change, Creation, Fingerprint, Guard, Incident, IncidentStore, Live, Occurrence, Status,
-    StoreError, Timing,
+    Batch, Change, Creation, Fingerprint, Guard, InFlight, Incident, IncidentStore, Live,
+    Occurrence, Status, StoreError, Timing,
 };
 
 /// How many times [`record`] re-reads an incident that changed under it.
@@ -21,11 +21,19 @@ pub enum Recorded {
         /// The earlier case the new one links, if any.
         previous_case: Option<String>,
         first_seen_ms: u64,
+        /// What the expired incident still had waiting (pending and in
+        /// flight): the new case lists it. It is the new incident's batch
+        /// in flight, held by this creator, so a creator that dies leaves
+        /// it to be posted as a reply on whichever case is filed.
+        carried: Option<Batch>,
     },
     /// Appended to an incident whose case another invocation is filing.
     Creating { number: u64 },
-    /// Appended to an open incident.
-    Open { incident: Incident, number: u64 },
+    /// Appended to an open incident (as it is after the append).
+    Open {
+        incident: Box<Incident>,
+        number: u64,
+    },
 }
 
 /// Records one occurrence of `fp`: appends it to the live incident, or
@@ -50,7 +58,10 @@ pub async fn record(
             };
             if let Some(incident) = store.append(&fp.key, &occ, live).await? {
                 return Ok(match incident.status {
-                    Status::Open => Recorded::Open { incident, number },
+                    Status::Open => Recorded::Open {
+                        incident: Box::new(incident),
+                        number,
+                    },
                     Status::Creating => Recorded::Creating { number },
                 });
             }
@@ -72,9 +83,17 @@ pub async fn record(
                 }
             }
             Some(old) if !old.live(t.window_start_ms) => {
-                // The window passed: a new incident, linking the old case.
+                // The window passed: a new incident, linking the old case
+                // and carrying what waited for it.
                 let previous = old.case_uid.clone().or(old.previous_case.clone());
+                let carried = carried(&old).map(|batch| InFlight {
+                    batch,
+                    owner: token.clone(),
+                    until_ms: t.creating_until_ms,
+                    tries: 1,
+                });
                 let fresh = Incident {
+                    in_flight: carried,
                     // Never the version replaced: a second replacer that
                     // read the old one must fail its condition.
                     version: old.version + 1,
@@ -126,11 +145,31 @@ pub async fn record(
 
 fn created(token: String, incident: &Incident) -> Recorded {
     Recorded::Create {
-        token,
         number: incident.seq,
         previous_case: incident.previous_case.clone(),
         first_seen_ms: incident.first_seen_ms,
+        carried: incident
+            .in_flight
+            .as_ref()
+            .filter(|f| f.owner == token)
+            .map(|f| f.batch.clone()),
+        token,
     }
+}
+
+/// What an expired incident had not yet put on its case: its batch in
+/// flight, then its pending occurrences, kept up to the list's size.
+fn carried(old: &Incident) -> Option<Batch> {
+    let flight = old
+        .in_flight
+        .as_ref()
+        .map(|f| f.batch.clone())
+        .unwrap_or_default();
+    let pending = Batch {
+        occurrences: old.pending.clone(),
+        count: old.pending_count,
+    };
+    Some(flight.then(&pending)).filter(|b| !b.is_empty())
 }
 
 /// A token naming one creator; random, so two invocations never share one.

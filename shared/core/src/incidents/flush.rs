@@ -1,8 +1,12 @@
 //! The `{"ticketBridge": "flush"}` event: posts every incident's waiting
-//! occurrences whose interval has passed, files the case of incidents whose
-//! creator died with occurrences waiting, and prunes the index. Without it,
-//! the last occurrences of a storm would wait for a next failure that may
-//! never come.
+//! occurrences whose interval has passed, takes over batches whose holder
+//! died, files the case of incidents whose creator died with occurrences
+//! waiting, and prunes the index. Without it, the last occurrences of a
+//! storm would wait for a next failure that may never come.
+//!
+//! It reads the index a page at a time from where the last flush stopped
+//! and saves where it stops, at [`FLUSH_MAX`] incidents or when its budget
+//! runs low: successive flushes go round every listed incident.
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -13,13 +17,16 @@ use super::{Incidents, Unfiled, post_due, store_failed};
 use crate::desk::Attempts;
 use crate::error::NotifierError;
 use crate::incident::{
-    self, Batch, Change, Guard, Incident, Status, Take, Timing, epoch_ms, now_ms,
+    self, Change, Cursor, Guard, Incident, Status, Take, Timing, epoch_ms, now_ms,
 };
 use crate::outcome::{FlushReport, Outcome};
 use crate::ticket::{self, IncidentNote};
 
-/// Incidents one flush looks at, at most (the index lists live ones only).
-const FLUSH_MAX: usize = 500;
+/// Incidents one flush looks at, at most; the next flush carries on from
+/// where it stopped.
+const FLUSH_MAX: u64 = 500;
+/// Index keys read at a time.
+const PAGE: usize = 100;
 /// The flush stops taking incidents with less than this left, so its log
 /// line and any error still get out.
 const FLUSH_RESERVE: Duration = Duration::from_secs(3);
@@ -55,25 +62,55 @@ impl Incidents {
         let mut report = FlushReport::default();
         let mut stats = Attempts::default();
         let mut last_error: Option<NotifierError> = None;
-        let keys = match self.store.indexed(FLUSH_MAX).await {
-            Ok(keys) => keys,
+        let start = match self.store.flush_cursor().await {
+            Ok(at) => at,
             Err(e) => {
-                last_error = Some(store_failed(e));
-                Vec::new()
+                tracing::warn!(error = %e, "where the last flush stopped is unknown; starting from the top");
+                Cursor::start()
             }
         };
-        for key in keys {
-            if end.saturating_duration_since(Instant::now()) < FLUSH_RESERVE {
-                break;
+        let mut at = start.clone();
+        // Past the end of the index, the flush goes on from the top up to
+        // where it began.
+        let mut wrapped = false;
+        'pages: loop {
+            let page = match self.store.indexed(&at, PAGE).await {
+                Ok(page) => page,
+                Err(e) => {
+                    last_error = Some(store_failed(e));
+                    break;
+                }
+            };
+            for key in page.keys {
+                let round = wrapped && start.precedes(&key);
+                let out_of_time = end.saturating_duration_since(Instant::now()) < FLUSH_RESERVE;
+                if round || out_of_time || report.incidents >= FLUSH_MAX {
+                    break 'pages;
+                }
+                report.incidents += 1;
+                let flushed = self
+                    .flush_one(&key, end, end_wall, &mut report, &mut stats)
+                    .await;
+                if let Err(e) = flushed {
+                    report.failed += 1;
+                    last_error = Some(e);
+                }
+                at = Cursor::after(&key);
             }
-            report.incidents += 1;
-            let flushed = self
-                .flush_one(&key, end, end_wall, &mut report, &mut stats)
-                .await;
-            if let Err(e) = flushed {
-                report.failed += 1;
-                last_error = Some(e);
+            match page.next {
+                Some(next) if wrapped && next >= start => break,
+                Some(next) => at = next,
+                None => {
+                    at = Cursor::start();
+                    if wrapped || start == Cursor::start() {
+                        break;
+                    }
+                    wrapped = true;
+                }
             }
+        }
+        if let Err(e) = self.store.save_flush_cursor(&at).await {
+            tracing::warn!(error = %e, "where this flush stopped was not saved; the next starts where this one did");
         }
         match last_error {
             None => Ok(flushed(report, &stats, started)),
@@ -107,7 +144,7 @@ impl Incidents {
             report.pruned += 1;
             return Ok(());
         };
-        if !inc.live(t.window_start_ms) && inc.pending_count == 0 {
+        if !inc.live(t.window_start_ms) && !inc.waiting() {
             store
                 .unindex(key, Some(&inc.machine))
                 .await
@@ -116,22 +153,11 @@ impl Incidents {
             return Ok(());
         }
         match inc.status {
-            Status::Open if post_due(t.now_ms, &inc, self.settings.reply_interval) => {
-                let Some(uid) = inc.case_uid.clone() else {
-                    return Ok(());
-                };
-                let take = Take {
-                    case_uid: &uid,
-                    seen_last_reply: inc.last_reply_ms,
-                    now_ms: t.now_ms,
-                };
-                let taken = store.take(key, take).await.map_err(store_failed)?;
-                if let Some(batch) = taken {
-                    self.flush_batch(key, &inc, batch, end, end_wall, report, stats)
-                        .await?;
-                }
+            Status::Open => {
+                self.flush_open(key, &inc, false, (end, end_wall), report, stats)
+                    .await
             }
-            Status::Creating if inc.lapsed(t.now_ms) && inc.pending_count > 0 => {
+            Status::Creating if inc.lapsed(t.now_ms) && inc.waiting() => {
                 // Its creator died with occurrences waiting: file the case
                 // from what is stored, then reply with them.
                 let token = incident::new_token();
@@ -175,10 +201,9 @@ impl Incidents {
                     }
                 };
                 report.new_cases += 1;
-                let done_at = now_ms();
                 let owner = Guard::owned_by(token);
                 let done =
-                    incident::completed(&uid, &case.subject, own.first_reason.clone(), done_at);
+                    incident::completed(&uid, &case.subject, own.first_reason.clone(), now_ms());
                 let Some(open) = store
                     .update(key, &owner, &done)
                     .await
@@ -186,53 +211,79 @@ impl Incidents {
                 else {
                     return Ok(());
                 };
-                let take = Take {
-                    case_uid: &uid,
-                    seen_last_reply: Some(done_at),
-                    now_ms: now_ms(),
-                };
-                let taken = store.take(key, take).await.map_err(store_failed)?;
-                if let Some(batch) = taken {
-                    self.flush_batch(key, &open, batch, end, end_wall, report, stats)
-                        .await?;
-                }
+                // What waited goes out now, not an interval after the case.
+                self.flush_open(key, &open, true, (end, end_wall), report, stats)
+                    .await
             }
-            _ => {}
+            _ => Ok(()),
         }
-        Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn flush_batch(
+    /// An open incident: a batch whose holder died is taken over and
+    /// posted (the interval's reply); else the pending occurrences, if their
+    /// interval passed (or `now`: the case was just filed for them).
+    async fn flush_open(
         &self,
         key: &str,
-        incident: &Incident,
-        batch: Batch,
-        end: Instant,
-        end_wall: SystemTime,
+        inc: &Incident,
+        now: bool,
+        (end, end_wall): (Instant, SystemTime),
         report: &mut FlushReport,
         stats: &mut Attempts,
     ) -> Result<(), NotifierError> {
+        if let Some(result) = self.repost(key, inc, end, end_wall, stats).await {
+            // That was this interval's reply; the pending ones are next.
+            let count = inc.in_flight.as_ref().map_or(0, |f| f.batch.count);
+            tally(report, count, &result?);
+            return Ok(());
+        }
+        let Some(uid) = inc.case_uid.as_deref() else {
+            return Ok(());
+        };
+        let due = now && inc.pending_count > 0;
+        if !due && !post_due(now_ms(), inc, self.settings.reply_interval) {
+            return Ok(());
+        }
+        let token = incident::new_token();
+        let take = Take {
+            case_uid: uid,
+            seen_last_reply: inc.last_reply_ms,
+            now_ms: now_ms(),
+            owner: &token,
+            until_ms: epoch_ms(end_wall),
+        };
+        let Some(batch) = self.store.take(key, take).await.map_err(store_failed)? else {
+            return Ok(());
+        };
         let count = batch.count;
         let post = Post {
             key,
-            incident,
+            incident: inc,
             batch,
-            source: Source::Flush,
+            source: Source::Stored,
             end,
             end_wall,
+            owner: token,
+            tries: 1,
         };
-        match self.post(post, stats).await? {
-            Posted::Replied { .. } => {
-                report.replies += 1;
-                report.occurrences += count;
-            }
-            Posted::NewCase { .. } => {
-                report.new_cases += 1;
-                report.occurrences += count;
-            }
-            Posted::Requeued => {}
-        }
+        let posted = self.deliver(post, stats).await?;
+        tally(report, count, &posted);
         Ok(())
+    }
+}
+
+/// Counts a posted batch of `count` occurrences in the flush's report.
+fn tally(report: &mut FlushReport, count: u64, posted: &Posted) {
+    match posted {
+        Posted::Replied { .. } => {
+            report.replies += 1;
+            report.occurrences += count;
+        }
+        Posted::NewCase { .. } => {
+            report.new_cases += 1;
+            report.occurrences += count;
+        }
+        Posted::GaveUp => report.fallback += 1,
+        Posted::Requeued => {}
     }
 }

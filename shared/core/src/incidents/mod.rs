@@ -17,11 +17,17 @@
 //! [`Unfiled`], for the notifier's one not-filed exit (sealed line,
 //! fallback topic, typed error).
 //!
-//! Nothing is lost: a batch taken for a reply that cannot be delivered goes
-//! back to the incident (all but this invocation's own occurrence, whose
-//! caller retries it and whose ticket goes to the fallback topic like a
-//! case's), and a creator that fails lets its incident lapse at once so the
-//! next occurrence or the flush files the case.
+//! Nothing is lost: a batch taken for a reply never leaves the incident's
+//! item until it is on the case. The write that takes it off the pending
+//! list makes it the incident's batch in flight, held under a lease; a
+//! failed attempt gives it back (all but this invocation's own occurrence,
+//! whose caller retries it and whose ticket goes to the fallback topic like
+//! a case's), and a holder killed mid-post leaves it to lapse, for the next
+//! occurrence or the flush to take over (`post`). After
+//! [`incident::REPLY_TRIES`] attempts, or at once when the desk refuses it
+//! with a 4xx, it goes to the fallback topic and the incident moves on. A
+//! creator that fails lets its incident lapse at once so the next
+//! occurrence or the flush files the case.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -31,6 +37,7 @@ use time::OffsetDateTime;
 use crate::dedupe::{self, ClaimStore, Filed, Owner};
 use crate::desk::{Attempts, Desk};
 use crate::error::NotifierError;
+use crate::fallback::Publisher;
 use crate::history::Enrichment;
 use crate::incident::{self, Decision, Fingerprint, Incident, IncidentStore};
 use crate::intake::Failure;
@@ -63,6 +70,11 @@ pub struct Parts {
     pub render: RenderConfig,
     /// How long a completed claim answers redelivered copies.
     pub claim_ttl: Duration,
+    /// Where a batch the desk will not take goes (the notifier's fallback
+    /// topic); `None`: only to the log line.
+    pub fallback: Option<Arc<dyn Publisher>>,
+    /// The most one log line may take (`LOG_EVENT_MAX_BYTES`).
+    pub log_max_bytes: usize,
 }
 
 /// The incident service of one warm container.
@@ -74,6 +86,8 @@ pub struct Incidents {
     settings: incident::Settings,
     render: RenderConfig,
     claim_ttl: Duration,
+    fallback: Option<Arc<dyn Publisher>>,
+    log_max_bytes: usize,
 }
 
 /// An invocation the service ended without filing what it had to: the
@@ -125,6 +139,8 @@ impl Incidents {
             settings,
             render,
             claim_ttl,
+            fallback,
+            log_max_bytes,
         } = parts;
         Incidents {
             store,
@@ -134,6 +150,16 @@ impl Incidents {
             settings,
             render,
             claim_ttl,
+            fallback,
+            log_max_bytes,
+        }
+    }
+
+    /// The same service sending batches it gives up on to `fallback`.
+    pub fn with_fallback(self, fallback: Arc<dyn Publisher>) -> Self {
+        Incidents {
+            fallback: Some(fallback),
+            ..self
         }
     }
 

@@ -2,12 +2,14 @@
 //! case (this invocation created the incident, or took it over), a reply
 //! (the interval since the last one passed), or coalesced into the next.
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use super::post::{Post, Posted, Source};
 use super::{Failed, Grouped, Incidents, Unfiled, post_due};
 use crate::desk::Attempts;
-use crate::incident::{self, Guard, Incident, Recorded, Status, Take, Timing, now_ms, odt_ms};
+use crate::incident::{
+    self, Batch, Guard, Incident, Recorded, Release, Status, Take, Timing, epoch_ms, now_ms, odt_ms,
+};
 use crate::outcome::Outcome;
 use crate::ticket::{self, IncidentNote, Ticket};
 
@@ -22,6 +24,8 @@ struct Created {
     number: u64,
     previous_case: Option<String>,
     first_seen_ms: u64,
+    /// What an expired incident had waiting, in flight under `token`.
+    carried: Option<Batch>,
 }
 
 impl Incidents {
@@ -61,12 +65,14 @@ impl Incidents {
                 number,
                 previous_case,
                 first_seen_ms,
+                carried,
             } => {
                 let created = Created {
                     token,
                     number,
                     previous_case,
                     first_seen_ms,
+                    carried,
                 };
                 self.create_case(&f, plain, created, reason, stats).await
             }
@@ -76,7 +82,7 @@ impl Incidents {
                     .await
             }
             Recorded::Open { incident, number } => {
-                self.appended(&f, incident, number, plain, reason, stats)
+                self.appended(&f, *incident, number, plain, reason, stats)
                     .await
             }
         })
@@ -103,29 +109,44 @@ impl Incidents {
                 .previous_case
                 .as_deref()
                 .map(|p| (p, "an earlier case of this failure")),
-            waiting: None,
+            waiting: c.carried.as_ref(),
             first_reason: None,
         };
-        let case = if c.number > 1 || c.previous_case.is_some() {
+        let case = if c.number > 1 || c.previous_case.is_some() || c.carried.is_some() {
             ticket::render_incident(f.failure, f.extra, &self.render_config(), f.reported, &note)
         } else {
             plain
         };
+        let carried = c.carried.as_ref().map_or(0, |b| b.count);
         let delivered = self.desk.create(&case, f.end, stats).await;
         match delivered {
             Ok(uid) => {
-                let owner = Guard::owned_by(c.token);
+                let owner = Guard::owned_by(c.token.clone());
                 let done = incident::completed(&uid, &case.subject, Some(reason), now_ms());
-                match self.store.update(&f.fp.key, &owner, &done).await {
-                    Ok(Some(_)) => {}
-                    Ok(None) => {
-                        tracing::warn!(
-                            "case filed, but the incident was taken over meanwhile (this invocation outlived its deadline); later occurrences go to the other case"
-                        )
+                let open = match self.store.update(&f.fp.key, &owner, &done).await {
+                    Ok(open) => {
+                        if open.is_none() {
+                            tracing::warn!(
+                                "case filed, but the incident was taken over meanwhile (this invocation outlived its deadline); later occurrences go to the other case"
+                            );
+                        }
+                        open
                     }
                     Err(e) => {
-                        tracing::warn!(error = %e, "case filed but not recorded in its incident; the next occurrence files another")
+                        tracing::warn!(error = %e, "case filed but not recorded in its incident; the next occurrence files another");
+                        None
                     }
+                };
+                if c.carried.is_some() {
+                    // Listed on the case: out of the outbox.
+                    if let Err(e) = self.store.settle(&f.fp.key, &c.token).await {
+                        tracing::warn!(error = %e, "the carried occurrences are on the new case but still in flight; they are posted again when their lease lapses");
+                    }
+                }
+                if let Some(open) = &open {
+                    // A batch whose holder died before this case existed.
+                    self.repost_quietly(&f.fp.key, open, f.end, f.end_wall, stats)
+                        .await;
                 }
                 self.finish_claim(f, &uid, &case.subject).await;
                 let outcome = Outcome::Incident {
@@ -134,16 +155,48 @@ impl Incidents {
                     attempts: stats.api_calls,
                     incident: "new_case",
                     occurrence: c.number,
-                    carried: 0,
+                    carried,
                     previous_case_uid: c.previous_case,
                 };
                 self.log_incident(&outcome, stats, f.started);
                 Ok(outcome)
             }
             Err(err) => {
+                if c.carried.is_some() {
+                    // Whoever files the case next posts them as a reply.
+                    let back = Release {
+                        owner: &c.token,
+                        until_ms: 0,
+                        own: None,
+                    };
+                    if let Err(e) = self.store.release(&f.fp.key, back).await {
+                        tracing::warn!(error = %e, "the carried occurrences stay in flight until this invocation's deadline");
+                    }
+                }
                 // Lapse at once: the next occurrence (or the flush) files it.
                 self.abandon(&f.fp.key, c.token).await;
                 Err(self.not_delivered(f, err, case, *stats).await)
+            }
+        }
+    }
+
+    /// Takes over and posts a batch whose holder died, for an invocation
+    /// about something else: what came of it is logged, not returned.
+    /// Whether there was one to take over.
+    async fn repost_quietly(
+        &self,
+        key: &str,
+        incident: &Incident,
+        end: Instant,
+        end_wall: SystemTime,
+        stats: &mut Attempts,
+    ) -> bool {
+        match self.repost(key, incident, end, end_wall, stats).await {
+            None => false,
+            Some(Ok(_)) => true,
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "a batch taken over from a stopped invocation was not posted; it waits for the next attempt");
+                true
             }
         }
     }
@@ -170,12 +223,20 @@ impl Incidents {
                 tracing::warn!(error = %e, "incident not listed for the flush");
             }
         }
+        // A batch whose holder died goes out first, as this interval's
+        // reply; this occurrence waits for the next.
+        let reposted = self
+            .repost_quietly(key, &incident, f.end, f.end_wall, stats)
+            .await;
         let now = now_ms();
-        if post_due(now, &incident, self.settings.reply_interval) {
+        if !reposted && post_due(now, &incident, self.settings.reply_interval) {
+            let token = incident::new_token();
             let take = Take {
                 case_uid: &case_uid,
                 seen_last_reply: incident.last_reply_ms,
                 now_ms: now,
+                owner: &token,
+                until_ms: epoch_ms(f.end_wall),
             };
             let taken = self.store.take(key, take).await;
             match taken {
@@ -194,8 +255,10 @@ impl Incidents {
                         },
                         end: f.end,
                         end_wall: f.end_wall,
+                        owner: token,
+                        tries: 1,
                     };
-                    return match self.post(post, stats).await {
+                    return match self.deliver(post, stats).await {
                         Ok(Posted::Replied { case_uid }) => {
                             self.finish_claim(f, &case_uid, &incident.subject).await;
                             let outcome = Outcome::Incident {
@@ -229,7 +292,7 @@ impl Incidents {
                             self.log_incident(&outcome, stats, f.started);
                             Ok(outcome)
                         }
-                        Ok(Posted::Requeued) => {
+                        Ok(Posted::Requeued | Posted::GaveUp) => {
                             let uid = self.wait_for_case(key, f.end).await;
                             self.coalesced(f, uid, incident.subject, number, stats)
                                 .await
@@ -238,7 +301,7 @@ impl Incidents {
                     };
                 }
                 // Another invocation took the batch (with this occurrence
-                // in it, or it follows in the next).
+                // in it, or it follows in the next), or one is in flight.
                 Ok(None) => {}
                 Err(e) => {
                     tracing::warn!(error = %e, "could not take the waiting occurrences; the next occurrence or the flush posts them")

@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 use super::{Failed, Grouped, Incidents, Parts, Unfiled};
 use crate::dedupe::{self, Claim, ClaimStore, Lease, Owner};
 use crate::desk::{Attempts, Fault, MemoryDesk};
+use crate::fallback::Recording;
 use crate::incident::{
     self, Change, Grouping, Guard, IncidentStore, Recorded, Settings, Status, Timing, now_ms,
 };
@@ -32,6 +33,8 @@ struct Rig {
     store: Arc<incident::Memory>,
     claims: Arc<dedupe::Memory>,
     gate: Gate,
+    /// The fallback topic: what the service gives up on.
+    fallback: Arc<Recording>,
 }
 
 impl Rig {
@@ -43,22 +46,28 @@ impl Rig {
             store: Arc::new(incident::Memory::new()),
             claims: Arc::new(dedupe::Memory::new()),
             gate,
+            fallback: Arc::new(Recording::default()),
         }
     }
 
     /// A service replying at most once per `reply_interval`.
     fn service(&self, reply_interval: Duration) -> Incidents {
+        self.service_with(Settings {
+            grouping: Grouping::State,
+            reply_interval,
+            recovery_notes: true,
+            ..Settings::default()
+        })
+    }
+
+    /// A service with these incident settings.
+    fn service_with(&self, settings: Settings) -> Incidents {
         Incidents::new(Parts {
             store: self.store.clone(),
             desk: self.desk.clone(),
             claims: self.claims.clone(),
             gate: self.gate.clone(),
-            settings: Settings {
-                grouping: Grouping::State,
-                reply_interval,
-                recovery_notes: true,
-                ..Settings::default()
-            },
+            settings,
             render: RenderConfig {
                 subject_prefix: "[Step Functions]".to_owned(),
                 region: None,
@@ -67,7 +76,16 @@ impl Rig {
                 marker: Grouping::State,
             },
             claim_ttl: Duration::from_secs(3600),
+            fallback: Some(self.fallback.clone()),
+            log_max_bytes: 64 * 1024,
         })
+    }
+
+    /// The key of the one incident held.
+    fn incident_key(&self) -> String {
+        let all = self.store.incidents();
+        assert_eq!(all.len(), 1, "{all:?}");
+        all[0].0.clone()
     }
 
     /// The one incident held.
@@ -263,8 +281,11 @@ async fn a_flush_that_cannot_reach_the_desk_keeps_the_batch_for_the_next() {
             && message.contains("flush: 1 of 1 incidents failed (0 replies, 0 new cases posted)"),
         "{message}"
     );
+    // Still in the incident, in flight, for the next attempt.
     let back = rig.incident();
-    assert_eq!((back.pending_count, back.pending.len()), (2, 2));
+    let flight = back.in_flight.expect("kept in flight");
+    assert_eq!((flight.batch.count, flight.batch.occurrences.len()), (2, 2));
+    assert_eq!(back.pending_count, 0);
 
     let retried = flush(&due).await.unwrap();
     assert_eq!(
@@ -376,7 +397,8 @@ async fn the_flush_prunes_gone_and_expired_incidents_from_its_index() {
         report(&out),
         json!({"incidents": 2, "replies": 0, "occurrences": 0, "newCases": 0, "failed": 0, "pruned": 2})
     );
-    assert!(store.indexed(10).await.unwrap().is_empty());
+    let cursor = incident::Cursor::start();
+    assert!(store.indexed(&cursor, 10).await.unwrap().keys.is_empty());
     // The expired one leaves its machine's index too; a gone item does not
     // say its machine, so that entry waits for a recovery note to drop it.
     assert_eq!(store.of_machine(MACHINE).await.unwrap(), ["incident#gone"]);
@@ -501,10 +523,15 @@ async fn a_reply_that_fails_returns_the_others_but_not_its_own_occurrence() {
         Claim::New,
         "its caller retries"
     );
-    let back = rig.incident();
-    let kept: Vec<&str> = back.pending.iter().map(|o| o.execution.as_str()).collect();
+    let back = rig.incident().in_flight.expect("kept in flight");
+    let kept: Vec<&str> = back
+        .batch
+        .occurrences
+        .iter()
+        .map(|o| o.execution.as_str())
+        .collect();
     assert_eq!(kept, [format!("{EXECUTIONS}run-2")]);
-    assert_eq!(back.pending_count, 1);
+    assert_eq!(back.batch.count, 1);
 }
 
 #[tokio::test]
@@ -578,13 +605,33 @@ impl IncidentStore for Down {
     ) -> incident::Stored<'a, Option<incident::Batch>> {
         down()
     }
-    fn restore<'a>(&'a self, _: &'a str, _: &'a incident::Batch) -> incident::Stored<'a, ()> {
+    fn retake<'a>(
+        &'a self,
+        _: &'a str,
+        _: incident::Retake<'a>,
+    ) -> incident::Stored<'a, Option<incident::InFlight>> {
+        down()
+    }
+    fn release<'a>(&'a self, _: &'a str, _: incident::Release<'a>) -> incident::Stored<'a, bool> {
+        down()
+    }
+    fn settle<'a>(&'a self, _: &'a str, _: &'a str) -> incident::Stored<'a, bool> {
         down()
     }
     fn index<'a>(&'a self, _: &'a str, _: &'a str) -> incident::Stored<'a, ()> {
         down()
     }
-    fn indexed(&self, _: usize) -> incident::Stored<'_, Vec<String>> {
+    fn indexed<'a>(
+        &'a self,
+        _: &'a incident::Cursor,
+        _: usize,
+    ) -> incident::Stored<'a, incident::Page> {
+        down()
+    }
+    fn flush_cursor(&self) -> incident::Stored<'_, incident::Cursor> {
+        down()
+    }
+    fn save_flush_cursor<'a>(&'a self, _: &'a incident::Cursor) -> incident::Stored<'a, ()> {
         down()
     }
     fn unindex<'a>(&'a self, _: &'a str, _: Option<&'a str>) -> incident::Stored<'a, ()> {
@@ -632,3 +679,5 @@ async fn with_the_incident_store_down_nothing_is_filed_here_and_each_entry_says_
     assert_eq!(err.error.error_type(), "TicketDeliveryFailed");
     assert_eq!(rig.desk.calls(), 0);
 }
+
+mod lost;

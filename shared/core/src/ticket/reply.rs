@@ -262,7 +262,6 @@ mod tests {
                 occ(4, "Lambda timed out <5s>"),
             ],
             count: 3,
-            previous_reply_ms: None,
         };
         let html = reply_comment(&batch, Some("boom"), &Redactor::default(), now());
         for needle in [
@@ -282,7 +281,6 @@ mod tests {
         let batch = Batch {
             occurrences: (2..=30).map(|n| occ(n, "boom")).collect(),
             count: 35,
-            previous_reply_ms: None,
         };
         let html = reply_comment(&batch, Some("boom"), &Redactor::default(), now());
         assert_eq!(html.matches("<li>").count(), LISTED, "{html}");
@@ -296,7 +294,6 @@ mod tests {
         let batch = Batch {
             occurrences: vec![occ(2, "token=abc123 CANARY-9")],
             count: 1,
-            previous_reply_ms: None,
         };
         let r = Redactor::default().with_known_secrets(["CANARY-9"]);
         let html = reply_comment(&batch, None, &r, now());

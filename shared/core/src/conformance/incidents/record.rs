@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use super::{Case, WINDOW_MS, cases, fp, now_ms, numbers, occurrence, read};
 use crate::incident::{
-    Fingerprint, Guard, IncidentStore, PENDING_KEPT, Recorded, Status, StoreError, Take, Timing,
-    completed, record,
+    Fingerprint, Guard, IncidentStore, Own, PENDING_KEPT, Recorded, Release, Status, StoreError,
+    Take, Timing, completed, record,
 };
 
 pub(super) const CASES: &[Case<dyn IncidentStore>] = cases![
@@ -14,7 +14,8 @@ pub(super) const CASES: &[Case<dyn IncidentStore>] = cases![
     record_of_fifty_concurrent_occurrences_makes_one_creator,
     record_takes_over_a_lapsed_creator_and_replaces_a_silent_incident,
     record_keeps_two_hundred_pending_and_counts_the_rest,
-    one_taker_per_reply_and_a_failed_reply_puts_its_batch_back,
+    one_taker_per_reply_and_a_failed_reply_keeps_its_batch_in_flight,
+    record_carries_what_waited_onto_the_new_incident_when_the_window_passed,
 ];
 
 fn timing(now: u64) -> Timing {
@@ -58,6 +59,7 @@ async fn record_makes_one_creator_then_appends_then_one_taker(store: Arc<dyn Inc
         number: 1,
         previous_case: None,
         first_seen_ms,
+        carried: None,
     } = first
     else {
         panic!("{first:?}")
@@ -89,21 +91,28 @@ async fn record_makes_one_creator_then_appends_then_one_taker(store: Arc<dyn Inc
         case_uid: "C1",
         seen_last_reply: incident.last_reply_ms,
         now_ms: now + 2,
+        owner: "taker",
+        until_ms: now + 30_000,
     };
     let a = s.take(&fp.key, take).await.expect("take");
     let b = s.take(&fp.key, take).await.expect("take");
     let batch = a.expect("the first taker wins");
     assert_eq!(b, None);
     assert_eq!((numbers(&batch.occurrences), batch.count), (vec![2, 3], 2));
-    // A failed reply puts its batch back, minus the failed invocation's own.
-    s.restore(&fp.key, &batch.without(3))
-        .await
-        .expect("restore");
+    // A failed reply gives its batch back, minus the failed invocation's own.
+    let back = Release {
+        owner: "taker",
+        until_ms: now + 3,
+        own: batch.position(3).map(Own::Kept),
+    };
+    assert!(s.release(&fp.key, back).await.expect("release"));
     let back = read(s, &fp.key).await.expect("incident");
+    let flight = back.in_flight.expect("still in flight");
     assert_eq!(
-        (back.pending_count, back.pending.len(), back.last_reply_ms),
-        (1, 1, Some(now))
+        (numbers(&flight.batch.occurrences), flight.batch.count),
+        (vec![2], 1)
     );
+    assert_eq!((back.pending_count, back.last_reply_ms), (0, Some(now + 2)));
 }
 
 async fn record_of_fifty_concurrent_occurrences_makes_one_creator(store: Arc<dyn IncidentStore>) {
@@ -200,7 +209,9 @@ async fn record_keeps_two_hundred_pending_and_counts_the_rest(store: Arc<dyn Inc
     assert_eq!(numbers(&i.pending), kept, "the oldest are the ones kept");
 }
 
-async fn one_taker_per_reply_and_a_failed_reply_puts_its_batch_back(store: Arc<dyn IncidentStore>) {
+async fn one_taker_per_reply_and_a_failed_reply_keeps_its_batch_in_flight(
+    store: Arc<dyn IncidentStore>,
+) {
     let s = store.as_ref();
     let fp = fp("take");
     let completed_at = opened(s, &fp, "C1").await;
@@ -213,6 +224,8 @@ async fn one_taker_per_reply_and_a_failed_reply_puts_its_batch_back(store: Arc<d
         case_uid: "C1",
         seen_last_reply: Some(completed_at),
         now_ms: later,
+        owner: "taker",
+        until_ms: later + 30_000,
     };
     let a = s.take(&fp.key, take).await.expect("take");
     let b = s.take(&fp.key, take).await.expect("take");
@@ -232,15 +245,92 @@ async fn one_taker_per_reply_and_a_failed_reply_puts_its_batch_back(store: Arc<d
     recorded(s, &fp, "e5", timing(now_ms()))
         .await
         .expect("record");
-    s.restore(&fp.key, &batch.without(4))
-        .await
-        .expect("restore");
-    let back = read(s, &fp.key).await.expect("incident");
+    let back = Release {
+        owner: "taker",
+        until_ms: 0,
+        own: batch.position(4).map(Own::Kept),
+    };
+    assert!(s.release(&fp.key, back).await.expect("release"));
+    let after = read(s, &fp.key).await.expect("incident");
+    let flight = after.in_flight.expect("the batch stays in flight");
+    assert_eq!(numbers(&flight.batch.occurrences), vec![2, 3]);
     assert_eq!(
-        numbers(&back.pending),
-        vec![2, 3, 5],
-        "the batch goes back before what came since"
+        (numbers(&after.pending), after.pending_count),
+        (vec![5], 1),
+        "what came since waits apart, for the next take"
     );
-    assert_eq!(back.pending_count, 3);
-    assert_eq!(back.last_reply_ms, Some(completed_at));
+    // While a batch is in flight, no other is taken.
+    let next = Take {
+        seen_last_reply: Some(later),
+        now_ms: later + 5,
+        owner: "next",
+        ..take
+    };
+    assert_eq!(s.take(&fp.key, next).await.expect("take"), None);
+    assert!(s.settle(&fp.key, "taker").await.expect("settle"));
+    let taken = s.take(&fp.key, next).await.expect("take");
+    assert_eq!(taken.map(|b| numbers(&b.occurrences)), Some(vec![5]));
+}
+
+async fn record_carries_what_waited_onto_the_new_incident_when_the_window_passed(
+    store: Arc<dyn IncidentStore>,
+) {
+    let s = store.as_ref();
+    let fp = fp("carry");
+    let completed_at = opened(s, &fp, "C1").await;
+    for i in 0..PENDING_KEPT + 2 {
+        recorded(s, &fp, &format!("e{i}"), timing(now_ms()))
+            .await
+            .expect("record");
+    }
+    // The first 202 in flight (200 kept, 2 counted), held by a taker that
+    // died; then 3 more pending.
+    let take = Take {
+        case_uid: "C1",
+        seen_last_reply: Some(completed_at),
+        now_ms: now_ms(),
+        owner: "dead",
+        until_ms: now_ms() + 30_000,
+    };
+    let flying = s.take(&fp.key, take).await.expect("take").expect("taken");
+    assert_eq!(
+        (flying.occurrences.len(), flying.count),
+        (PENDING_KEPT, 202)
+    );
+    for name in ["late-1", "late-2", "late-3"] {
+        recorded(s, &fp, name, timing(now_ms()))
+            .await
+            .expect("record");
+    }
+    let old = read(s, &fp.key).await.expect("incident");
+    // Silent past the window: the next occurrence files a new case that
+    // carries them, oldest kept, the rest counted.
+    let mut later = timing(now_ms() + WINDOW_MS + 100_000);
+    later.window_start_ms = old.last_seen_ms + 1;
+    let fresh = recorded(s, &fp, "next", later).await;
+    let Ok(Recorded::Create {
+        token,
+        number: 1,
+        previous_case,
+        carried: Some(carried),
+        ..
+    }) = fresh
+    else {
+        panic!("{fresh:?}")
+    };
+    assert_eq!(previous_case.as_deref(), Some("C1"));
+    assert_eq!(carried.count, 205, "everything that waited, counted");
+    assert_eq!(carried.occurrences, flying.occurrences, "the oldest kept");
+    let new = read(s, &fp.key).await.expect("incident");
+    let flight = new.in_flight.expect("carried in flight");
+    assert_eq!(flight.batch, carried);
+    assert_eq!(
+        (flight.owner.as_str(), flight.until_ms),
+        (token.as_str(), later.creating_until_ms),
+        "held by the new case's creator for as long as it may take"
+    );
+    assert_eq!((new.status, new.pending_count), (Status::Creating, 0));
+    // Filed: the creator clears them, they are on the new case.
+    assert!(s.settle(&fp.key, &token).await.expect("settle"));
+    assert_eq!(read(s, &fp.key).await.expect("incident").in_flight, None);
 }
