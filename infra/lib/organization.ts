@@ -72,6 +72,14 @@ export interface FailureTicketHubProps extends FailureTicketBridgeProps {
    */
   readonly eventBusName?: string;
 
+  /**
+   * A fixed name for the notifier's role, so its ARN (the spokes'
+   * `hubNotifierRoleArn`) is known before the hub is deployed. Needs
+   * `CAPABILITY_NAMED_IAM`.
+   * @default a name CloudFormation generates (read `notifierRole.roleArn`)
+   */
+  readonly notifierRoleName?: string;
+
   /** Statuses the hub rule reports. @default WATCHED_STATUSES: FAILED, TIMED_OUT and ABORTED */
   readonly statuses?: readonly WatchedStatus[];
 
@@ -114,6 +122,8 @@ export class FailureTicketHub extends Construct {
     checkOrganizationId(name, props.organizationId);
     this.historyRoleName = props.historyRoleName ?? DEFAULT_HISTORY_ROLE_NAME;
     checkHistoryRoleName(name, this.historyRoleName);
+    check(name, 'notifierRoleName', props.notifierRoleName, ROLE_NAME_PATTERN, 'an IAM role name: 1 to 64 letters, digits or +=,.@_-');
+    check(name, 'eventBusName', props.eventBusName, /^[A-Za-z0-9._-]{1,256}$/, 'an event bus name: 1 to 256 letters, digits or ._-');
     for (const [account, accountName] of Object.entries(props.accountNames ?? {})) {
       if (!ACCOUNT_ID_PATTERN.test(account)) throw new Error(`${name}: \`accountNames\` keys must be 12-digit account ids, got ${JSON.stringify(account)}`);
       if (typeof accountName !== 'string' || accountName.trim() === '' || [...accountName].some((c) => c.charCodeAt(0) < 0x20)) {
@@ -130,6 +140,9 @@ export class FailureTicketHub extends Construct {
     this.bridge = new FailureTicketBridge(this, 'Bridge', props);
     this.notifier = this.bridge.notifier;
     this.notifierRole = this.notifier.role!;
+    if (props.notifierRoleName !== undefined) {
+      (this.notifierRole.node.defaultChild as iam.CfnRole).roleName = props.notifierRoleName;
+    }
     this.notifier.addEnvironment('HISTORY_ROLE_NAME', this.historyRoleName);
     if (props.accountNames && Object.keys(props.accountNames).length > 0) {
       this.notifier.addEnvironment('ACCOUNT_NAMES', JSON.stringify(props.accountNames));
