@@ -2,7 +2,7 @@
 // their validation, and watch()'s refusal of machines its bus never hears from.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { App, SecretValue, Stack } from 'aws-cdk-lib';
+import { App, BootstraplessSynthesizer, SecretValue, Stack, Stage, aws_cloudformation as cloudformation } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -301,5 +301,37 @@ describe('the example hub and spoke stacks (bin/organization.ts)', () => {
     const { json } = templateOf(stacks().hub);
     const outputs = (json as unknown as { Outputs: Record<string, unknown> }).Outputs;
     assert.ok(outputs.HubBusArn && outputs.HubNotifierRoleArn && outputs.NotifierArn);
+  });
+});
+
+describe("the README's StackSet recipe", () => {
+  test('the spoke template stands alone (no assets, no bootstrap check) and fits a StackSet templateBody', () => {
+    const app = offlineApp();
+    const spokeStage = new Stage(app, 'SpokeTemplate');
+    const spokeStack = new Stack(spokeStage, 'TicketBridgeSpoke', { synthesizer: new BootstraplessSynthesizer() });
+    new FailureTicketSpoke(spokeStack, 'Spoke', { organizationId: ORG, hubBusArn: HUB_BUS, hubNotifierRoleArn: HUB_ROLE });
+    const artifact = spokeStage.synth().getStackArtifact(spokeStack.artifactId);
+    const template = artifact.template as { Parameters?: Record<string, unknown>; Rules?: Record<string, unknown> };
+    assert.equal(artifact.assets.length, 0, 'nothing to upload to member accounts');
+    assert.equal(template.Rules?.CheckBootstrapVersion, undefined, 'member accounts need no CDK bootstrap');
+    assert.deepEqual(Object.keys(template.Parameters ?? {}), []);
+    const body = JSON.stringify(template);
+    assert.ok(body.length < 51200, `templateBody is limited to 51,200 bytes, got ${body.length}`);
+
+    const admin = new Stack(app, 'TicketBridgeSpokes');
+    new cloudformation.CfnStackSet(admin, 'Spokes', {
+      stackSetName: 'ticket-bridge-spoke',
+      permissionModel: 'SERVICE_MANAGED',
+      autoDeployment: { enabled: true, retainStacksOnAccountRemoval: false },
+      callAs: 'SELF',
+      capabilities: ['CAPABILITY_NAMED_IAM'],
+      managedExecution: { Active: true },
+      operationPreferences: { failureToleranceCount: 0, maxConcurrentPercentage: 25 },
+      templateBody: body,
+      stackInstancesGroup: [{ deploymentTargets: { organizationalUnitIds: ['ou-ab12-cdef3456'] }, regions: ['eu-west-1'] }],
+    });
+    const [, stackSet] = onlyResourceOfType(templateOf(admin).json, 'AWS::CloudFormation::StackSet');
+    const resources = Object.values((JSON.parse(stackSet.Properties!.TemplateBody) as CfnTemplate).Resources);
+    assert.ok(resources.some((r) => r.Type === 'AWS::IAM::Role' && r.Properties?.RoleName === DEFAULT_HISTORY_ROLE_NAME));
   });
 });
