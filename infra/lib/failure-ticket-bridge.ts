@@ -1,4 +1,4 @@
-import { Arn, ArnFormat, Duration, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Arn, ArnFormat, Duration, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -141,7 +141,37 @@ export interface WatchOptions {
    * @default false
    */
   readonly recoveryNotes?: boolean;
+
+  /**
+   * The event bus the rule goes on, e.g. a bus that receives other accounts'
+   * events. A state machine of another account or region sends its status
+   * changes to its own default bus only: watch it through
+   * {@link FailureTicketHub} and {@link FailureTicketSpoke}, which forward them.
+   * @default the default bus of the stack's account and region
+   */
+  readonly eventBus?: events.IEventBus;
 }
+
+/**
+ * The `detail` of an EventBridge pattern for "Step Functions Execution Status
+ * Change" events with these statuses, except those whose catch chain already
+ * filed a ticket (cause starting with {@link TICKET_FILED_CAUSE_PREFIX}).
+ * `stateMachineArn` narrows it to machines (exact ARNs, or `{ prefix }` matchers).
+ */
+export function executionStatusDetail(statuses: readonly string[], stateMachineArn?: unknown[]): Record<string, unknown> {
+  return {
+    ...(stateMachineArn ? { stateMachineArn } : {}),
+    status: [...statuses],
+    $or: [
+      { cause: events.Match.anythingButPrefix(TICKET_FILED_CAUSE_PREFIX) },
+      { cause: events.Match.nullValue() },
+      { cause: events.Match.doesNotExist() },
+    ],
+  };
+}
+
+/** `source` and `detail-type` of the events the bridge reports, for a rule's pattern. */
+export const EXECUTION_STATUS_EVENT = { source: ['aws.states'], detailType: ['Step Functions Execution Status Change'] } as const;
 
 /**
  * What the notifier may do on the executions of a watched state machine:
@@ -946,7 +976,7 @@ export class FailureTicketBridge extends Construct {
    * machine defined in this app is refused; use {@link catchFailures} there.
    */
   watch(stateMachine: sfn.IStateMachine, options: readonly WatchedStatus[] | WatchOptions = {}): events.Rule {
-    const { statuses = WATCHED_STATUSES, recoveryNotes = false }: WatchOptions = isStatusList(options) ? { statuses: options } : options;
+    const { statuses = WATCHED_STATUSES, recoveryNotes = false, eventBus }: WatchOptions = isStatusList(options) ? { statuses: options } : options;
     if (isExpress(stateMachine)) {
       throw new Error(
         `FailureTicketBridge.watch: ${stateMachine.node.path} is an Express state machine. EventBridge gets ` +
@@ -954,14 +984,8 @@ export class FailureTicketBridge extends Construct {
           'Use catchFailures() on its tasks instead (the Catch path works in Express workflows).',
       );
     }
-    if (recoveryNotes) {
-      if (!this.incidentsOn) {
-        throw new Error(
-          'FailureTicketBridge.watch: `recoveryNotes` are replies on incidents, which need the idempotency table and a grouping other than off',
-        );
-      }
-      this.notifier.addEnvironment('RECOVERY_NOTES', 'true');
-    }
+    if (!eventBus) this.refuseForeignMachine(stateMachine);
+    if (recoveryNotes) this.enableRecoveryNotes('FailureTicketBridge.watch');
     const executions = executionArnsOf(stateMachine);
     const policy = this.watchedExecutionsPolicy();
     policy.addStatements(
@@ -980,28 +1004,59 @@ export class FailureTicketBridge extends Construct {
       description: recoveryNotes
         ? `Files a ticket when ${stateMachine.node.path} fails without a caught ticket, and notes when it recovers`
         : `Files a ticket when ${stateMachine.node.path} fails without a caught ticket`,
+      eventBus,
       eventPattern: {
-        source: ['aws.states'],
-        detailType: ['Step Functions Execution Status Change'],
-        detail: {
-          stateMachineArn: [stateMachine.stateMachineArn],
-          status: [...statuses, ...(recoveryNotes ? ['SUCCEEDED'] : [])],
-          $or: [
-            { cause: events.Match.anythingButPrefix(TICKET_FILED_CAUSE_PREFIX) },
-            { cause: events.Match.nullValue() },
-            { cause: events.Match.doesNotExist() },
-          ],
-        },
+        source: [...EXECUTION_STATUS_EVENT.source],
+        detailType: [...EXECUTION_STATUS_EVENT.detailType],
+        detail: executionStatusDetail([...statuses, ...(recoveryNotes ? ['SUCCEEDED'] : [])], [stateMachine.stateMachineArn]),
       },
     });
-    rule.addTarget(
-      new targets.LambdaFunction(this.notifier, {
-        deadLetterQueue: this.deadLetterQueue,
-        retryAttempts: 8,
-        maxEventAge: Duration.hours(6),
-      }),
-    );
+    rule.addTarget(this.notifierTarget());
     return rule;
+  }
+
+  /**
+   * The notifier as an EventBridge target, as {@link watch} adds it: invoked
+   * asynchronously, 8 retries within 6 hours, then the dead-letter queue.
+   */
+  notifierTarget(): targets.LambdaFunction {
+    return new targets.LambdaFunction(this.notifier, {
+      deadLetterQueue: this.deadLetterQueue,
+      retryAttempts: 8,
+      maxEventAge: Duration.hours(6),
+    });
+  }
+
+  /**
+   * Turns on the notifier's recovery notes (`RECOVERY_NOTES=true`): a
+   * SUCCEEDED event adds a "recovered" reply to the machine's open incidents.
+   * Needs incidents. `caller` names who asked, in the error.
+   */
+  enableRecoveryNotes(caller = 'FailureTicketBridge'): void {
+    if (!this.incidentsOn) {
+      throw new Error(`${caller}: \`recoveryNotes\` are replies on incidents, which need the idempotency table and a grouping other than off`);
+    }
+    this.notifier.addEnvironment('RECOVERY_NOTES', 'true');
+  }
+
+  /**
+   * A machine of another account or region (both known at synth) never sends
+   * its events to this stack's default bus: a rule there would never fire.
+   */
+  private refuseForeignMachine(stateMachine: sfn.IStateMachine): void {
+    const arn = stateMachine.stateMachineArn;
+    if (Token.isUnresolved(arn)) return;
+    const { account, region } = Arn.split(arn, ArnFormat.COLON_RESOURCE_NAME);
+    const stack = Stack.of(this);
+    const foreign = (theirs: string | undefined, ours: string) => theirs !== undefined && theirs !== '' && !Token.isUnresolved(ours) && theirs !== ours;
+    const where = foreign(account, stack.account) ? `account ${account}` : foreign(region, stack.region) ? `region ${region}` : undefined;
+    if (!where) return;
+    throw new Error(
+      `FailureTicketBridge.watch: ${arn} is in ${where}, and this stack is in account ${stack.account}, region ${stack.region}: ` +
+        "its status changes go to its own account and region's default bus, so a rule here would never fire. " +
+        'Deploy a FailureTicketSpoke there (it forwards them to a FailureTicketHub bus, whose notifier reads the history through the spoke role), ' +
+        'or pass `eventBus` if its events already reach a bus of this stack.',
+    );
   }
 }
 

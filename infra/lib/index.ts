@@ -1,6 +1,7 @@
 export * from './connection-key';
 export * from './connection-parameters';
 export * from './failure-ticket-bridge';
+export * from './organization';
 export * from './outseta-connection';
 export * from './scoped-http-invoke';
 export {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every offline check of infra/, from a fresh checkout: installs its own tools,
-# compiles, lints, synthesizes the demo stack in both auth modes (Rust bundling
-# skipped: no cargo build, no Docker, no AWS credentials), then runs the node
+# compiles, lints, synthesizes the demo stack in both auth modes and the
+# organization example's hub and spoke stacks (Rust bundling skipped: no cargo
+# build, no Docker, no AWS credentials), then runs the node
 # tests (against AWS API models from a pinned botocore), cfn-lint and
 # asl-validator. Exits non-zero on the first failure.
 set -euo pipefail
@@ -29,13 +30,14 @@ BOTOCORE_DIR=$(scripts/fetch-api-models.sh)
 export BOTOCORE_DIR
 echo "$BOTOCORE_DIR"
 
-step "cdk synth (OAuth demo, and API-key demo)"
-rm -rf cdk.out cdk.out.apikey dist/asl
+step "cdk synth (OAuth demo, API-key demo, and the organization's hub and spoke)"
+rm -rf cdk.out cdk.out.apikey cdk.out.organization dist/asl
 synth() { npx cdk synth --app 'node dist/bin/app.js' --no-notices --quiet "$@"; }
 synth -o cdk.out
 synth -o cdk.out.apikey -c auth=apikey -c outsetaDomain=example.outseta.com \
   -c outsetaSecretName=ticket-bridge/outseta-auth -c fromPersonEmail=ops@example.com
-templates=(cdk.out/*.template.json cdk.out.apikey/*.template.json)
+npx cdk synth --app 'node dist/bin/organization.js' --no-notices --quiet -o cdk.out.organization
+templates=(cdk.out/*.template.json cdk.out.apikey/*.template.json cdk.out.organization/*.template.json)
 ls -l "${templates[@]}"
 
 step "node --test"

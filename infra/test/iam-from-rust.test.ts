@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { SecretValue, Stack } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import { FailureTicketBridge, IDEMPOTENCY_TABLE_ACTIONS, OutsetaCredentials, WATCHED_EXECUTION_ACTIONS, WATCHED_MACHINE_ACTIONS } from '../lib';
+import { FailureTicketBridge, FailureTicketHub, IDEMPOTENCY_TABLE_ACTIONS, OutsetaCredentials, WATCHED_EXECUTION_ACTIONS, WATCHED_MACHINE_ACTIONS } from '../lib';
 import { serviceModel } from './api-model';
 import { allStatements, asList, offlineApp, resourcesOfType, templateOf } from './support';
 
@@ -23,15 +23,23 @@ const SDK_CRATES: Record<string, string> = {
   secretsmanager: 'aws_sdk_secretsmanager',
   sns: 'aws_sdk_sns',
   states: 'aws_sdk_sfn',
+  sts: 'aws_sdk_sts',
 };
 /** The AWS services whose IAM this test owns, by botocore model name. */
-const SERVICES = ['dynamodb', 'secretsmanager', 'sns', 'stepfunctions'];
+const SERVICES = ['dynamodb', 'secretsmanager', 'sns', 'stepfunctions', 'sts'];
 /**
  * Granted before the Rust side calls it: nothing now. (The history read was,
  * until the notifier called `GetExecutionHistory`; the set stays so the next
  * such grant has a place, and a test that keeps it honest.)
  */
 const GRANTED_AHEAD_OF_CODE = new Set<string>([]);
+/**
+ * Called without any grant, because IAM does not control them: STS's
+ * GetCallerIdentity always answers whoever signs the call ("No permissions are
+ * required to perform this operation", STS API reference), and the notifier
+ * calls it to learn its own account before deciding whether to assume a role.
+ */
+const NEEDS_NO_GRANT = new Set<string>(['sts:GetCallerIdentity']);
 
 const snake = (name: string) => name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/([A-Z])([A-Z][a-z])/g, '$1_$2').toLowerCase();
 
@@ -99,7 +107,11 @@ export function calledActions(): Map<string, string[]> {
   return called;
 }
 
-/** The notifier with everything switched on: table, fallback topic, a watched machine. */
+/**
+ * What the notifier's role may do: a bridge with everything switched on
+ * (table, fallback topic, a watched machine), and a hub (which adds
+ * sts:AssumeRole on the spokes' reader role), together.
+ */
 function grantedActions(): Set<string> {
   const stack = new Stack(offlineApp(), 'Consumer');
   const bridge = new FailureTicketBridge(stack, 'Bridge', {
@@ -109,16 +121,26 @@ function grantedActions(): Set<string> {
   });
   const step = new sfn.Pass(stack, 'Step');
   bridge.watch(new sfn.StateMachine(stack, 'Machine', { definitionBody: sfn.DefinitionBody.fromChainable(step) }));
+  const hub = new Stack(offlineApp(), 'Hub');
+  new FailureTicketHub(hub, 'Hub', {
+    organizationId: 'o-a1b2c3d4e5',
+    ticketApiUrl: 'https://acme.outseta.com/api/v1/support/cases',
+    fromPerson: { uid: 'u' },
+    outseta: OutsetaCredentials.fromKeySecret(SecretValue.secretsManager('outseta')),
+  });
+  return new Set([...notifierActions(stack), ...notifierActions(hub)]);
+}
+
+/** The actions of the services above that the notifier's role of `stack` is granted. */
+function notifierActions(stack: Stack): string[] {
   const { json } = templateOf(stack);
   const [, notifier] = resourcesOfType(json, 'AWS::Lambda::Function').find(([, r]) => r.Properties?.Environment?.Variables?.TICKET_API_URL)!;
   const roleId = notifier.Properties!.Role['Fn::GetAtt'][0];
   const prefixes = SERVICES.map((service) => serviceModel(service).metadata.signingName ?? serviceModel(service).metadata.endpointPrefix);
-  return new Set(
-    allStatements(json)
-      .filter(({ holder }) => json.Resources[holder].Properties?.Roles?.some((r: any) => r.Ref === roleId))
-      .flatMap(({ statement }) => asList<string>(statement.Action))
-      .filter((action) => prefixes.includes(action.split(':')[0])),
-  );
+  return allStatements(json)
+    .filter(({ holder }) => json.Resources[holder].Properties?.Roles?.some((r: any) => r.Ref === roleId))
+    .flatMap(({ statement }) => asList<string>(statement.Action))
+    .filter((action) => prefixes.includes(action.split(':')[0]));
 }
 
 describe('the notifier may do exactly what its Rust code calls', () => {
@@ -133,13 +155,22 @@ describe('the notifier may do exactly what its Rust code calls', () => {
   test('every called operation is granted (nothing fails with AccessDenied at run time)', () => {
     // watch() grants the history read in its own policy on the watched
     // machines' executions only (bridge.test.ts checks that statement).
-    const missing = [...called.keys()].filter((action) => !granted.has(action) && !GRANTED_AHEAD_OF_CODE.has(action));
+    const missing = [...called.keys()].filter((action) => !granted.has(action) && !GRANTED_AHEAD_OF_CODE.has(action) && !NEEDS_NO_GRANT.has(action));
     assert.deepEqual(missing, [], `called but not granted: ${missing.map((a) => `${a} at ${called.get(a)!.join(', ')}`).join('; ')}`);
   });
 
   test('nothing is granted that the code does not call', () => {
     const unused = [...granted].filter((action) => !called.has(action) && !GRANTED_AHEAD_OF_CODE.has(action));
     assert.deepEqual(unused, [], 'granted but never called');
+  });
+
+  test('STS: the hub grants sts:AssumeRole, which the notifier calls; GetCallerIdentity is called and needs no grant', () => {
+    assert.ok(called.has('sts:AssumeRole'), 'the notifier assumes the reader role (shared/aws/src/accounts.rs)');
+    assert.ok(granted.has('sts:AssumeRole'), 'FailureTicketHub grants it');
+    for (const action of NEEDS_NO_GRANT) {
+      assert.ok(called.has(action), `${action} is listed as needing no grant, and is called`);
+      assert.ok(!granted.has(action), `${action} needs no grant, and none is given`);
+    }
   });
 
   test("DynamoDB: the construct's table actions are the called ones, exactly", () => {
