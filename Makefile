@@ -146,6 +146,13 @@ bench: setup
 	cargo bench -p ticket-bridge --bench render -- --warm-up-time 1 --measurement-time 3
 	target/release/bench
 
+# What one hub costs per failure across a simulated organization (50 accounts
+# x 4 machines x 2 failures): AWS calls by operation and desk requests, through
+# the real notifier on moto and mock-api (bench/org_scale.py); writes
+# target/bench/org-scale.json. The README's scale table quotes it.
+org-scale: build
+	python3 bench/org_scale.py
+
 # The same harness with a few invocations, so it cannot rot. It fails only
 # when the harness or a function breaks, never on a timing. It claims no
 # timings, so it runs the debug builds `make test` already has (the harness
