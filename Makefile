@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .ONESHELL:
 .SHELLFLAGS := -euo pipefail -c
 
-.PHONY: setup build demo dev test lint test-rust test-e2e test-infra lambda-build test-package dist bench bench-smoke fmt
+.PHONY: setup build demo dev test lint test-rust test-e2e test-infra lambda-build test-package dist bench bench-smoke org-scale fmt
 
 setup:
 	scripts/setup.sh
