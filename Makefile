@@ -73,6 +73,10 @@ lambda-build: setup
 	if [ "$(LAMBDA_PROFILE)" = check ]; then
 	  export CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_OPT_LEVEL=0 CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
 	fi
+	# A target directory of its own: the arm64 build shares nothing with the
+	# debug one, and cargo's lock on a shared directory would stall the
+	# `cargo run` each `cargo lambda watch` instance of test-e2e starts.
+	export CARGO_TARGET_DIR="$$(cd .. && pwd)/target/lambda-build"
 	rm -rf cdk.out.bundled
 	npx cdk synth --app 'node dist/bin/app.js' --no-notices --quiet -o cdk.out.bundled
 	n=$$(find cdk.out.bundled -name bootstrap | wc -l)
@@ -109,11 +113,12 @@ dist: setup
 # The suites run two at a time, as two chains, because on 2 cores the Rust
 # builds keep the CPU busy while the infra, end-to-end and bench suites mostly
 # wait on processes they started:
-#   lint ─┬─ test-rust ──────────┬─ lambda-build ─ test-package
-#         └─ test-infra ─ test-e2e ─ bench-smoke
+#   lint ─┬─ test-rust ─┬─ test-e2e ─ bench-smoke
+#         └─ test-infra ┴─ lambda-build ─ test-package
 # lint first (its eslint reads infra/node_modules, which test-infra reinstalls);
-# infra before e2e (the local state machine run needs the synthesized template)
-# and before lambda-build (both write infra/dist and cdk.out*); the package
+# e2e after test-rust (their `cargo run`s would wait on its build's lock) and
+# infra (the local state machine run needs the synthesized template); infra
+# before lambda-build (both write infra/dist and cdk.out*); the package
 # test after lambda-build (it packs the arm64 bootstrap that one built; its
 # npm pack rebuilds infra/dist/lib, which the e2e run does not read). Each suite's
 # output is printed whole when it ends. `make test SUITE_JOBS=1` runs them one
@@ -123,7 +128,7 @@ SUITE_JOBS ?= 2
 SUITES := lint test-rust test-infra lambda-build test-package test-e2e bench-smoke
 ifeq ($(IN_MAKE_TEST),1)
 test-rust test-infra: | lint
-test-e2e: | test-infra
+test-e2e: | test-infra test-rust
 lambda-build: | test-rust test-infra
 test-package: | lambda-build
 bench-smoke: | test-e2e

@@ -58,4 +58,6 @@ def test_a_storm_of_fifty_under_four_requests_a_second_loses_nothing(svc):
     # notifier waited instead of giving up on it.
     limited = [r for r in svc.log_records() if r.get("fields", {}).get("outcome") == "rate_limited"]
     assert limited, "the storm never reached the limit: the test proves nothing"
-    assert len(filed) >= STORM - 2, f"only {len(filed)} of {STORM} filed: Retry-After is not honoured"
+    # 429s spend the invocation's time, not its attempts: at 4 a second, 50
+    # cases take ~13 s, inside the 25 s budget, so every one is filed.
+    assert len(filed) == STORM, f"only {len(filed)} of {STORM} filed within their budgets: {refused[:2]}"

@@ -10,8 +10,9 @@
 //!   401/403/407 otherwise: re-read the secret once (it may have rotated).
 //!   A second refusal is `AuthError`.
 //! - 429, 500, 502, 503, 504, connect errors and timeouts: retry with
-//!   exponential backoff and full jitter, waiting at least `Retry-After`,
-//!   as long as the deadline allows. Then `TicketDeliveryFailed`.
+//!   exponential backoff and full jitter, after `Retry-After` when given,
+//!   as long as the deadline allows; a 429 does not use up an attempt
+//!   (throttling is bounded by the deadline). Then `TicketDeliveryFailed`.
 //! - A 404 to a call about an existing resource: it is gone, an answer.
 //! - Any other 4xx: `TicketRejected` with the API's own message.
 
@@ -195,6 +196,7 @@ impl Executor {
     ) -> Result<Answer, NotifierError> {
         let mut conn = self.connection().await?;
         let mut refreshed = false;
+        let mut throttled = 0u32;
         let mut first = self.primed.lock().ok().and_then(|mut p| p.take());
         let mut last_problem = String::from("no attempt was made");
         // `stats` counts every call of the invocation (a read, then a
@@ -262,6 +264,9 @@ impl Executor {
                         }
                         Class::Retry => {
                             last_problem = format!("HTTP {}", status.as_u16());
+                            // A 429 is the API asking to wait, not failing:
+                            // it spends time, not one of the attempts.
+                            throttled += u32::from(status == StatusCode::TOO_MANY_REQUESTS);
                             retry_after
                         }
                         Class::Reject => {
@@ -289,7 +294,13 @@ impl Executor {
             let left = deadline.saturating_duration_since(Instant::now());
             let jitter = rand::rng().random_range(0.0..=1.0);
             let made = stats.api_calls - before;
-            match next_step(made, self.max_attempts, retry_after, left, jitter) {
+            match next_step(
+                made - throttled,
+                self.max_attempts,
+                retry_after,
+                left,
+                jitter,
+            ) {
                 Step::Wait(wait) => tokio::time::sleep(wait).await,
                 Step::Stop(why) => {
                     return Err(NotifierError::TicketDeliveryFailed(format!(
@@ -398,8 +409,10 @@ pub enum Step {
 /// The retry decision, pure so it can be tested as a table: after `attempt`
 /// attempts, wait the full-jitter backoff (`jitter` in 0..=1 picks a point
 /// up to the exponential ceiling, so a burst of failed notifiers does not
-/// retry in lockstep), but at least the server's `Retry-After`, and only if
-/// the wait plus a useful attempt still fit in `left`.
+/// retry in lockstep), added to the server's `Retry-After` when it sent one,
+/// and only if the wait plus a useful attempt still fit in `left`. A 429 is
+/// not counted in `attempt` (the caller leaves it out): throttling is
+/// bounded by the time left, not by the attempt limit.
 pub fn next_step(
     attempt: u32,
     max_attempts: u32,
@@ -413,9 +426,14 @@ pub fn next_step(
     let ceiling = BASE_BACKOFF
         .saturating_mul(1 << attempt.min(16))
         .min(MAX_BACKOFF);
-    let wait = ceiling
-        .mul_f64(jitter.clamp(0.0, 1.0))
-        .max(retry_after.unwrap_or_default());
+    let jittered = ceiling.mul_f64(jitter.clamp(0.0, 1.0));
+    // After the server's Retry-After, not at it: a burst of notifiers told
+    // to wait one second would otherwise all come back in the same instant
+    // and be refused together again.
+    let wait = match retry_after {
+        Some(after) => after + jittered,
+        None => jittered,
+    };
     if wait + MIN_ATTEMPT > left {
         return Step::Stop(format!(
             "the next retry (in {} ms) would not fit the time left ({} ms)",
@@ -525,7 +543,7 @@ mod tests {
             (2, 5, None, s(10), 1.0, Some(ms(800))),
             (10, 20, None, s(60), 1.0, Some(MAX_BACKOFF)),
             (1, 5, Some(s(3)), s(10), 0.0, Some(s(3))),
-            (1, 5, Some(s(3)), s(10), 1.0, Some(s(3))),
+            (1, 5, Some(s(3)), s(10), 1.0, Some(ms(3400))),
             (5, 5, None, s(10), 0.0, None),
             (1, 1, None, s(10), 0.0, None),
             (1, 5, Some(s(9)), s(9), 0.0, None),
