@@ -296,6 +296,7 @@ impl Executor {
             let made = stats.api_calls - before;
             match next_step(
                 made - throttled,
+                made,
                 self.max_attempts,
                 retry_after,
                 left,
@@ -406,8 +407,8 @@ pub enum Step {
     Stop(String),
 }
 
-/// The retry decision, pure so it can be tested as a table: after `attempt`
-/// attempts, wait the full-jitter backoff (`jitter` in 0..=1 picks a point
+/// The retry decision, pure so it can be tested as a table: after `tries`
+/// calls of which `attempt` count against the limit, wait the full-jitter backoff (`jitter` in 0..=1 picks a point
 /// up to the exponential ceiling, so a burst of failed notifiers does not
 /// retry in lockstep), added to the server's `Retry-After` when it sent one,
 /// and only if the wait plus a useful attempt still fit in `left`. A 429 is
@@ -415,6 +416,7 @@ pub enum Step {
 /// bounded by the time left, not by the attempt limit.
 pub fn next_step(
     attempt: u32,
+    tries: u32,
     max_attempts: u32,
     retry_after: Option<Duration>,
     left: Duration,
@@ -423,8 +425,10 @@ pub fn next_step(
     if attempt >= max_attempts {
         return Step::Stop(format!("the attempt limit ({max_attempts}) is reached"));
     }
+    // The backoff grows with every try, 429s included, so an API that keeps
+    // refusing (with a Retry-After already past) is not asked ever faster.
     let ceiling = BASE_BACKOFF
-        .saturating_mul(1 << attempt.min(16))
+        .saturating_mul(1 << tries.max(attempt).min(16))
         .min(MAX_BACKOFF);
     let jittered = ceiling.mul_f64(jitter.clamp(0.0, 1.0));
     // After the server's Retry-After, not at it: a burst of notifiers told
@@ -553,7 +557,7 @@ mod tests {
             (40, 50, None, s(60), 2.0, Some(MAX_BACKOFF)),
         ];
         for &(attempt, max, after, left, jitter, want) in cases {
-            let got = next_step(attempt, max, after, left, jitter);
+            let got = next_step(attempt, attempt, max, after, left, jitter);
             match want {
                 Some(w) => assert_eq!(
                     got,
@@ -566,7 +570,13 @@ mod tests {
                 ),
             }
         }
-        let Step::Stop(why) = next_step(5, 5, None, s(1), 0.0) else {
+        // Throttled tries count for the backoff, not for the limit.
+        assert_eq!(
+            next_step(0, 4, 5, Some(Duration::ZERO), s(10), 1.0),
+            Step::Wait(ms(3200))
+        );
+        assert_eq!(next_step(0, 40, 1, None, s(10), 0.5), Step::Wait(ms(2500)));
+        let Step::Stop(why) = next_step(5, 5, 5, None, s(1), 0.0) else {
             panic!()
         };
         assert_eq!(why, "the attempt limit (5) is reached");
