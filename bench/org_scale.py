@@ -27,49 +27,11 @@ from concurrent.futures import ThreadPoolExecutor
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 
-import boto3  # noqa: E402
 
-from localrun import REGION, Services, field, http  # noqa: E402
+from localrun import Services, field, http, status_change  # noqa: E402
 
 KEY = "ORGSCALEKEY"
 ROLE = "TicketBridgeHistoryReader"
-
-
-def sfn_in(svc, account):
-    sts = svc.client("sts")
-    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/setup", RoleSessionName="setup")["Credentials"]
-    return boto3.client(
-        "stepfunctions",
-        endpoint_url=svc.moto,
-        region_name=REGION,
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-    )
-
-
-def status_change(machine_arn, run):
-    return {
-        "version": "0",
-        "id": os.urandom(8).hex(),
-        "detail-type": "Step Functions Execution Status Change",
-        "source": "aws.states",
-        "account": run.split(":")[4],
-        "time": "2026-12-01T10:00:00Z",
-        "region": REGION,
-        "resources": [run],
-        "detail": {
-            "executionArn": run,
-            "stateMachineArn": machine_arn,
-            "name": run.rsplit(":", 1)[1],
-            "status": "FAILED",
-            "startDate": 1795255092345,
-            "stopDate": 1795255350123,
-            "input": "{}",
-            "error": None,
-            "cause": None,
-        },
-    }
 
 
 def desk_requests(svc):
@@ -110,7 +72,7 @@ def main():
         events = []
         for a in range(args.accounts):
             account = f"2{a + 1:011d}"
-            sfn = sfn_in(svc, account)
+            sfn = svc.client_in("stepfunctions", account)
             for m in range(args.machines):
                 machine = sfn.create_state_machine(
                     name=f"pipeline-{m}",

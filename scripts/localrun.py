@@ -322,6 +322,23 @@ class Services:
             aws_secret_access_key="test",
         )
 
+    def client_in(self, service, account):
+        """A boto3 client acting in `account`: moto's STS maps the credentials
+        AssumeRole returns to the role's account, so one moto holds many."""
+        import boto3
+
+        creds = self.client("sts").assume_role(RoleArn=f"arn:aws:iam::{account}:role/setup", RoleSessionName="setup")[
+            "Credentials"
+        ]
+        return boto3.client(
+            service,
+            endpoint_url=self.moto,
+            region_name=REGION,
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+        )
+
     def secrets(self):
         return self.client("secretsmanager")
 
@@ -486,6 +503,32 @@ class Services:
 
     def cleanup(self):
         shutil.rmtree(self.logdir, ignore_errors=True)
+
+
+def status_change(machine_arn, run):
+    """The EventBridge status change of a FAILED execution `run`, as a hub bus
+    receives it: no failed state, no error, no cause."""
+    return {
+        "version": "0",
+        "id": os.urandom(8).hex(),
+        "detail-type": "Step Functions Execution Status Change",
+        "source": "aws.states",
+        "account": run.split(":")[4],
+        "time": "2026-12-01T10:00:00Z",
+        "region": run.split(":")[3],
+        "resources": [run],
+        "detail": {
+            "executionArn": run,
+            "stateMachineArn": machine_arn,
+            "name": run.rsplit(":", 1)[1],
+            "status": "FAILED",
+            "startDate": 1795255092345,
+            "stopDate": 1795255350123,
+            "input": "{}",
+            "error": None,
+            "cause": None,
+        },
+    }
 
 
 def field(record, name):

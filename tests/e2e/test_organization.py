@@ -10,10 +10,9 @@ if the hub read the spoke's history through the reader role."""
 
 import os
 
-import boto3
 import pytest
 
-from localrun import REGION, Services, http
+from localrun import Services, http, status_change
 
 HUB = "123456789012"
 SPOKE = "222222222222"
@@ -30,20 +29,6 @@ def org():
         s.cleanup()
 
 
-def sfn_in(svc, account):
-    """A Step Functions client acting in `account`, through moto's STS."""
-    sts = svc.client("sts")
-    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/setup", RoleSessionName="setup")["Credentials"]
-    return boto3.client(
-        "stepfunctions",
-        endpoint_url=svc.moto,
-        region_name=REGION,
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-    )
-
-
 def failed_run(sfn, machine="orders"):
     """A machine whose one state `A State` fails with `AnError`, and a run."""
     arn = sfn.create_state_machine(
@@ -53,32 +38,6 @@ def failed_run(sfn, machine="orders"):
     )["stateMachineArn"]
     run = sfn.start_execution(stateMachineArn=arn)["executionArn"]
     return arn, run
-
-
-def status_change(machine_arn, run):
-    """What EventBridge delivers to the hub bus: no failed state, no error."""
-    account = run.split(":")[4]
-    return {
-        "version": "0",
-        "id": os.urandom(8).hex(),
-        "detail-type": "Step Functions Execution Status Change",
-        "source": "aws.states",
-        "account": account,
-        "time": "2026-12-01T10:00:00Z",
-        "region": REGION,
-        "resources": [run],
-        "detail": {
-            "executionArn": run,
-            "stateMachineArn": machine_arn,
-            "name": run.rsplit(":", 1)[1],
-            "status": "FAILED",
-            "startDate": 1795255092345,
-            "stopDate": 1795255350123,
-            "input": "{}",
-            "error": None,
-            "cause": None,
-        },
-    }
 
 
 def start_hub(svc, extra):
@@ -98,7 +57,7 @@ def case(svc, auth, uid):
 
 
 def test_a_spoke_failure_is_filed_with_the_spokes_history_and_each_account_is_its_own_incident(org):
-    spoke_machine, spoke_run = failed_run(sfn_in(org, SPOKE))
+    spoke_machine, spoke_run = failed_run(org.client_in("stepfunctions", SPOKE))
     hub_machine, hub_run = failed_run(org.client("stepfunctions"))
     assert f":{SPOKE}:" in spoke_run and f":{HUB}:" in hub_run, (spoke_run, hub_run)
     auth = start_hub(org, {"HISTORY_ROLE_NAME": ROLE, "ACCOUNT_NAMES": f'{{"{SPOKE}": "staging"}}'})
@@ -121,7 +80,7 @@ def test_a_spoke_failure_is_filed_with_the_spokes_history_and_each_account_is_it
 
 
 def test_without_the_reader_role_the_ticket_still_files_and_says_why(org):
-    spoke_machine, spoke_run = failed_run(sfn_in(org, SPOKE))
+    spoke_machine, spoke_run = failed_run(org.client_in("stepfunctions", SPOKE))
     auth = start_hub(org, {})
     status, _, out = org.invoke("notifier", status_change(spoke_machine, spoke_run))
     assert status == 200, out

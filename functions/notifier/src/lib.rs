@@ -12,6 +12,7 @@ use serde_json::value::RawValue;
 use ticket_bridge::intake::Intake;
 use ticket_bridge::notifier::log_rejected;
 use ticket_bridge::redact::{Gate, Redactor};
+use ticket_bridge::text::escape_html;
 use ticket_bridge::{Notifier, NotifierError, RenderConfig};
 
 pub mod wiring;
@@ -151,7 +152,7 @@ pub fn render_cli(
         Ok(Intake::Skipped { status }) => {
             if html {
                 let text = format!("skipped: {status} (no ticket)");
-                return Ok(html_page(&text, &format!("<p>{}</p>", escape(&text))));
+                return Ok(html_page(&text, &format!("<p>{}</p>", escape_html(&text))));
             }
             serde_json::to_string_pretty(&serde_json::json!({"skipped": true, "status": status}))
         }
@@ -169,10 +170,6 @@ pub fn render_cli(
 fn html_page(title: &str, body: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n</head>\n<body>\n{body}</body>\n</html>",
-        escape(title)
+        escape_html(title)
     )
-}
-
-fn escape(s: &str) -> String {
-    ticket_bridge::text::escape_html(s)
 }

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use ticket_bridge::secrets::SecretSource;
 use ticket_bridge::{Config, Notifier, NotifierError};
 use ticket_bridge_aws::{Accounts, SecretsManager, Sns, claims, incidents};
-use ticket_bridge_outseta::OutsetaDesk;
 
 /// The production wiring: one HTTP stack for the process (one rustls
 /// configuration, one root store, one connection pool) serving the ticket
@@ -42,7 +41,7 @@ pub fn from_sdk_with_http(
     let topic = config.fallback_topic_arn.clone();
     let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(sdk));
     let accounts = Arc::new(Accounts::new(sdk, config.history_role_name.clone()));
-    let mut notifier = with_desk(config, Arc::new(secrets), http)
+    let mut notifier = ticket_bridge_outseta::notifier(config, Arc::new(secrets), http)
         .with_history(accounts.clone())
         .with_tags(accounts);
     if let Some(table) = table {
@@ -57,20 +56,9 @@ pub fn from_sdk_with_http(
     notifier
 }
 
-/// A notifier filing on Outseta with the connection from `secrets`, and the
-/// in-memory adapters for everything else (tests add their own).
-pub fn with_desk(
-    config: Config,
-    secrets: Arc<dyn SecretSource>,
-    http: reqwest::Client,
-) -> Notifier {
-    let gate = Notifier::gate_for(&config);
-    let desk = OutsetaDesk::new(&config.desk, secrets, gate.clone(), http);
-    Notifier::new(config, gate, Arc::new(desk))
-}
-
-/// [`with_desk`] on a fresh HTTP client for the configuration.
+/// `ticket_bridge_outseta::notifier` on a fresh HTTP client for the
+/// configuration.
 pub fn outseta(config: Config, secrets: Arc<dyn SecretSource>) -> Result<Notifier, NotifierError> {
     let http = ticket_bridge_http::http_client(&config.desk)?;
-    Ok(with_desk(config, secrets, http))
+    Ok(ticket_bridge_outseta::notifier(config, secrets, http))
 }

@@ -165,9 +165,22 @@ pub async fn enrich<S: HistorySource + ?Sized>(
     (failure, extra)
 }
 
+/// How the note of a history that could not be read starts.
+const UNAVAILABLE: &str = "execution history unavailable: ";
+
+impl Enrichment {
+    /// Whether the history could not be read (denied, throttled, gone, no
+    /// role for its account): what the `HistoryUnavailable` metric counts.
+    pub fn history_unavailable(&self) -> bool {
+        self.note
+            .as_deref()
+            .is_some_and(|n| n.starts_with(UNAVAILABLE))
+    }
+}
+
 fn unavailable(why: String) -> Enrichment {
     Enrichment {
-        note: Some(format!("execution history unavailable: {why}")),
+        note: Some(format!("{UNAVAILABLE}{why}")),
         ..Enrichment::default()
     }
 }

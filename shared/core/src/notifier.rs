@@ -578,11 +578,7 @@ impl Notifier {
                     ..HistoryLimits::default()
                 };
                 let (failure, extra) = enrich(history.as_ref(), failure, &limits).await;
-                if extra
-                    .note
-                    .as_deref()
-                    .is_some_and(|n| n.starts_with("execution history unavailable"))
-                {
+                if extra.history_unavailable() {
                     metrics::count("HistoryUnavailable", 1);
                 }
                 (failure, Some(extra))

@@ -157,8 +157,8 @@ impl OutsetaDesk {
         }
         let note = format!(
             "<p><em>Routing: assignee {} not set: {}</em></p>",
-            routing::escape(assignee.unwrap_or_default()),
-            routing::escape(&refusal.to_string())
+            ticket_bridge::text::escape_html(assignee.unwrap_or_default()),
+            ticket_bridge::text::escape_html(&refusal.to_string())
         );
         let reply = Reply::new(&self.agent_name, uid, note);
         if let Err(e) = self.post_reply(&reply, end, stats).await {
@@ -257,6 +257,20 @@ impl OutsetaDesk {
             Answer::Success(_)
         ))
     }
+}
+
+/// A notifier filing on Outseta, its connection from `secrets`, on `http`
+/// (the process's one client), with the in-memory adapters for everything
+/// else: the notifier and its desk share one redaction gate, so every
+/// credential the desk sends is masked wherever the notifier writes.
+pub fn notifier(
+    config: ticket_bridge::Config,
+    secrets: Arc<dyn SecretSource>,
+    http: reqwest::Client,
+) -> ticket_bridge::Notifier {
+    let gate = ticket_bridge::Notifier::gate_for(&config);
+    let desk = OutsetaDesk::new(&config.desk, secrets, gate.clone(), http);
+    ticket_bridge::Notifier::new(config, gate, Arc::new(desk))
 }
 
 impl Desk for OutsetaDesk {

@@ -13,6 +13,7 @@ use reqwest::Method;
 use serde_json::Value;
 use ticket_bridge::desk::Attempts;
 use ticket_bridge::error::NotifierError;
+use ticket_bridge::text::escape_html;
 use ticket_bridge_http::{Answer, Call, Executor};
 use url::Url;
 
@@ -127,15 +128,10 @@ pub(crate) fn with_skipped(body: &str, skipped: &[String]) -> String {
     let mut out = body.to_owned();
     for line in skipped {
         out.push_str("<p><em>Routing: ");
-        out.push_str(&escape(line));
+        out.push_str(&escape_html(line));
         out.push_str("</em></p>\n");
     }
     out
-}
-
-/// The caller's text as HTML text.
-pub(crate) fn escape(s: &str) -> String {
-    ticket_bridge::text::escape_html(s)
 }
 
 /// Whether an error is the desk refusing what was sent (not being down).

@@ -67,10 +67,7 @@ pub fn memory_notifier(
 /// on the in-memory adapters for everything else.
 pub fn outseta_notifier(config: Config, secret: StaticSecret) -> Notifier {
     let http = ticket_bridge_http::http_client(&config.desk).expect("an HTTP client");
-    let gate = Notifier::gate_for(&config);
-    let desk =
-        ticket_bridge_outseta::OutsetaDesk::new(&config.desk, Arc::new(secret), gate.clone(), http);
-    Notifier::new(config, gate, Arc::new(desk))
+    ticket_bridge_outseta::notifier(config, Arc::new(secret), http)
 }
 
 pub fn deadline() -> Option<SystemTime> {
