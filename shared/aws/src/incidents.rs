@@ -40,6 +40,9 @@ const LAST_REPLY: &str = "last_reply";
 const PENDING: &str = "pending";
 const PENDING_COUNT: &str = "pending_count";
 const RECOVERED: &str = "recovered";
+const SUCCESSES: &str = "successes";
+const RESOLVED: &str = "resolved";
+const MUTED: &str = "muted";
 const VERSION: &str = "version";
 const EXPIRATION: &str = "expiration";
 const FLIGHT: &str = "flight";
@@ -280,7 +283,8 @@ impl IncidentStore for DynamoDb {
                 let u = if kept {
                     Update::new(
                         "SET #pending = list_append(if_not_exists(#pending, :empty), :entry), \
-                         #last_seen = :now, #expiration = :exp ADD #pending_count :one",
+                         #last_seen = :now, #expiration = :exp, #successes = :zero \
+                         ADD #pending_count :one",
                         format!(
                             "{LIVE} AND (attribute_not_exists(#pending) OR (size(#pending) < :kept \
                              AND (attribute_not_exists(#flight_owner) OR size(#pending) < :beside)))"
@@ -290,7 +294,8 @@ impl IncidentStore for DynamoDb {
                     .value(":entry", AttributeValue::L(vec![s(&entry)]))
                 } else {
                     Update::new(
-                        "SET #last_seen = :now, #expiration = :exp ADD #pending_count :one",
+                        "SET #last_seen = :now, #expiration = :exp, #successes = :zero \
+                         ADD #pending_count :one",
                         format!(
                             "{LIVE} AND attribute_exists(#pending) AND (size(#pending) >= :kept \
                              OR (attribute_exists(#flight_owner) AND size(#pending) >= :beside))"
@@ -302,6 +307,8 @@ impl IncidentStore for DynamoDb {
                     .name(PENDING_COUNT)
                     .name(EXPIRATION)
                     .name(FLIGHT_OWNER)
+                    .name(SUCCESSES)
+                    .value(":zero", n(0_u64))
                     .value(":one", n(1_u64))
                     .value(":kept", n(PENDING_KEPT as u64))
                     .value(":beside", n(KEPT_BESIDE_FLIGHT as u64))
@@ -324,7 +331,7 @@ impl IncidentStore for DynamoDb {
             let mut set: Vec<String> = Vec::new();
             let mut remove: Vec<String> = Vec::new();
             let mut add = vec!["#version :one".to_owned()];
-            let fields: [(&str, Option<Option<AttributeValue>>); 10] = [
+            let fields: [(&str, Option<Option<AttributeValue>>); 13] = [
                 (STATUS, change.status.map(|st| Some(s(status_name(st))))),
                 (OWNER, change.owner.as_ref().map(|o| o.as_deref().map(s))),
                 (CREATING_UNTIL, change.creating_until_ms.map(|t| Some(n(t)))),
@@ -344,6 +351,9 @@ impl IncidentStore for DynamoDb {
                     RECOVERED,
                     change.recovered.map(|r| Some(AttributeValue::Bool(r))),
                 ),
+                (SUCCESSES, change.successes.map(|c| Some(n(c)))),
+                (RESOLVED, change.resolved_ms.map(|r| r.map(n))),
+                (MUTED, change.muted.map(|m| Some(n(m)))),
             ];
             for (attr, value) in fields {
                 match value {
@@ -614,6 +624,8 @@ fn item_of(key: &str, i: &Incident, expires_s: u64) -> Item {
         (LAST_SEEN.to_owned(), n(i.last_seen_ms)),
         (PENDING_COUNT.to_owned(), n(i.pending_count)),
         (RECOVERED.to_owned(), AttributeValue::Bool(i.recovered)),
+        (SUCCESSES.to_owned(), n(i.successes)),
+        (MUTED.to_owned(), n(i.muted)),
         (VERSION.to_owned(), n(i.version)),
         (EXPIRATION.to_owned(), n(expires_s)),
         (PENDING.to_owned(), AttributeValue::L(entries(&i.pending))),
@@ -634,6 +646,7 @@ fn item_of(key: &str, i: &Incident, expires_s: u64) -> Item {
         (PREVIOUS_CASE, i.previous_case.as_deref().map(s)),
         (FIRST_REASON, i.first_reason.as_deref().map(s)),
         (LAST_REPLY, i.last_reply_ms.map(n)),
+        (RESOLVED, i.resolved_ms.map(n)),
     ];
     for (k, v) in optional {
         if let Some(v) = v {
@@ -686,6 +699,11 @@ fn incident_of(item: &Item) -> Option<Incident> {
             .copied()
             .unwrap_or(false),
         in_flight,
+        successes: number(item, SUCCESSES)
+            .and_then(|c| u32::try_from(c).ok())
+            .unwrap_or(0),
+        resolved_ms: number(item, RESOLVED),
+        muted: number(item, MUTED).unwrap_or(0),
     })
 }
 

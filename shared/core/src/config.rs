@@ -228,12 +228,30 @@ fn incidents(get: &impl Fn(&str) -> Option<String>) -> Result<incident::Settings
             "recovery notes go on incidents: they need INCIDENT_GROUPING state or error (and IDEMPOTENCY_TABLE)",
         ));
     }
+    let resolve_after_successes = ranged(get, "RESOLVE_AFTER_SUCCESSES", 0, 0..=1_000)?;
+    if resolve_after_successes > 0 && grouping == Grouping::Off {
+        return Err(ConfigError::new(
+            "RESOLVE_AFTER_SUCCESSES",
+            "closing cases on recovery works on incidents: it needs INCIDENT_GROUPING state or error (and IDEMPOTENCY_TABLE)",
+        ));
+    }
+    let reopen_window = ranged(get, "REOPEN_WINDOW_SECONDS", DAY_S, 0..=YEAR_S)?;
+    let mute_tag = non_empty(get, "MUTE_TAG").unwrap_or_else(|| "muted".to_owned());
+    if mute_tag.chars().count() > 100 || mute_tag.chars().any(char::is_control) {
+        return Err(ConfigError::new(
+            "MUTE_TAG",
+            "must be one tag name of at most 100 characters",
+        ));
+    }
     Ok(incident::Settings {
         grouping,
         window: Duration::from_secs(window),
         reply_interval: Duration::from_secs(reply_interval),
         agent_name,
         recovery_notes,
+        resolve_after_successes: u32::try_from(resolve_after_successes).unwrap_or(u32::MAX),
+        reopen_window: Duration::from_secs(reopen_window),
+        mute_tag,
     })
 }
 
@@ -450,6 +468,10 @@ mod tests {
             ("REPLY_AGENT_NAME", &"x".repeat(101), "REPLY_AGENT_NAME"),
             ("RECOVERY_NOTES", "sometimes", "RECOVERY_NOTES"),
             ("RECOVERY_NOTES", "true", "RECOVERY_NOTES"),
+            ("RESOLVE_AFTER_SUCCESSES", "3", "RESOLVE_AFTER_SUCCESSES"),
+            ("REOPEN_WINDOW_SECONDS", "-1", "REOPEN_WINDOW_SECONDS"),
+            ("MUTE_TAG", "a\ttag", "MUTE_TAG"),
+            ("MUTE_TAG", &"m".repeat(101), "MUTE_TAG"),
             ("TLS_ROOTS", "mine", "TLS_ROOTS"),
             ("ACCOUNT_NAMES", "prod", "ACCOUNT_NAMES"),
             ("ACCOUNT_NAMES", r#"{"1234": "prod"}"#, "ACCOUNT_NAMES"),
@@ -529,17 +551,28 @@ mod tests {
         assert_eq!(c.incidents.reply_interval, Duration::from_secs(60));
         assert_eq!(c.incidents.agent_name, "Step Functions ticket bridge");
         assert!(!c.incidents.recovery_notes);
+        assert_eq!(c.incidents.resolve_after_successes, 0);
+        assert_eq!(c.incidents.reopen_window, Duration::from_secs(86_400));
+        assert_eq!(c.incidents.mute_tag, "muted");
+        assert!(!c.incidents.follows_successes());
         with_table.extend([
             ("INCIDENT_GROUPING", "Error"),
             ("INCIDENT_REPLY_INTERVAL_SECONDS", "0"),
             ("RECOVERY_NOTES", "true"),
             ("REPLY_AGENT_NAME", "Ops bot"),
+            ("RESOLVE_AFTER_SUCCESSES", "3"),
+            ("REOPEN_WINDOW_SECONDS", "3600"),
+            ("MUTE_TAG", "snoozed"),
         ]);
         let c = Config::from_lookup(&env(&with_table)).unwrap();
         assert_eq!(c.incidents.grouping, Grouping::Error);
         assert_eq!(c.incidents.reply_interval, Duration::ZERO);
         assert!(c.incidents.recovery_notes);
         assert_eq!(c.incidents.agent_name, "Ops bot");
+        assert_eq!(c.incidents.resolve_after_successes, 3);
+        assert_eq!(c.incidents.reopen_window, Duration::from_secs(3600));
+        assert_eq!(c.incidents.mute_tag, "snoozed");
+        assert!(c.incidents.follows_successes());
         let mut off = GOOD.to_vec();
         off.push(("INCIDENT_GROUPING", "off"));
         assert_eq!(

@@ -58,6 +58,29 @@ pub enum CaseState {
     Gone,
 }
 
+/// A case as read: its state, and the names of the tags it carries (a
+/// person mutes an incident by tagging its case).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CaseRead {
+    pub state: CaseState,
+    pub tags: Vec<String>,
+}
+
+impl CaseRead {
+    /// Whether the case carries the tag `name` (desks match tag names
+    /// without regard to letter case).
+    pub fn tagged(&self, name: &str) -> bool {
+        self.tags.iter().any(|t| t.eq_ignore_ascii_case(name))
+    }
+}
+
+/// A case a search found: its id and whether it is open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub uid: String,
+    pub open: bool,
+}
+
 /// Open or closed: the only two states a case can be put in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CaseStatus {
@@ -102,13 +125,22 @@ pub trait Desk: Send + Sync {
         stats: &'a mut Attempts,
     ) -> BoxFuture<'a, Result<bool, NotifierError>>;
 
-    /// Reads whether a case is open, closed or gone.
-    fn case_state<'a>(
+    /// Reads whether a case is open, closed or gone, and its tags.
+    fn read<'a>(
         &'a self,
         case_uid: &'a str,
         end: Instant,
         stats: &'a mut Attempts,
-    ) -> BoxFuture<'a, Result<CaseState, NotifierError>>;
+    ) -> BoxFuture<'a, Result<CaseRead, NotifierError>>;
+
+    /// The cases whose Body carries `marker` (a line the bridge wrote),
+    /// newest first: how an incident whose record was lost finds its case.
+    fn find<'a>(
+        &'a self,
+        marker: &'a str,
+        end: Instant,
+        stats: &'a mut Attempts,
+    ) -> BoxFuture<'a, Result<Vec<Found>, NotifierError>>;
 
     /// Updates a case. `Ok(false)`: the case is gone.
     fn update<'a>(
@@ -260,6 +292,16 @@ impl MemoryDesk {
         self.with_case(uid, |c| c.gone = true);
     }
 
+    /// Tags a case as a person at the desk would.
+    pub fn tag(&self, uid: &str, name: &str) {
+        self.with_case(uid, |c| c.tags.insert(name.to_owned()));
+    }
+
+    /// Removes a tag from a case as a person at the desk would.
+    pub fn untag(&self, uid: &str, name: &str) {
+        self.with_case(uid, |c| c.tags.remove(name));
+    }
+
     fn with_case<T>(&self, uid: &str, f: impl FnOnce(&mut MemoryCase) -> T) -> Option<T> {
         let mut cases = self.cases.lock().ok()?;
         cases.iter_mut().find(|c| c.uid == uid && !c.gone).map(f)
@@ -348,20 +390,47 @@ impl Desk for MemoryDesk {
         })
     }
 
-    fn case_state<'a>(
+    fn read<'a>(
         &'a self,
         case_uid: &'a str,
         _end: Instant,
         stats: &'a mut Attempts,
-    ) -> BoxFuture<'a, Result<CaseState, NotifierError>> {
+    ) -> BoxFuture<'a, Result<CaseRead, NotifierError>> {
         Box::pin(async move {
             self.call(stats).await?;
             Ok(self
-                .with_case(case_uid, |c| match c.status {
-                    CaseStatus::Open => CaseState::Open,
-                    CaseStatus::Closed => CaseState::Closed,
+                .with_case(case_uid, |c| CaseRead {
+                    state: match c.status {
+                        CaseStatus::Open => CaseState::Open,
+                        CaseStatus::Closed => CaseState::Closed,
+                    },
+                    tags: c.tags.iter().cloned().collect(),
                 })
-                .unwrap_or(CaseState::Gone))
+                .unwrap_or(CaseRead {
+                    state: CaseState::Gone,
+                    tags: Vec::new(),
+                }))
+        })
+    }
+
+    fn find<'a>(
+        &'a self,
+        marker: &'a str,
+        _end: Instant,
+        stats: &'a mut Attempts,
+    ) -> BoxFuture<'a, Result<Vec<Found>, NotifierError>> {
+        Box::pin(async move {
+            self.call(stats).await?;
+            Ok(self
+                .cases()
+                .iter()
+                .rev()
+                .filter(|c| !c.gone && c.body.contains(marker))
+                .map(|c| Found {
+                    uid: c.uid.clone(),
+                    open: c.status == CaseStatus::Open,
+                })
+                .collect())
         })
     }
 

@@ -318,7 +318,7 @@ impl Notifier {
         let failure = match intake(&event, self.config.error_path.as_ref()) {
             Ok(Intake::Failure(f)) => f,
             Ok(Intake::Skipped { status })
-                if status == "SUCCEEDED" && self.config.incidents.recovery_notes =>
+                if status == "SUCCEEDED" && self.config.incidents.follows_successes() =>
             {
                 return self.recovery(&event, deadline, started).await;
             }

@@ -30,7 +30,8 @@ pub enum Outcome {
         case_uid: Option<String>,
         subject: String,
         attempts: u32,
-        /// `new_case`, `reply_posted` or `reply_coalesced`.
+        /// `new_case`, `reply_posted`, `reply_coalesced`, `reopened`,
+        /// `muted` or `adopted`.
         incident: &'static str,
         /// This failure's occurrence number in its incident.
         occurrence: u64,
@@ -51,6 +52,13 @@ pub enum Outcome {
         status: String,
         /// The cases that got their recovery note.
         recovery_notes: Vec<String>,
+        /// The cases closed because the machine recovered
+        /// (`RESOLVE_AFTER_SUCCESSES`).
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        resolved: Vec<String>,
+        /// Incidents this success counted towards closing, not yet closed.
+        #[serde(skip_serializing_if = "is_zero")]
+        counted: u64,
     },
 }
 
@@ -79,4 +87,11 @@ pub struct FlushReport {
     /// 4xx, or out of attempts); absent when none.
     #[serde(skip_serializing_if = "is_zero")]
     pub fallback: u64,
+    /// Cases the bridge had closed as recovered, reopened by these replies;
+    /// absent when none.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub reopened: u64,
+    /// Occurrences held back because their case is muted; absent when none.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub muted: u64,
 }

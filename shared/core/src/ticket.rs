@@ -17,9 +17,10 @@ use crate::intake::{Failure, Input};
 use crate::links;
 use crate::redact::Redactor;
 
+pub mod lifecycle;
 mod reply;
 mod sheet;
-pub use reply::{IncidentNote, continuation, recovery_note, reply_comment};
+pub use reply::{IncidentNote, continuation, recovery_note, reply_comment, reply_comment_with};
 
 /// Subject limit, in characters.
 pub const SUBJECT_MAX: usize = 200;
@@ -114,8 +115,13 @@ pub fn marker(failure: &Failure, grouping: crate::incident::Grouping) -> Option<
         g => g,
     };
     let fp = crate::incident::fingerprint(failure, grouping)?;
-    let hex = fp.key.strip_prefix("incident#")?;
-    Some(format!("{MARKER_PREFIX}{}", hex.get(..16)?))
+    Some(marker_of(&fp.key))
+}
+
+/// The marker line of the incident at `key` (`incident#<hex>`).
+pub fn marker_of(key: &str) -> String {
+    let hex = key.strip_prefix("incident#").unwrap_or(key);
+    format!("{MARKER_PREFIX}{}", hex.get(..16).unwrap_or(hex))
 }
 
 /// What the marker line starts with.

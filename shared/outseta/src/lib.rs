@@ -8,8 +8,11 @@
 //! - reply: `POST /api/v1/support/cases/{Uid}/replies` with
 //!   `{"AgentName", "Case": {"Uid"}, "Comment"}`, answered 200 with an
 //!   empty body;
-//! - read: `GET /api/v1/support/cases/{Uid}`, whose `Status` is 1 (open)
-//!   or 2 (closed);
+//! - read: `GET /api/v1/support/cases/{Uid}?fields=*,CaseTags.Tag.*`,
+//!   whose `Status` is 1 (open) or 2 (closed), and whose `CaseTags` name
+//!   their `Tag` only when `fields` asks for it;
+//! - search: `GET /api/v1/support/cases?q=`, the cases whose text holds
+//!   the query, as a page (`{"metadata", "items"}`);
 //! - update: `PUT /api/v1/support/cases/{Uid}`, a partial update of
 //!   `Status`, `AssignedToPersonClientIdentifier` and `CaseTags`.
 //!
@@ -23,7 +26,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use ticket_bridge::BoxFuture;
 use ticket_bridge::desk::{
-    Attempts, CaseState, CaseStatus, CaseUpdate, Desk, DeskSettings, Filing, FromPerson, Reply,
+    Attempts, CaseRead, CaseState, CaseStatus, CaseUpdate, Desk, DeskSettings, Filing, Found,
+    FromPerson, Reply,
 };
 use ticket_bridge::error::NotifierError;
 use ticket_bridge::redact::{Gate, Redactor};
@@ -223,17 +227,46 @@ impl OutsetaDesk {
         case_uid: &str,
         end: Instant,
         stats: &mut Attempts,
-    ) -> Result<CaseState, NotifierError> {
+    ) -> Result<CaseRead, NotifierError> {
+        let mut url = self.case_url(case_uid, None)?;
+        // A CaseTag's Tag is below the first level: named, or it is null.
+        url.set_query(Some("fields=*,CaseTags.Tag.*"));
         let call = Call {
             method: Method::GET,
-            url: self.case_url(case_uid, None)?,
+            url,
             body: None,
             what: "case read",
             gone_on_404: true,
         };
         Ok(match self.executor.call(&call, end, stats).await? {
-            Answer::Success(resp) => read_case_state(resp).await,
-            Answer::Gone => CaseState::Gone,
+            Answer::Success(resp) => read_case(resp).await,
+            Answer::Gone => CaseRead {
+                state: CaseState::Gone,
+                tags: Vec::new(),
+            },
+        })
+    }
+
+    async fn search(
+        &self,
+        marker: &str,
+        end: Instant,
+        stats: &mut Attempts,
+    ) -> Result<Vec<Found>, NotifierError> {
+        let mut url = self.url.clone();
+        url.query_pairs_mut()
+            .append_pair("q", marker)
+            .append_pair("limit", "25");
+        let call = Call {
+            method: Method::GET,
+            url,
+            body: None,
+            what: "case search",
+            gone_on_404: false,
+        };
+        Ok(match self.executor.call(&call, end, stats).await? {
+            Answer::Success(resp) => found(resp, marker).await,
+            Answer::Gone => Vec::new(),
         })
     }
 
@@ -300,13 +333,22 @@ impl Desk for OutsetaDesk {
         Box::pin(self.post_reply(reply, end, stats))
     }
 
-    fn case_state<'a>(
+    fn read<'a>(
         &'a self,
         case_uid: &'a str,
         end: Instant,
         stats: &'a mut Attempts,
-    ) -> BoxFuture<'a, Result<CaseState, NotifierError>> {
+    ) -> BoxFuture<'a, Result<CaseRead, NotifierError>> {
         Box::pin(self.read_case(case_uid, end, stats))
+    }
+
+    fn find<'a>(
+        &'a self,
+        marker: &'a str,
+        end: Instant,
+        stats: &'a mut Attempts,
+    ) -> BoxFuture<'a, Result<Vec<Found>, NotifierError>> {
+        Box::pin(self.search(marker, end, stats))
     }
 
     fn update<'a>(
@@ -378,17 +420,62 @@ pub fn update_body(update: &CaseUpdate) -> Value {
 /// `Status` 2 is closed; anything else, or a body that cannot be read, is
 /// taken as open: the reply that follows then finds out (a 404 is gone),
 /// and a reply to a case an agent closed a moment ago is still read there.
-async fn read_case_state(resp: reqwest::Response) -> CaseState {
-    let Ok(body) = resp.text().await else {
-        return CaseState::Open;
-    };
-    match serde_json::from_str::<Value>(&body)
-        .ok()
-        .and_then(|v| v.get("Status").and_then(Value::as_u64))
-    {
+async fn read_case(resp: reqwest::Response) -> CaseRead {
+    let body = resp.text().await.unwrap_or_default();
+    case_read(&serde_json::from_str::<Value>(&body).unwrap_or(Value::Null))
+}
+
+fn case_read(case: &Value) -> CaseRead {
+    let state = match case.get("Status").and_then(Value::as_u64) {
         Some(CLOSED) => CaseState::Closed,
         _ => CaseState::Open,
-    }
+    };
+    let tags = case
+        .get("CaseTags")
+        .and_then(Value::as_array)
+        .map(|tags| {
+            tags.iter()
+                .filter_map(|t| t.get("Tag")?.get("Name")?.as_str())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    CaseRead { state, tags }
+}
+
+/// The cases of a search whose Body really holds `marker` (a search may
+/// match loosely), newest first. A page that cannot be read finds none.
+async fn found(resp: reqwest::Response, marker: &str) -> Vec<Found> {
+    let body = resp.text().await.unwrap_or_default();
+    found_in(
+        &serde_json::from_str::<Value>(&body).unwrap_or(Value::Null),
+        marker,
+    )
+}
+
+fn found_in(page: &Value, marker: &str) -> Vec<Found> {
+    let items = page
+        .get("items")
+        .and_then(Value::as_array)
+        .or_else(|| page.as_array())
+        .cloned()
+        .unwrap_or_default();
+    let mut cases: Vec<(&str, Found)> = items
+        .iter()
+        .filter(|c| {
+            c.get("Body")
+                .and_then(Value::as_str)
+                .is_some_and(|b| b.contains(marker))
+        })
+        .filter_map(|c| {
+            let uid = c.get("Uid")?.as_str()?.to_owned();
+            let created = c.get("Created").and_then(Value::as_str).unwrap_or("");
+            let open = c.get("Status").and_then(Value::as_u64) != Some(CLOSED);
+            Some((created, Found { uid, open }))
+        })
+        .collect();
+    cases.sort_by(|a, b| b.0.cmp(a.0));
+    cases.into_iter().map(|(_, f)| f).collect()
 }
 
 fn transport_problem(e: &reqwest::Error) -> String {
@@ -504,6 +591,57 @@ mod tests {
         let v = case_body(&ticket, &filing);
         assert_eq!(v["FromPerson"], json!({"Uid": "dpWp6Lmn"}));
         assert_eq!(v["Source"], 2);
+    }
+
+    #[test]
+    fn a_read_case_says_its_state_and_the_names_of_its_tags() {
+        let case = json!({"Uid": "C1", "Status": 2, "CaseTags": [
+            {"Tag": {"Uid": "T1", "Name": "muted"}},
+            {"Tag": null},
+            {"Uid": "x"}
+        ]});
+        let read = case_read(&case);
+        assert_eq!(read.state, CaseState::Closed);
+        assert_eq!(read.tags, ["muted"]);
+        assert!(read.tagged("MUTED"));
+        // No Status, not an object: read as open, so the reply finds out.
+        assert_eq!(case_read(&json!({})).state, CaseState::Open);
+        assert_eq!(case_read(&Value::Null).tags, Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_search_keeps_the_cases_whose_body_holds_the_marker_newest_first() {
+        let marker = "ticket-bridge-fingerprint: 0123456789abcdef";
+        let case = |uid: &str, created: &str, status: u64, body: &str| json!({"Uid": uid, "Created": created, "Status": status, "Body": body});
+        let items = vec![
+            case(
+                "old",
+                "2026-01-01T00:00:00Z",
+                2,
+                &format!("<p>{marker}</p>"),
+            ),
+            case(
+                "loose",
+                "2026-03-01T00:00:00Z",
+                1,
+                "ticket-bridge-fingerprint: 0123",
+            ),
+            case("new", "2026-02-01T00:00:00Z", 1, &format!("x {marker} y")),
+        ];
+        let want = vec![
+            Found {
+                uid: "new".to_owned(),
+                open: true,
+            },
+            Found {
+                uid: "old".to_owned(),
+                open: false,
+            },
+        ];
+        let paged = json!({"metadata": {"total": 3}, "items": items.clone()});
+        assert_eq!(found_in(&paged, marker), want);
+        assert_eq!(found_in(&Value::Array(items), marker), want, "a bare array");
+        assert!(found_in(&json!({"Message": "nope"}), marker).is_empty());
     }
 
     #[test]

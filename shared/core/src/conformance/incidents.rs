@@ -175,6 +175,9 @@ async fn an_incident_reads_back_as_it_was_written(store: Arc<dyn IncidentStore>)
         last_reply_ms: Some(now - 2),
         pending_count: 9,
         recovered: true,
+        successes: 2,
+        resolved_ms: Some(now - 3),
+        muted: 11,
         ..open(now, vec![occurrence(2, "e2"), quiet])
     };
     assert!(create(s, "incident#full", &full, None).await);
@@ -307,14 +310,25 @@ async fn append_adds_to_live_incidents_only(store: Arc<dyn IncidentStore>) {
         Some(want),
         "refused appends change nothing"
     );
-    // An open incident takes appends whatever its old creating deadline.
-    let o = open(now, Vec::new());
+    // An open incident takes appends whatever its old creating deadline,
+    // and a failure ends its run of successes (whatever else it carries).
+    let o = Incident {
+        successes: 2,
+        resolved_ms: Some(now - 1),
+        muted: 4,
+        ..open(now, Vec::new())
+    };
     assert!(create(s, "incident#open", &o, None).await);
     let appended = s.append("incident#open", &e3, live(now + WINDOW_MS)).await;
     let appended = appended.expect("append").expect("an open incident is live");
     assert_eq!(
         (numbers(&appended.pending), appended.pending_count),
         (vec![3], 1)
+    );
+    assert_eq!(
+        (appended.successes, appended.resolved_ms, appended.muted),
+        (0, Some(now - 1), 4),
+        "an append sets successes back to 0 and keeps the rest"
     );
 }
 
@@ -436,6 +450,7 @@ async fn update_removes_what_a_change_clears(store: Arc<dyn IncidentStore>) {
     let i = Incident {
         owner: Some("tok".to_owned()),
         previous_case: Some("C0".to_owned()),
+        resolved_ms: Some(now - 5),
         ..open(now, Vec::new())
     };
     assert!(create(s, KEY, &i, None).await);
@@ -451,6 +466,9 @@ async fn update_removes_what_a_change_clears(store: Arc<dyn IncidentStore>) {
         last_reply_ms: Some(now + 8),
         last_seen_ms: Some(now + 7),
         recovered: Some(true),
+        successes: Some(3),
+        resolved_ms: Some(None),
+        muted: Some(6),
         bump_seq: true,
     };
     let got = s.update(KEY, &Guard::default(), &change).await;
@@ -460,6 +478,7 @@ async fn update_removes_what_a_change_clears(store: Arc<dyn IncidentStore>) {
         (&want.owner, &want.previous_case, &want.first_reason),
         (&None, &None, &None)
     );
+    assert_eq!((want.successes, want.resolved_ms, want.muted), (3, None, 6));
     assert_eq!(got.expect("update").as_ref(), Some(&want));
     assert_eq!(read(s, KEY).await, Some(want));
 }

@@ -103,6 +103,7 @@ impl IncidentStore for Memory {
                     }
                     i.pending_count += 1;
                     i.last_seen_ms = live.now_ms;
+                    i.successes = 0;
                     Some(i.clone())
                 }
                 _ => None,

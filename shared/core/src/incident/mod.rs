@@ -90,6 +90,21 @@ pub struct Settings {
     pub agent_name: String,
     /// Whether a SUCCEEDED execution adds a "recovered" reply (`RECOVERY_NOTES`).
     pub recovery_notes: bool,
+    /// After this many SUCCEEDED executions of its machine in a row, an
+    /// incident's case is closed (`RESOLVE_AFTER_SUCCESSES`; 0: never).
+    pub resolve_after_successes: u32,
+    /// A failure this soon after the bridge closed its case reopens it
+    /// (`REOPEN_WINDOW_SECONDS`); later, a new case links it.
+    pub reopen_window: Duration,
+    /// The case tag that mutes an incident (`MUTE_TAG`).
+    pub mute_tag: String,
+}
+
+impl Settings {
+    /// Whether SUCCEEDED executions concern incidents at all.
+    pub fn follows_successes(&self) -> bool {
+        self.recovery_notes || self.resolve_after_successes > 0
+    }
 }
 
 impl Default for Settings {
@@ -100,6 +115,9 @@ impl Default for Settings {
             reply_interval: Duration::from_secs(60),
             agent_name: "Step Functions ticket bridge".to_owned(),
             recovery_notes: false,
+            resolve_after_successes: 0,
+            reopen_window: Duration::from_secs(86_400),
+            mute_tag: "muted".to_owned(),
         }
     }
 }
@@ -193,6 +211,18 @@ pub struct Incident {
     pub recovered: bool,
     /// The batch taken for a reply and not yet on the case.
     pub in_flight: Option<InFlight>,
+    /// SUCCEEDED executions of its machine since its last occurrence: at
+    /// `RESOLVE_AFTER_SUCCESSES`, the bridge closes the case. Every
+    /// appended occurrence sets it back to 0.
+    pub successes: u32,
+    /// When the bridge closed the case because the machine recovered: a
+    /// failure within `REOPEN_WINDOW_SECONDS` of it reopens that case
+    /// rather than filing a new one. `None` for a case a person closed.
+    pub resolved_ms: Option<u64>,
+    /// Occurrences held back because a person muted the case (tagged it
+    /// with `MUTE_TAG`); the first reply after the tag is removed says how
+    /// many.
+    pub muted: u64,
 }
 
 /// A batch taken for a reply (or carried to a new case), kept in the
@@ -245,6 +275,9 @@ impl Incident {
             pending_count: 0,
             recovered: false,
             in_flight: None,
+            successes: 0,
+            resolved_ms: None,
+            muted: 0,
         }
     }
 
@@ -363,6 +396,10 @@ pub struct Change {
     pub last_reply_ms: Option<u64>,
     pub last_seen_ms: Option<u64>,
     pub recovered: Option<bool>,
+    pub successes: Option<u32>,
+    /// `Some(None)` removes it.
+    pub resolved_ms: Option<Option<u64>>,
+    pub muted: Option<u64>,
     /// Number one more occurrence (the taker's own).
     pub bump_seq: bool,
 }
@@ -434,6 +471,15 @@ impl Change {
         }
         if let Some(r) = self.recovered {
             incident.recovered = r;
+        }
+        if let Some(n) = self.successes {
+            incident.successes = n;
+        }
+        if let Some(r) = self.resolved_ms {
+            incident.resolved_ms = r;
+        }
+        if let Some(m) = self.muted {
+            incident.muted = m;
         }
         if self.bump_seq {
             incident.seq += 1;
@@ -526,8 +572,9 @@ pub trait IncidentStore: Send + Sync {
     fn next_number<'a>(&'a self, key: &'a str, live: Live) -> Stored<'a, Option<u64>>;
 
     /// Appends `occurrence` to the pending list of a [`Live`] incident (kept
-    /// while the list is shorter than [`PENDING_KEPT`], counted always), and
-    /// moves `last_seen`; the incident after the append.
+    /// while the list is shorter than [`PENDING_KEPT`], counted always),
+    /// moves `last_seen` and sets `successes` back to 0 (the machine failed
+    /// again); the incident after the append.
     fn append<'a>(&'a self, key: &'a str, occurrence: &'a Occurrence, live: Live) -> Stored<'a>;
 
     /// Applies `change` (and bumps the version) if `guard` holds; the

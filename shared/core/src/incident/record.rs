@@ -195,6 +195,9 @@ pub fn completed(
         first_reason: Some(first_reason),
         last_reply_ms: Some(now_ms),
         recovered: Some(false),
+        successes: Some(0),
+        resolved_ms: Some(None),
+        muted: Some(0),
         ..Change::default()
     }
 }

@@ -188,7 +188,8 @@ impl Incidents {
                     first_reason: own.first_reason.as_deref(),
                 };
                 let now = OffsetDateTime::now_utc();
-                let case = ticket::continuation(&own.subject, &note, &self.render_config(), now);
+                let case =
+                    ticket::continuation(&own.subject, &note, &self.render_config(), now, key);
                 let delivered = match self.ready(end, stats).await {
                     Ok(()) => self.desk.create(&case, end, stats).await,
                     Err(e) => Err(e),
@@ -283,6 +284,12 @@ fn tally(report: &mut FlushReport, count: u64, posted: &Posted) {
             report.new_cases += 1;
             report.occurrences += count;
         }
+        Posted::Reopened { .. } => {
+            report.replies += 1;
+            report.reopened += 1;
+            report.occurrences += count;
+        }
+        Posted::Muted { .. } => report.muted += count,
         Posted::GaveUp => report.fallback += 1,
         Posted::Requeued => {}
     }

@@ -46,6 +46,7 @@ use crate::redact::Gate;
 use crate::ticket::{RenderConfig, Ticket, render_with};
 
 mod flush;
+mod lifecycle;
 mod occurrence;
 mod post;
 mod recovery;
@@ -269,6 +270,11 @@ impl Incidents {
 
 /// Whether the waiting occurrences of `incident` are due for a reply now.
 fn post_due(now_ms: u64, incident: &Incident, interval: Duration) -> bool {
+    // A case the bridge closed is reopened by the first failure after it,
+    // not an interval later.
+    if incident.resolved_ms.is_some() && incident.pending_count > 0 {
+        return true;
+    }
     incident::decide(
         now_ms,
         incident.last_reply_ms,

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::post::{Post, Posted, Source};
 use super::{Failed, Grouped, Incidents, Unfiled, post_due};
-use crate::desk::Attempts;
+use crate::desk::{Attempts, Reply};
 use crate::incident::{
     self, Batch, Guard, Incident, Recorded, Release, Status, Take, Timing, epoch_ms, now_ms, odt_ms,
 };
@@ -26,6 +26,8 @@ struct Created {
     first_seen_ms: u64,
     /// What an expired incident had waiting, in flight under `token`.
     carried: Option<Batch>,
+    /// This occurrence, numbered.
+    occurrence: incident::Occurrence,
 }
 
 impl Incidents {
@@ -73,6 +75,10 @@ impl Incidents {
                     previous_case,
                     first_seen_ms,
                     carried,
+                    occurrence: incident::Occurrence {
+                        number,
+                        ..occurrence
+                    },
                 };
                 self.create_case(&f, plain, created, reason, stats).await
             }
@@ -101,6 +107,26 @@ impl Incidents {
         // whose creator dies with occurrences waiting.
         if let Err(e) = self.store.index(&f.fp.key, &f.fp.machine).await {
             tracing::warn!(error = %e, "incident not listed for the flush; its replies wait for its next occurrence");
+        }
+        let mut c = c;
+        if c.previous_case.is_none() && c.carried.is_none() {
+            // No record of this failure: new, or its record was lost (TTL,
+            // a recreated table, a new region). Its case, if it has one,
+            // carries the marker line.
+            let marker = ticket::marker_of(&f.fp.key);
+            let (open, closed) = self.find_case(&marker, f.end, stats).await;
+            if let Some(uid) = open {
+                match self.adopt(f, &plain, &c, &reason, &uid, stats).await {
+                    Ok(Some(outcome)) => return Ok(outcome),
+                    // Gone since the search: a new case after all.
+                    Ok(None) => {}
+                    Err(err) => {
+                        self.abandon(&f.fp.key, c.token).await;
+                        return Err(self.not_delivered(f, err, plain, *stats).await);
+                    }
+                }
+            }
+            c.previous_case = closed;
         }
         let note = IncidentNote {
             number: c.number,
@@ -178,6 +204,53 @@ impl Incidents {
                 Err(self.not_delivered(f, err, case, *stats).await)
             }
         }
+    }
+
+    /// Follows the open case found by the incident's marker: this
+    /// occurrence as a reply on it, and the incident rebuilt around it.
+    /// `None` when the case is gone after all.
+    async fn adopt(
+        &self,
+        f: &Failed<'_>,
+        plain: &Ticket,
+        c: &Created,
+        reason: &str,
+        uid: &str,
+        stats: &mut Attempts,
+    ) -> Result<Option<Outcome>, crate::error::NotifierError> {
+        let batch = Batch {
+            occurrences: vec![c.occurrence.clone()],
+            count: 1,
+        };
+        let comment = ticket::reply_comment_with(
+            &batch,
+            None,
+            &[ticket::lifecycle::adopted()],
+            &self.gate.redactor(),
+            time::OffsetDateTime::now_utc(),
+        );
+        let reply = Reply::new(&self.settings.agent_name, uid, comment);
+        self.ready(f.end, stats).await?;
+        if !self.desk.reply(&reply, f.end, stats).await? {
+            return Ok(None);
+        }
+        let owner = Guard::owned_by(c.token.clone());
+        let done = incident::completed(uid, &plain.subject, Some(reason.to_owned()), now_ms());
+        if let Err(e) = self.store.update(&f.fp.key, &owner, &done).await {
+            tracing::warn!(error = %e, "case adopted but not recorded in its incident; the next occurrence searches again");
+        }
+        self.finish_claim(f, uid, &plain.subject).await;
+        let outcome = Outcome::Incident {
+            case_uid: Some(uid.to_owned()),
+            subject: plain.subject.clone(),
+            attempts: stats.api_calls,
+            incident: "adopted",
+            occurrence: c.number,
+            carried: 0,
+            previous_case_uid: None,
+        };
+        self.log_incident(&outcome, stats, f.started);
+        Ok(Some(outcome))
     }
 
     /// Takes over and posts a batch whose holder died, for an invocation
@@ -258,47 +331,45 @@ impl Incidents {
                         owner: token,
                         tries: 1,
                     };
-                    return match self.deliver(post, stats).await {
+                    let (kind, case_uid, subject, previous, carried) = match self
+                        .deliver(post, stats)
+                        .await
+                    {
                         Ok(Posted::Replied { case_uid }) => {
-                            self.finish_claim(f, &case_uid, &incident.subject).await;
-                            let outcome = Outcome::Incident {
-                                case_uid: Some(case_uid),
-                                subject: incident.subject,
-                                attempts: stats.api_calls,
-                                incident: "reply_posted",
-                                occurrence: number,
-                                carried,
-                                previous_case_uid: None,
-                            };
-                            self.log_incident(&outcome, stats, f.started);
-                            Ok(outcome)
+                            ("reply_posted", case_uid, incident.subject, None, carried)
+                        }
+                        Ok(Posted::Reopened { case_uid }) => {
+                            ("reopened", case_uid, incident.subject, None, carried)
+                        }
+                        Ok(Posted::Muted { case_uid }) => {
+                            ("muted", case_uid, incident.subject, None, carried)
                         }
                         Ok(Posted::NewCase {
                             case_uid,
                             subject,
                             previous,
                             carried,
-                        }) => {
-                            self.finish_claim(f, &case_uid, &subject).await;
-                            let outcome = Outcome::Incident {
-                                case_uid: Some(case_uid),
-                                subject,
-                                attempts: stats.api_calls,
-                                incident: "new_case",
-                                occurrence: number,
-                                carried,
-                                previous_case_uid: Some(previous),
-                            };
-                            self.log_incident(&outcome, stats, f.started);
-                            Ok(outcome)
-                        }
+                        }) => ("new_case", case_uid, subject, Some(previous), carried),
                         Ok(Posted::Requeued | Posted::GaveUp) => {
                             let uid = self.wait_for_case(key, f.end).await;
-                            self.coalesced(f, uid, incident.subject, number, stats)
-                                .await
+                            return self
+                                .coalesced(f, uid, incident.subject, number, stats)
+                                .await;
                         }
-                        Err(err) => Err(self.not_delivered(f, err, plain, *stats).await),
+                        Err(err) => return Err(self.not_delivered(f, err, plain, *stats).await),
                     };
+                    self.finish_claim(f, &case_uid, &subject).await;
+                    let outcome = Outcome::Incident {
+                        case_uid: Some(case_uid),
+                        subject,
+                        attempts: stats.api_calls,
+                        incident: kind,
+                        occurrence: number,
+                        carried,
+                        previous_case_uid: previous,
+                    };
+                    self.log_incident(&outcome, stats, f.started);
+                    return Ok(outcome);
                 }
                 // Another invocation took the batch (with this occurrence
                 // in it, or it follows in the next), or one is in flight.
@@ -307,6 +378,12 @@ impl Incidents {
                     tracing::warn!(error = %e, "could not take the waiting occurrences; the next occurrence or the flush posts them")
                 }
             }
+        }
+        if incident.muted > 0 {
+            // Muted as of the last post: this one waits to be held back too.
+            return self
+                .ended(f, Some(case_uid), incident.subject, number, "muted", stats)
+                .await;
         }
         self.coalesced(f, Some(case_uid), incident.subject, number, stats)
             .await
@@ -321,6 +398,20 @@ impl Incidents {
         number: u64,
         stats: &Attempts,
     ) -> Result<Outcome, Unfiled> {
+        self.ended(f, case_uid, subject, number, "reply_coalesced", stats)
+            .await
+    }
+
+    /// The occurrence is recorded, nothing posted: its claim and log line.
+    async fn ended(
+        &self,
+        f: &Failed<'_>,
+        case_uid: Option<String>,
+        subject: String,
+        number: u64,
+        kind: &'static str,
+        stats: &Attempts,
+    ) -> Result<Outcome, Unfiled> {
         // A redelivered copy is answered from the claim: never a new
         // occurrence. Without a Uid yet (its creator still at work), the
         // claim records an empty one.
@@ -330,7 +421,7 @@ impl Incidents {
             case_uid,
             subject,
             attempts: stats.api_calls,
-            incident: "reply_coalesced",
+            incident: kind,
             occurrence: number,
             carried: 0,
             previous_case_uid: None,

@@ -44,6 +44,16 @@ pub(super) enum Posted {
         previous: String,
         carried: u64,
     },
+    /// The bridge had closed the case as recovered, within the reopen
+    /// window: it is open again, with the batch as a reply.
+    Reopened {
+        case_uid: String,
+    },
+    /// A person muted the case (it carries the mute tag): the batch is
+    /// counted on the incident, not posted.
+    Muted {
+        case_uid: String,
+    },
     /// Another invocation reopened the incident first; the batch waits in
     /// flight for the case it files.
     Requeued,
@@ -112,7 +122,12 @@ impl Incidents {
     ) -> Result<Posted, NotifierError> {
         let result = self.post(&p, stats).await;
         match &result {
-            Ok(Posted::Replied { .. } | Posted::NewCase { .. }) => self.settle(&p).await,
+            Ok(
+                Posted::Replied { .. }
+                | Posted::NewCase { .. }
+                | Posted::Reopened { .. }
+                | Posted::Muted { .. },
+            ) => self.settle(&p).await,
             // The whole batch, this invocation's occurrence included (it
             // ends coalesced), waits for the case the other one files.
             Ok(Posted::Requeued) => self.release(&p, 0, None).await,
@@ -191,31 +206,51 @@ impl Incidents {
         Some(self.deliver(post, stats).await)
     }
 
-    /// Posts a batch to its case: reads the case first; open, a reply;
-    /// closed or gone, a new case that links it.
+    /// Posts a batch to its case: reads the case first; open, a reply (or,
+    /// muted, nothing); closed by the bridge within the reopen window,
+    /// reopened with a reply; closed otherwise, or gone, a new case that
+    /// links it.
     async fn post(&self, p: &Post<'_>, stats: &mut Attempts) -> Result<Posted, NotifierError> {
         let case_uid = p.incident.case_uid.clone().unwrap_or_default();
-        let state = match self.ready(p.end, stats).await {
-            Ok(()) => self.desk.case_state(&case_uid, p.end, stats).await,
+        let read = match self.ready(p.end, stats).await {
+            Ok(()) => self.desk.read(&case_uid, p.end, stats).await,
             Err(e) => Err(e),
         };
-        let why = match state {
-            Ok(CaseState::Open) => {
-                let reply = Reply::new(&self.settings.agent_name, &case_uid, self.comment(p));
+        let why = match read {
+            Ok(case) if case.state == CaseState::Open && case.tagged(&self.settings.mute_tag) => {
+                return Ok(self.mute(p, case_uid).await);
+            }
+            Ok(case) if case.state == CaseState::Open => {
+                let lead = self.unmuted_lead(p.incident);
+                let reply =
+                    Reply::new(&self.settings.agent_name, &case_uid, self.comment(p, &lead));
                 let sent = match self.ready(p.end, stats).await {
                     Ok(()) => self.desk.reply(&reply, p.end, stats).await,
                     Err(e) => Err(e),
                 };
                 match sent {
-                    Ok(true) => return Ok(Posted::Replied { case_uid }),
+                    Ok(true) => {
+                        if p.incident.muted > 0 {
+                            self.unmuted(p.key, &case_uid).await;
+                        }
+                        return Ok(Posted::Replied { case_uid });
+                    }
                     Ok(false) => "it is gone",
                     Err(e) => {
                         return Err(e.with_note(&format!("the reply to case {case_uid} was not posted; the other occurrences it carried wait for the next attempt")));
                     }
                 }
             }
-            Ok(CaseState::Closed) => "it was closed",
-            Ok(CaseState::Gone) => "it is gone",
+            Ok(case) if case.state == CaseState::Closed => match p.incident.resolved_ms {
+                Some(at) if self.reopens(at) => {
+                    return self.reopen_same(p, case_uid, at, stats).await;
+                }
+                Some(_) => {
+                    "the bridge closed it when the machine recovered, longer ago than the reopen window"
+                }
+                None => "it was closed",
+            },
+            Ok(_) => "it is gone",
             Err(e) => {
                 return Err(
                     e.with_note(&format!("case {case_uid} could not be read to reply to it"))
@@ -225,11 +260,12 @@ impl Incidents {
         self.reopen(p, case_uid, why, stats).await
     }
 
-    /// The reply's Comment: the batch, named.
-    fn comment(&self, p: &Post<'_>) -> String {
-        ticket::reply_comment(
+    /// The reply's Comment: the batch, named, after `lead`.
+    pub(super) fn comment(&self, p: &Post<'_>, lead: &[String]) -> String {
+        ticket::reply_comment_with(
             &p.batch,
             p.incident.first_reason.as_deref(),
+            lead,
             &self.gate.redactor(),
             OffsetDateTime::now_utc(),
         )
@@ -237,7 +273,7 @@ impl Incidents {
 
     /// The case was closed or gone: make this invocation the incident's
     /// creator again and file a case that links the old one, with the batch.
-    async fn reopen(
+    pub(super) async fn reopen(
         &self,
         p: &Post<'_>,
         old: String,
@@ -292,7 +328,7 @@ impl Incidents {
                 Some(reason.clone()),
             ),
             Source::Stored => (
-                ticket::continuation(&reopened.subject, &note, &self.render_config(), now),
+                ticket::continuation(&reopened.subject, &note, &self.render_config(), now, p.key),
                 reopened.first_reason.clone(),
             ),
         };

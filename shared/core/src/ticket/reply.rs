@@ -68,7 +68,23 @@ pub fn reply_comment(
     r: &Redactor,
     now: OffsetDateTime,
 ) -> String {
+    reply_comment_with(batch, first_reason, &[], r, now)
+}
+
+/// [`reply_comment`], after `lead`: one paragraph each, for what happened
+/// to the case since the last update (reopened, un-muted, found again).
+pub fn reply_comment_with(
+    batch: &Batch,
+    first_reason: Option<&str>,
+    lead: &[String],
+    r: &Redactor,
+    now: OffsetDateTime,
+) -> String {
     let mut h = Html::new(BODY_TARGET);
+    for line in lead {
+        h.raw("<p>");
+        shown(&mut h, r, line, FIELD_CAP).raw("</p>\n");
+    }
     let times = match batch.count {
         1 => "once more".to_owned(),
         n => format!("{n} more times"),
@@ -166,6 +182,7 @@ pub fn continuation(
     note: &IncidentNote<'_>,
     cfg: &RenderConfig,
     now: OffsetDateTime,
+    key: &str,
 ) -> Ticket {
     let r = &cfg.redactor;
     let subject = crate::text::clip(&one_line(&r.text(subject)), SUBJECT_MAX).into_owned();
@@ -185,6 +202,10 @@ pub fn continuation(
         occurrences(&mut h, batch, note.first_reason, r);
     }
     footer(&mut h, "Filed", now);
+    // Like every case: found again by its marker if the record is lost.
+    h.raw("<p><small>")
+        .text(&super::marker_of(key), FIELD_CAP)
+        .raw("</small></p>\n");
     Ticket {
         subject,
         body: h.finish(BODY_MAX),
@@ -193,7 +214,7 @@ pub fn continuation(
 }
 
 /// The execution's name, linked to its console page when it is an ARN.
-fn execution_link(h: &mut Html, o: &Occurrence, r: &Redactor) {
+pub(super) fn execution_link(h: &mut Html, o: &Occurrence, r: &Redactor) {
     let name = execution_name(&o.execution);
     match links::execution(&o.execution) {
         Some(url) => {
@@ -215,14 +236,14 @@ fn execution_name(execution: &str) -> &str {
     }
 }
 
-fn at(ms: u64) -> String {
+pub(super) fn at(ms: u64) -> String {
     let nanos = i128::from(ms) * 1_000_000;
     OffsetDateTime::from_unix_timestamp_nanos(nanos)
         .map(timestamp)
         .unwrap_or_else(|_| ms.to_string())
 }
 
-fn footer(h: &mut Html, verb: &str, now: OffsetDateTime) {
+pub(super) fn footer(h: &mut Html, verb: &str, now: OffsetDateTime) {
     h.raw("<p><small>")
         .text(
             &format!(
