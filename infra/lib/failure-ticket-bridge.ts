@@ -143,6 +143,25 @@ export interface WatchOptions {
   readonly recoveryNotes?: boolean;
 
   /**
+   * Close an incident's case after this many SUCCEEDED executions of the
+   * machine in a row (`RESOLVE_AFTER_SUCCESSES`): a "Resolved" reply, then
+   * the case's `Status` set to closed. A failure sets the count back to 0;
+   * a failure within `reopenWindow` of the close reopens the same case.
+   * Also sends SUCCEEDED executions. One value per bridge (the notifier's
+   * variable): every watch that sets it must agree. Needs incidents.
+   * @default 0: cases are never closed by the bridge
+   */
+  readonly resolveAfterSuccesses?: number;
+
+  /**
+   * How long after the bridge closed a case a failure still reopens it
+   * (`REOPEN_WINDOW_SECONDS`); later, a new case links it. Whole seconds,
+   * at most 366 days. Only with `resolveAfterSuccesses`.
+   * @default the notifier's default, 24 hours
+   */
+  readonly reopenWindow?: Duration;
+
+  /**
    * The event bus the rule goes on, e.g. a bus that receives other accounts'
    * events. A state machine of another account or region sends its status
    * changes to its own default bus only: watch it through
@@ -846,6 +865,8 @@ export class FailureTicketBridge extends Construct {
 
   /** Whether the notifier groups failures into incidents (table present, grouping not off). */
   private readonly incidentsOn: boolean;
+  /** What {@link enableAutoResolve} set, so a second watch cannot change it. */
+  private readonly autoResolve = new Map<string, string>();
 
   private watchedExecutions?: iam.Policy;
 
@@ -976,7 +997,13 @@ export class FailureTicketBridge extends Construct {
    * machine defined in this app is refused; use {@link catchFailures} there.
    */
   watch(stateMachine: sfn.IStateMachine, options: readonly WatchedStatus[] | WatchOptions = {}): events.Rule {
-    const { statuses = WATCHED_STATUSES, recoveryNotes = false, eventBus }: WatchOptions = isStatusList(options) ? { statuses: options } : options;
+    const {
+      statuses = WATCHED_STATUSES,
+      recoveryNotes = false,
+      eventBus,
+      resolveAfterSuccesses = 0,
+      reopenWindow,
+    }: WatchOptions = isStatusList(options) ? { statuses: options } : options;
     if (isExpress(stateMachine)) {
       throw new Error(
         `FailureTicketBridge.watch: ${stateMachine.node.path} is an Express state machine. EventBridge gets ` +
@@ -986,6 +1013,8 @@ export class FailureTicketBridge extends Construct {
     }
     if (!eventBus) this.refuseForeignMachine(stateMachine);
     if (recoveryNotes) this.enableRecoveryNotes('FailureTicketBridge.watch');
+    this.enableAutoResolve(resolveAfterSuccesses, reopenWindow, 'FailureTicketBridge.watch');
+    const successes = recoveryNotes || resolveAfterSuccesses > 0;
     const executions = executionArnsOf(stateMachine);
     const policy = this.watchedExecutionsPolicy();
     policy.addStatements(
@@ -1001,14 +1030,14 @@ export class FailureTicketBridge extends Construct {
         'The notifier reads their history to name the failed state.',
     );
     const rule = new events.Rule(this, `Watch${Names.nodeUniqueId(stateMachine.node)}`, {
-      description: recoveryNotes
-        ? `Files a ticket when ${stateMachine.node.path} fails without a caught ticket, and notes when it recovers`
+      description: successes
+        ? `Files a ticket when ${stateMachine.node.path} fails without a caught ticket, and follows it when it recovers`
         : `Files a ticket when ${stateMachine.node.path} fails without a caught ticket`,
       eventBus,
       eventPattern: {
         source: [...EXECUTION_STATUS_EVENT.source],
         detailType: [...EXECUTION_STATUS_EVENT.detailType],
-        detail: executionStatusDetail([...statuses, ...(recoveryNotes ? ['SUCCEEDED'] : [])], [stateMachine.stateMachineArn]),
+        detail: executionStatusDetail([...statuses, ...(successes ? ['SUCCEEDED'] : [])], [stateMachine.stateMachineArn]),
       },
     });
     rule.addTarget(this.notifierTarget());
@@ -1037,6 +1066,43 @@ export class FailureTicketBridge extends Construct {
       throw new Error(`${caller}: \`recoveryNotes\` are replies on incidents, which need the idempotency table and a grouping other than off`);
     }
     this.notifier.addEnvironment('RECOVERY_NOTES', 'true');
+  }
+
+  /**
+   * Turns on closing cases after `n` successes in a row
+   * (`RESOLVE_AFTER_SUCCESSES`, and `REOPEN_WINDOW_SECONDS` when `reopenWindow`
+   * is given). Nothing when `n` is 0 and no window is given. The variables are
+   * the notifier's, one value each: a second caller asking for another value is
+   * refused rather than silently overriding the first. `caller` names who
+   * asked, in the error.
+   */
+  enableAutoResolve(n: number, reopenWindow: Duration | undefined, caller = 'FailureTicketBridge'): void {
+    if (n === 0 && reopenWindow === undefined) return;
+    const fail = (message: string) => {
+      throw new Error(`${caller}: ${message}`);
+    };
+    if (!Number.isInteger(n) || n < 1 || n > 1000) {
+      fail(`\`resolveAfterSuccesses\` must be a whole number from 1 to 1000, got ${n}`);
+    }
+    if (!this.incidentsOn) {
+      fail('`resolveAfterSuccesses` closes incidents\' cases, which need the idempotency table and a grouping other than off');
+    }
+    const settings: Record<string, string> = { RESOLVE_AFTER_SUCCESSES: String(n) };
+    if (reopenWindow !== undefined) {
+      const s = reopenWindow.toSeconds({ integral: false });
+      if (!Number.isInteger(s) || s < 0 || s > 366 * 24 * 3600) {
+        fail(`\`reopenWindow\` must be a whole number of seconds, at most 366 days, got ${reopenWindow.toHumanString()}`);
+      }
+      settings.REOPEN_WINDOW_SECONDS = String(s);
+    }
+    for (const [name, value] of Object.entries(settings)) {
+      const earlier = this.autoResolve.get(name);
+      if (earlier !== undefined && earlier !== value) {
+        fail(`${name} is already ${earlier} (one value per bridge); asked for ${value}`);
+      }
+      this.autoResolve.set(name, value);
+      this.notifier.addEnvironment(name, value);
+    }
   }
 
   /**

@@ -90,6 +90,18 @@ export interface FailureTicketHubProps extends FailureTicketBridgeProps {
    * @default false
    */
   readonly recoveryNotes?: boolean;
+
+  /**
+   * Close a case after this many SUCCEEDED executions of its machine in a
+   * row, reopening it on a failure within `reopenWindow` (see
+   * `WatchOptions.resolveAfterSuccesses`). Also sends SUCCEEDED executions:
+   * the spokes must forward them (their `statuses`). Needs incidents.
+   * @default 0: cases are never closed by the bridge
+   */
+  readonly resolveAfterSuccesses?: number;
+
+  /** See `WatchOptions.reopenWindow`. @default 24 hours */
+  readonly reopenWindow?: Duration;
 }
 
 /**
@@ -161,7 +173,9 @@ export class FailureTicketHub extends Construct {
     );
 
     if (props.recoveryNotes) this.bridge.enableRecoveryNotes(name);
-    const statuses = [...(props.statuses ?? WATCHED_STATUSES), ...(props.recoveryNotes ? ['SUCCEEDED'] : [])];
+    this.bridge.enableAutoResolve(props.resolveAfterSuccesses ?? 0, props.reopenWindow, name);
+    const successes = props.recoveryNotes || (props.resolveAfterSuccesses ?? 0) > 0;
+    const statuses = [...(props.statuses ?? WATCHED_STATUSES), ...(successes ? ['SUCCEEDED'] : [])];
     this.rule = new events.Rule(this, 'StatusChanges', {
       eventBus: this.bus,
       description: 'Files a ticket when a state machine of the organization fails without a caught ticket',
@@ -221,7 +235,7 @@ export interface FailureTicketSpokeProps {
    */
   readonly stateMachineNamePrefix?: string;
 
-  /** Statuses forwarded to the hub. @default WATCHED_STATUSES; add SUCCEEDED when the hub has `recoveryNotes` */
+  /** Statuses forwarded to the hub. @default WATCHED_STATUSES; add SUCCEEDED when the hub has `recoveryNotes` or `resolveAfterSuccesses` */
   readonly statuses?: readonly (WatchedStatus | 'SUCCEEDED')[];
 
   /**

@@ -649,6 +649,36 @@ describe('FailureTicketBridge: incidents', () => {
     assert.equal(notifierOf(json)[1].Properties!.Environment.Variables.RECOVERY_NOTES, 'true');
   });
 
+  test('watch({ resolveAfterSuccesses, reopenWindow }) adds SUCCEEDED and sets the notifier\'s lifecycle variables', () => {
+    const { stack, bridge } = bridgeStack();
+    const machine = new sfn.StateMachine(stack, 'Machine', { definitionBody: sfn.DefinitionBody.fromChainable(new sfn.Pass(stack, 'Step')) });
+    bridge.watch(machine, { resolveAfterSuccesses: 3, reopenWindow: Duration.hours(6) });
+    const { json } = templateOf(stack);
+    assert.deepEqual(onlyWatchRule(json)[1].Properties!.EventPattern.detail.status, ['FAILED', 'TIMED_OUT', 'ABORTED', 'SUCCEEDED']);
+    const vars = notifierOf(json)[1].Properties!.Environment.Variables;
+    assert.equal(vars.RESOLVE_AFTER_SUCCESSES, '3');
+    assert.equal(vars.REOPEN_WINDOW_SECONDS, '21600');
+    assert.equal('RECOVERY_NOTES' in vars, false, 'closing a case is not the recovery note');
+  });
+
+  test('resolveAfterSuccesses is one value per bridge, whole, and needs incidents', () => {
+    const { stack, bridge } = bridgeStack();
+    const machine = (id: string) =>
+      new sfn.StateMachine(stack, id, { definitionBody: sfn.DefinitionBody.fromChainable(new sfn.Pass(stack, `${id}Step`)) });
+    bridge.watch(machine('A'), { resolveAfterSuccesses: 2 });
+    bridge.watch(machine('B'), { resolveAfterSuccesses: 2 });
+    assert.throws(() => bridge.watch(machine('C'), { resolveAfterSuccesses: 5 }), /RESOLVE_AFTER_SUCCESSES is already 2/);
+    assert.throws(() => bridge.watch(machine('D'), { resolveAfterSuccesses: 1.5 }), /whole number from 1 to 1000/);
+    assert.throws(() => bridge.watch(machine('E'), { reopenWindow: Duration.hours(1) }), /whole number from 1 to 1000, got 0/);
+    assert.throws(
+      () => bridge.watch(machine('F'), { resolveAfterSuccesses: 2, reopenWindow: Duration.millis(1500) }),
+      /reopenWindow` must be a whole number of seconds/,
+    );
+    const without = bridgeStack({ idempotency: false });
+    const m = new sfn.StateMachine(without.stack, 'M', { definitionBody: sfn.DefinitionBody.fromChainable(new sfn.Pass(without.stack, 'S')) });
+    assert.throws(() => without.bridge.watch(m, { resolveAfterSuccesses: 2 }), /need the idempotency table/);
+  });
+
   test('watch takes its statuses as a list or as an option', () => {
     const { stack, bridge } = bridgeStack();
     const machine = new sfn.StateMachine(stack, 'Machine', { definitionBody: sfn.DefinitionBody.fromChainable(new sfn.Pass(stack, 'Step')) });

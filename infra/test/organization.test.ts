@@ -2,7 +2,7 @@
 // their validation, and watch()'s refusal of machines its bus never hears from.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { App, BootstraplessSynthesizer, SecretValue, Stack, Stage, aws_cloudformation as cloudformation } from 'aws-cdk-lib';
+import { App, BootstraplessSynthesizer, Duration, SecretValue, Stack, Stage, aws_cloudformation as cloudformation } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -111,6 +111,15 @@ describe('FailureTicketHub', () => {
     assert.deepEqual(rule.Properties!.EventPattern.detail.status, ['FAILED', 'TIMED_OUT', 'ABORTED', 'SUCCEEDED']);
     assert.equal(notifierOf(json)[1].Properties!.Environment.Variables.RECOVERY_NOTES, 'true');
     assert.throws(() => hubStack({ recoveryNotes: true, idempotency: false }), /FailureTicketHub: `recoveryNotes`/);
+  });
+
+  test('resolveAfterSuccesses adds SUCCEEDED and closes cases after that many successes', () => {
+    const { json } = hubStack({ resolveAfterSuccesses: 3, reopenWindow: Duration.hours(2) });
+    const [, rule] = resourcesOfType(json, 'AWS::Events::Rule').find(([, r]) => r.Properties?.EventPattern)!;
+    assert.deepEqual(rule.Properties!.EventPattern.detail.status, ['FAILED', 'TIMED_OUT', 'ABORTED', 'SUCCEEDED']);
+    const vars = notifierOf(json)[1].Properties!.Environment.Variables;
+    assert.deepEqual([vars.RESOLVE_AFTER_SUCCESSES, vars.REOPEN_WINDOW_SECONDS], ['3', '7200']);
+    assert.throws(() => hubStack({ resolveAfterSuccesses: 3, idempotency: false }), /FailureTicketHub: `resolveAfterSuccesses`/);
   });
 
   test('the notifier may assume the reader role in the organization, and knows its name and the account names', () => {
