@@ -14,7 +14,11 @@
    case but an agent reply on the open one (an incident).
 6. OAuth only: the cached token is revoked; the next recurrence gets a 401,
    a new token and its reply anyway.
-7. The cases mock-api holds are listed, with their replies. Everything
+7. The case's life: the state machine (in moto, tagged
+   `ticket-bridge:assignee` and `ticket-bridge:tags`) routed the case to its
+   owner; two SUCCEEDED executions close it (RESOLVE_AFTER_SUCCESSES=2), and
+   the next failure reopens the same case.
+8. The cases mock-api holds are listed, with their replies. Everything
    started is stopped, also on Ctrl-C or error.
 """
 
@@ -25,7 +29,7 @@ import os
 import re
 import time
 
-from localrun import ROOT, Services, field, http
+from localrun import ROOT, Services, field, http, status_change
 
 # The demo's Outseta API key (mock-api accepts exactly this pair).
 API_KEY, API_SECRET = "demo-key", "demo-secret-" + os.urandom(6).hex()
@@ -71,12 +75,72 @@ def write_case_page(case):
     return path
 
 
-def list_cases(svc, auth):
+# The owner the demo's state machine names in its tags, and its case tags.
+OWNER = "dpWp6Lmn"
+OWNER_TAGS = "pipelines/payments"
+
+
+def authorization(svc, auth):
     header = f"Outseta {API_KEY}:{API_SECRET}" if auth == "apikey" else f"Bearer {svc.fetch_token()}"
-    status, _, cases = http("GET", svc.cases_url(), headers={"Authorization": header})
+    return {"Authorization": header}
+
+
+def list_cases(svc, auth):
+    status, _, cases = http("GET", svc.cases_url(), headers=authorization(svc, auth))
     if status != 200:
         raise SystemExit(f"mock-api did not list the cases (HTTP {status}): {cases}")
     return cases
+
+
+def read_case(svc, auth, uid):
+    url = f"{svc.cases_url()}/{uid}?fields=*,CaseTags.Tag.*"
+    status, _, case = http("GET", url, headers=authorization(svc, auth))
+    if status != 200:
+        raise SystemExit(f"mock-api did not return case {uid} (HTTP {status}): {case}")
+    return case
+
+
+def tagged_machine(svc, event):
+    """The event's state machine in moto, tagged with where its cases go."""
+    arn = event["execution"].replace(":execution:", ":stateMachine:").rsplit(":", 1)[0]
+    region = arn.split(":")[3]
+    svc.client("stepfunctions", region).create_state_machine(
+        name=arn.rsplit(":", 1)[1],
+        definition='{"StartAt":"ChargeCard","States":{"ChargeCard":{"Type":"Pass","End":true}}}',
+        roleArn="arn:aws:iam::123456789012:role/sfn",
+        tags=[
+            {"key": "ticket-bridge:assignee", "value": OWNER},
+            {"key": "ticket-bridge:tags", "value": OWNER_TAGS},
+        ],
+    )
+    return arn
+
+
+def life_scenario(svc, auth, event, machine, uid, step):
+    say(f"\n== {step}. the case's life: routed by the machine's tags, closed on recovery, reopened")
+    case = read_case(svc, auth, uid)
+    tags = sorted(t["Tag"]["Name"] for t in case["CaseTags"])
+    say(f"   {machine.rsplit(':', 1)[1]} is tagged ticket-bridge:assignee={OWNER}, ticket-bridge:tags={OWNER_TAGS}:")
+    say(f"   case {uid} is assigned to {case['AssignedToPersonClientIdentifier']} and tagged {', '.join(tags)}")
+    executions = machine.replace(":stateMachine:", ":execution:")
+    for n in (1, 2):
+        ok = status_change(machine, f"{executions}:nightly-ok-{n}")
+        now = int(time.time() * 1000)
+        ok["detail"].update(status="SUCCEEDED", startDate=now - 1000, stopDate=now)
+        status, _, out = svc.invoke("notifier", ok)
+        if status != 200:
+            raise SystemExit(f"notifier failed on a success: {out}")
+        if out.get("resolved"):
+            closed = ", ".join(out["resolved"])
+            say(f"   success {n} of 2 in a row: case {closed} closed (a Resolved reply, then PUT Status 2)")
+        else:
+            say(f"   success {n} of 2 in a row: counted on {out.get('counted', 0)} open incident(s)")
+    say(f"   case {uid} status: {read_case(svc, auth, uid)['Status']} (2 = closed)")
+    status, _, back = svc.invoke("notifier", another_run(event, 9))
+    if status != 200:
+        raise SystemExit(f"notifier failed on the new failure: {back}")
+    now = read_case(svc, auth, uid)["Status"]
+    say(f"   it fails again: {back.get('incident')} case {back.get('caseUid')}, status now {now} (1 = open)")
 
 
 def another_run(event, n):
@@ -95,6 +159,8 @@ def describe(out):
     """One line for the notifier's answer: a case, a reply, or coalesced."""
     if out.get("incident") == "reply_posted":
         return f"reply posted on case {out['caseUid']} (occurrence {out['occurrence']} of this failure)"
+    if out.get("incident") == "reopened":
+        return f"case {out['caseUid']} reopened with a reply (occurrence {out['occurrence']})"
     if out.get("incident") == "reply_coalesced":
         return f"coalesced into the next reply on case {out['caseUid']} (occurrence {out['occurrence']})"
     return f"case {out['caseUid']}"
@@ -150,6 +216,9 @@ def main():
         say(f"   its secret: {conn['secretArn']}")
         table = svc.seed("table")["tableName"]
         say(f"   DynamoDB table {table}: dedupe claims and incidents")
+        machine = tagged_machine(svc, event) if "execution" in event else None
+        if machine:
+            say(f"   state machine {machine}, tagged with its owner and case tags")
         say("== starting cargo lambda watch (notifier, mock-auth, mock-api); first run compiles")
         env = {
             # TTL 0 so the refresh step's change to the connection is seen at once.
@@ -161,6 +230,9 @@ def main():
             # mock-api keeps Outseta's documented limit: 4 requests a second
             # per key, then 429 with Retry-After, which the notifier honours.
             "RATE_LIMIT_PER_SECOND": "4",
+            # The desk's case tags, and the case closed after two successes.
+            "MOCK_CASE_TAGS": "pipelines,payments,muted",
+            "RESOLVE_AFTER_SUCCESSES": "2",
             **extra,
         }
         svc.start_watch(conn["secretArn"], env)
@@ -191,7 +263,11 @@ def main():
         if args.auth == "oauth":
             refresh_scenario(svc, conn, event)
 
-        say(f"\n== {5 if args.auth == 'oauth' else 4}. cases held by mock-api")
+        step = 5 if args.auth == "oauth" else 4
+        if machine:
+            life_scenario(svc, args.auth, event, machine, out["caseUid"], step)
+            step += 1
+        say(f"\n== {step}. cases held by mock-api")
         cases = list_cases(svc, args.auth)
         for c in cases:
             say(f"   {c['Uid']}  {c['SubmittedDateTime']}  {c['Subject']}  ({len(c['CaseHistories'])} replies)")

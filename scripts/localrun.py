@@ -311,13 +311,13 @@ class Services:
             raise RuntimeError(out.stderr.strip())
         return json.loads(out.stdout)
 
-    def client(self, service):
+    def client(self, service, region=REGION):
         import boto3
 
         return boto3.client(
             service,
             endpoint_url=self.moto,
-            region_name=REGION,
+            region_name=region,
             aws_access_key_id="test",
             aws_secret_access_key="test",
         )

@@ -162,7 +162,7 @@ def test_the_mute_tag_holds_occurrences_back_and_removing_it_names_the_count(lif
     uid = bridge.fail()["caseUid"]
     kept = [t["Tag"]["Uid"] for t in bridge.case(uid)["CaseTags"]]
     mute = bridge.tag_uid(MUTE)
-    bridge.put(uid, {"CaseTags": [{"Tag": {"Uid": u}} for u in kept + [mute]]})
+    bridge.put(uid, {"CaseTags": [{"Tag": {"Uid": u}} for u in [*kept, mute]]})
     for _ in range(2):
         out = bridge.fail()
         assert (out["incident"], out["caseUid"]) == ("muted", uid), out
@@ -190,7 +190,9 @@ def test_after_the_incident_record_is_deleted_the_next_failure_replies_on_the_ca
     out = bridge.fail()
     assert (out["incident"], out["caseUid"]) == ("adopted", uid), out
     # mock-api's own log: the notifier listed cases (this test has not yet).
-    searches = [r for r in life.log_records() if field(r, "path") == "/api/v1/support/cases" and field(r, "method") == "GET"]
+    searches = [
+        r for r in life.log_records() if field(r, "path") == "/api/v1/support/cases" and field(r, "method") == "GET"
+    ]
     assert searches, "the notifier searched the desk"
     (reply,) = bridge.comments(uid)
     assert "found this case again by its marker line" in reply, reply

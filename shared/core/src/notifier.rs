@@ -260,7 +260,7 @@ impl Notifier {
                 attempts = *a;
                 let name = match *incident {
                     "new_case" => Some("CasesFiled"),
-                    "reply_posted" => Some("RepliesPosted"),
+                    "reply_posted" | "reopened" | "adopted" => Some("RepliesPosted"),
                     "reply_coalesced" => Some("RepliesCoalesced"),
                     "muted" => Some("Muted"),
                     _ => None,
@@ -273,11 +273,22 @@ impl Notifier {
             Ok(Outcome::Flushed { flush }) => {
                 metrics::add(&mut tally, "RepliesPosted", flush.replies);
                 metrics::add(&mut tally, "CasesFiled", flush.new_cases);
+                metrics::add(&mut tally, "Muted", flush.muted);
                 "flushed"
             }
-            Ok(Outcome::Recovered { recovery_notes, .. }) => {
-                metrics::add(&mut tally, "RepliesPosted", recovery_notes.len() as u64);
-                "recovery_noted"
+            Ok(Outcome::Recovered {
+                recovery_notes,
+                resolved,
+                counted,
+                ..
+            }) => {
+                let replies = recovery_notes.len() + resolved.len();
+                metrics::add(&mut tally, "RepliesPosted", replies as u64);
+                match (resolved.is_empty(), recovery_notes.is_empty(), counted) {
+                    (false, _, _) => "resolved",
+                    (true, false, _) => "recovery_noted",
+                    _ => "success_counted",
+                }
             }
             Err(_) => {
                 let outcome = tally.outcome().unwrap_or("error");
