@@ -44,8 +44,11 @@ lint: setup
 	if [ -n "$$long" ]; then echo "lint: files over 800 lines:" >&2; echo "$$long" >&2; exit 1; fi
 	(cd infra && { [ -d node_modules ] || npm ci --loglevel=error --no-audit --no-fund; } && npx eslint --max-warnings 0 .)
 
+# The render benchmark runs once as a test here (criterion's test mode), so
+# its build shares this suite's lock and CPU rather than bench-smoke's.
 test-rust:
 	cargo test --workspace
+	cargo test -q -p ticket-bridge --bench render
 
 # The three real binaries under cargo lambda watch, with moto.
 test-e2e: build
@@ -113,14 +116,17 @@ dist: setup
 # The suites run two at a time, as two chains, because on 2 cores the Rust
 # builds keep the CPU busy while the infra, end-to-end and bench suites mostly
 # wait on processes they started:
-#   lint ─┬─ test-rust ─┬─ test-e2e ─ bench-smoke
-#         └─ test-infra ┴─ lambda-build ─ test-package
+#   lint ─┬─ test-rust ─┬─ test-e2e
+#         └─ test-infra ┴─ lambda-build ─ test-package ─ bench-smoke
 # lint first (its eslint reads infra/node_modules, which test-infra reinstalls);
 # e2e after test-rust (their `cargo run`s would wait on its build's lock) and
 # infra (the local state machine run needs the synthesized template); infra
 # before lambda-build (both write infra/dist and cdk.out*); the package
 # test after lambda-build (it packs the arm64 bootstrap that one built; its
-# npm pack rebuilds infra/dist/lib, which the e2e run does not read). Each suite's
+# npm pack rebuilds infra/dist/lib, which the e2e run does not read); the
+# bench smoke after the package test, beside the end of the e2e run (both
+# mostly wait on processes they started, and the smoke builds nothing that
+# `build` has not: the render benchmark's test build is test-rust's). Each suite's
 # output is printed whole when it ends. `make test SUITE_JOBS=1` runs them one
 # after another. The order applies only under make test: `make test-rust`
 # alone runs just that suite.
@@ -131,7 +137,7 @@ test-rust test-infra: | lint
 test-e2e: | test-infra test-rust
 lambda-build: | test-rust test-infra
 test-package: | lambda-build
-bench-smoke: | test-e2e
+bench-smoke: | test-package
 endif
 test: setup
 	$(MAKE) --no-print-directory -j$(SUITE_JOBS) --output-sync=target IN_MAKE_TEST=1 $(SUITES)
@@ -166,5 +172,4 @@ bench-smoke: setup
 	bench/peers/python/setup.sh
 	bench/peers/node/setup.sh
 	cargo build -p notifier -p mock-api -p mock-auth -p bench
-	cargo test -q -p ticket-bridge --bench render
 	target/debug/bench --smoke
