@@ -10,7 +10,7 @@
 
 use super::Incidents;
 use super::post::{Post, Posted};
-use crate::desk::{Attempts, CaseStatus, CaseUpdate, Found, Reply};
+use crate::desk::{Attempts, CaseState, CaseStatus, CaseUpdate, Found, Reply};
 use crate::error::NotifierError;
 use crate::incident::{Change, Guard, Incident, now_ms};
 use crate::ticket::lifecycle as note;
@@ -133,8 +133,11 @@ impl Incidents {
     }
 
     /// Closes the case of an incident whose machine recovered: the reply
-    /// that says so first, then `Status` closed. Either failing undoes the
-    /// incident's record of it, so the retried event closes it.
+    /// that says so first, then `Status` closed. `Ok(false)` when the case
+    /// is no longer open (a person closed it, or it is gone): the bridge
+    /// leaves it as it is, so a person's close keeps its meaning (the next
+    /// failure files a new case). Anything but a close undoes the
+    /// incident's record of it; after a failure, the retried event closes it.
     pub(super) async fn resolve(
         &self,
         key: &str,
@@ -142,26 +145,24 @@ impl Incidents {
         comment: String,
         end: std::time::Instant,
         stats: &mut Attempts,
-    ) -> Result<(), NotifierError> {
+    ) -> Result<bool, NotifierError> {
         let reply = Reply::new(&self.settings.agent_name, case_uid, comment);
         let close = CaseUpdate {
             status: Some(CaseStatus::Closed),
             ..CaseUpdate::default()
         };
-        let done = match self.ready(end, stats).await {
-            Ok(()) => match self.desk.reply(&reply, end, stats).await {
-                // Gone: nothing to close; the next failure files a new case.
-                Ok(false) => Ok(()),
-                Ok(true) => self
-                    .desk
-                    .update(case_uid, &close, end, stats)
-                    .await
-                    .map(|_| ()),
-                Err(e) => Err(e),
-            },
-            Err(e) => Err(e),
-        };
-        if done.is_err() {
+        let done = async {
+            self.ready(end, stats).await?;
+            if self.desk.read(case_uid, end, stats).await?.state != CaseState::Open {
+                return Ok(false);
+            }
+            if !self.desk.reply(&reply, end, stats).await? {
+                return Ok(false);
+            }
+            self.desk.update(case_uid, &close, end, stats).await
+        }
+        .await;
+        if !matches!(done, Ok(true)) {
             let undo = Change {
                 resolved_ms: Some(None),
                 ..Change::default()
@@ -171,7 +172,7 @@ impl Incidents {
                 ..Guard::default()
             };
             if let Err(e) = self.store.update(key, &guard, &undo).await {
-                tracing::warn!(error = %e, "case not closed, and the incident still says it is; the next failure reopens it");
+                tracing::warn!(error = %e, "case not closed by the bridge, and the incident still says it is; a failure soon reopens it");
             }
         }
         done

@@ -187,8 +187,11 @@ impl Incidents {
                     &self.gate.redactor(),
                     OffsetDateTime::now_utc(),
                 );
-                self.resolve(key, &uid, comment, end, stats).await?;
-                return Ok(Recovered::Resolved(uid));
+                return Ok(match self.resolve(key, &uid, comment, end, stats).await? {
+                    true => Recovered::Resolved(uid),
+                    // Closed by a person (or gone): theirs to reopen.
+                    false => Recovered::Nothing,
+                });
             }
             if !note_due {
                 return Ok(Recovered::Counted);

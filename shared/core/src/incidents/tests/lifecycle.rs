@@ -124,14 +124,29 @@ async fn a_close_that_fails_leaves_the_incident_open_and_the_retry_closes_it() {
     let rig = Rig::new();
     let svc = resolving(&rig, 1, Duration::from_secs(86_400));
     occur(&svc, "run-1", None).await.unwrap();
-    // The reply goes through; the PUT that closes the case does not.
-    rig.desk.fail_next(1, Fault::Pass);
+    // The case read and the reply go through; the PUT that closes it does not.
+    rig.desk.fail_next(2, Fault::Pass);
     rig.desk.fail_next(1, Fault::Down);
     let err = recover(&svc, "ok-1").await.unwrap_err();
     assert_eq!(err.outcome, "recovery_not_delivered");
     assert_eq!(case(&rig, "case-1").status, CaseStatus::Open);
     assert_eq!(rig.incident().resolved_ms, None, "undone for the retry");
     assert_eq!(recover(&svc, "ok-1").await.unwrap(), resolved("case-1"));
+    assert_eq!(case(&rig, "case-1").status, CaseStatus::Closed);
+}
+
+#[tokio::test]
+async fn a_case_a_person_closed_is_not_closed_again_nor_reopened_by_the_bridge() {
+    let rig = Rig::new();
+    let svc = resolving(&rig, 1, Duration::from_secs(86_400));
+    occur(&svc, "run-1", None).await.unwrap();
+    rig.desk.close("case-1");
+    let ok = recover(&svc, "ok-1").await.unwrap();
+    assert!(matches!(ok, Outcome::Skipped { .. }), "{ok:?}");
+    assert!(replies(&rig, "case-1").is_empty(), "no Resolved reply");
+    assert_eq!(rig.incident().resolved_ms, None, "not the bridge's close");
+    let after = occur(&svc, "run-2", None).await.unwrap();
+    assert_eq!(seen(&after), ("new_case", 2, Some("case-2")));
     assert_eq!(case(&rig, "case-1").status, CaseStatus::Closed);
 }
 
