@@ -14,3 +14,14 @@ def svc():
         s.start_moto()
         yield s
         s.cleanup()
+
+
+@pytest.fixture
+def failing():
+    """moto serving a failed history for every execution it starts
+    (`SF_EXECUTION_HISTORY_TYPE=FAILURE`: `A State` fails with `AnError`), so
+    the EventBridge path reads a failure from history as in production."""
+    with Services() as s:
+        s.start_moto(env={"SF_EXECUTION_HISTORY_TYPE": "FAILURE"})
+        yield s
+        s.cleanup()

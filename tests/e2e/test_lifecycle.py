@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from localrun import Services, field, http, status_change
+from localrun import field, http, status_change
 
 KEY = "LIFEKEY"
 PERSON = "dpWp6Lmn"
@@ -23,12 +23,9 @@ MUTE = "muted"
 
 
 @pytest.fixture
-def life():
+def life(failing):
     """moto serving failed histories for every execution it starts."""
-    with Services() as s:
-        s.start_moto(env={"SF_EXECUTION_HISTORY_TYPE": "FAILURE"})
-        yield s
-        s.cleanup()
+    return failing
 
 
 class Bridge:

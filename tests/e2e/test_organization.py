@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from localrun import Services, http, status_change
+from localrun import http, status_change
 
 HUB = "123456789012"
 SPOKE = "222222222222"
@@ -21,12 +21,9 @@ KEY = "ORGKEY"
 
 
 @pytest.fixture
-def org():
+def org(failing):
     """moto as two accounts (the hub is moto's default one), serving failed histories."""
-    with Services() as s:
-        s.start_moto(env={"SF_EXECUTION_HISTORY_TYPE": "FAILURE"})
-        yield s
-        s.cleanup()
+    return failing
 
 
 def failed_run(sfn, machine="orders"):

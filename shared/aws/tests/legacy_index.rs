@@ -12,23 +12,14 @@ use ticket_bridge::incident::index::shard_of;
 use ticket_bridge::incident::{Cursor, IncidentStore};
 use ticket_bridge_aws::incidents::DynamoDb;
 
-use tables::{client, table};
+use tables::{client, list_in_legacy_index, table};
 
 #[tokio::test]
 async fn the_one_index_item_of_an_earlier_version_moves_into_the_shards() {
     let client = client().await;
     let name = table(&client).await;
     let old: Vec<String> = (0..30).map(|i| format!("incident#old-{i:02}")).collect();
-    client
-        .update_item()
-        .table_name(&name)
-        .key("id", AttributeValue::S("incident-index".to_owned()))
-        .update_expression("ADD #keys :k")
-        .expression_attribute_names("#keys", "keys")
-        .expression_attribute_values(":k", AttributeValue::Ss(old.clone()))
-        .send()
-        .await
-        .expect("the earlier version's index item");
+    list_in_legacy_index(&client, &name, old.clone()).await;
     let store = DynamoDb::new(client.clone(), name.clone());
     store
         .index("incident#new", "arn:aws:states:eu-west-1:1:stateMachine:m")

@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
     TimeToLiveSpecification,
 };
 
@@ -71,4 +71,21 @@ pub async fn table(client: &Client) -> String {
         .await
         .expect("update_time_to_live on moto");
     name
+}
+
+/// Lists `keys` in the one flush index item of earlier versions
+/// (`incident-index`), as a table upgraded from one holds them; the first
+/// flush from the top moves them into the shards.
+#[allow(dead_code)] // Each test binary uses its own part of this module.
+pub async fn list_in_legacy_index(client: &Client, table: &str, keys: Vec<String>) {
+    client
+        .update_item()
+        .table_name(table)
+        .key("id", AttributeValue::S("incident-index".to_owned()))
+        .update_expression("ADD #keys :k")
+        .expression_attribute_names("#keys", "keys")
+        .expression_attribute_values(":k", AttributeValue::Ss(keys))
+        .send()
+        .await
+        .expect("the earlier version's index item");
 }
