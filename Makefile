@@ -43,19 +43,23 @@ lint: setup
 	long=$$(find shared -name '*.rs' -not -path '*/target/*' -exec wc -l {} + | awk '$$2 != "total" && $$1 > 800')
 	if [ -n "$$long" ]; then echo "lint: files over 800 lines:" >&2; echo "$$long" >&2; exit 1; fi
 	(cd infra && { [ -d node_modules ] || npm ci --loglevel=error --no-audit --no-fund; } && npx eslint --max-warnings 0 .)
+	@echo "$@: $$SECONDS s"
 
 # The render benchmark runs once as a test here (criterion's test mode), so
 # its build shares this suite's lock and CPU rather than bench-smoke's.
 test-rust:
 	cargo test --workspace
 	cargo test -q -p ticket-bridge --bench render
+	@echo "$@: $$SECONDS s"
 
 # The three real binaries under cargo lambda watch, with moto.
 test-e2e: build
 	python3 -m pytest -q tests/e2e
+	@echo "$@: $$SECONDS s"
 
 test-infra:
 	infra/scripts/test.sh
+	@echo "$@: $$SECONDS s"
 
 # The real CDK bundling: cdk synth of the demo, whose three functions
 # cargo-lambda-cdk builds with `cargo lambda build --release --arm64` (the
@@ -88,6 +92,7 @@ lambda-build: setup
 	cd ..
 	python3 scripts/package_notifier.py --profile $$([ "$(LAMBDA_PROFILE)" = check ] && echo check || echo release) \
 	  arm64=$$(node infra/scripts/bundled-notifier.cjs infra/cdk.out.bundled)
+	@echo "$@: $$SECONDS s"
 
 # The npm package as a user gets it (infra/scripts/test-package.sh): npm pack,
 # the tarball installed into a scratch CDK app in a temporary folder, the
@@ -97,6 +102,7 @@ lambda-build: setup
 # build under make test, both release builds after make dist.
 test-package:
 	infra/scripts/test-package.sh
+	@echo "$@: $$SECONDS s"
 
 # The release assets of the npm package step-functions-ticket-bridge
 # (infra/): the notifier for arm64 and x86_64 with the deployed release
@@ -173,3 +179,4 @@ bench-smoke: setup
 	bench/peers/node/setup.sh
 	cargo build -p notifier -p mock-api -p mock-auth -p bench
 	target/debug/bench --smoke
+	@echo "$@: $$SECONDS s"
