@@ -1,17 +1,20 @@
 // The Node.js peer: the notifier as teams typically write it in Node today.
 //
-// The AWS SDK v3 reads the EventBridge connection secret, the built-in
-// fetch POSTs the case. It does the same job as the Rust notifier and the
-// Python peer (handler.py), line for line where the languages allow: the
-// same event shapes, a decoded Lambda or ECS cause, an escaped HTML body
-// with a summary, a console link and redacted input, the OAuth
-// client-credentials flow with a refresh on 401, and one JSON log line per
-// invocation.
+// The AWS SDK v3 reads the EventBridge connection secret and, for an
+// EventBridge status change, the execution history; the built-in fetch
+// POSTs the case. It does the same job as the Rust notifier and the Python
+// peer (handler.py), line for line where the languages allow: the same
+// event shapes, the failed state read from the history (GetExecutionHistory
+// newest first, pages of 200, at most 3 pages, as the notifier reads it), a
+// decoded Lambda or ECS cause, an escaped HTML body with a summary, a
+// console link and redacted input, the OAuth client-credentials flow with a
+// refresh on 401, and one JSON log line per invocation.
 //
 // Written the *good* way: the client, the parsed secret (same TTL) and the
 // token (refreshed 10 % early) are cached at module scope for the warm
 // container, so the comparison is not won against a strawman.
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SFNClient, paginateGetExecutionHistory } from "@aws-sdk/client-sfn";
 
 const env = process.env;
 const TICKET_API_URL = env.TICKET_API_URL;
@@ -29,8 +32,13 @@ const SENSITIVE =
 const CREDENTIAL_TEXT = /\b(Bearer|Basic|Outseta)\s+[A-Za-z0-9._~+/:=-]+/g;
 const CONTEXT_KEYS = new Set(["execution", "stateMachine", "failedState", "startTime", "input"]);
 const FAILED = new Set(["FAILED", "TIMED_OUT", "ABORTED"]);
+// The notifier's history limits (shared/core/src/history.rs, HistoryLimits).
+const HISTORY_PAGE_SIZE = 200;
+const HISTORY_MAX_PAGES = 3;
+const WRAPPER_ERRORS = new Set(["", "States.TaskFailed", "States.Runtime"]);
 
 const secrets = new SecretsManagerClient({});
+const sfn = new SFNClient({});
 const secret = { value: null, at: 0 };
 const token = { value: null, refreshAt: 0 };
 
@@ -116,6 +124,102 @@ function intake(event) {
   };
 }
 
+const isStateFailure = (kind) =>
+  ((kind.endsWith("Failed") && !kind.startsWith("MapIteration")) || kind.endsWith("TimedOut")) &&
+  !kind.startsWith("Execution");
+
+/** Error and cause from a failure event's `...EventDetails`. */
+function outcome(event) {
+  const key = Object.keys(event).find((k) => k.endsWith("EventDetails"));
+  const d = key ? event[key] : {};
+  return { error: d.error ?? null, cause: d.cause ?? null };
+}
+
+const entered = (event) => ({
+  state: event.stateEnteredEventDetails.name,
+  input: event.stateEnteredEventDetails.input ?? null,
+});
+
+function scheduledResource(events) {
+  for (const e of events) {
+    if (e.type === "TaskScheduled") {
+      const t = e.taskScheduledEventDetails;
+      return `arn:aws:states:::${t.resourceType}:${t.resource}`;
+    }
+    if (e.type === "LambdaFunctionScheduled") return e.lambdaFunctionScheduledEventDetails.resource;
+  }
+  return null;
+}
+
+// The failed state in a history, newest first: the newest state-level
+// failure and the state entered before it, with the resource scheduled for
+// it and the retries it spent; a Fail state, with the execution's error;
+// for a timeout or an abort, the newest state entered and never exited.
+function locate(events) {
+  const terminal =
+    events.find((e) => e.type.startsWith("Execution") && e.type !== "ExecutionStarted") ?? {};
+  let found = outcome(terminal);
+  const at = events.findIndex((e) => isStateFailure(e.type) || e.type === "FailStateEntered");
+  let start = -1;
+  if (at >= 0 && events[at].type === "FailStateEntered") return { ...entered(events[at]), ...found };
+  if (at >= 0) {
+    found = outcome(events[at]);
+    start = events.findIndex((e, j) => j >= at && e.type.endsWith("StateEntered"));
+  } else {
+    const exited = new Set();
+    start = events.findIndex((e) => {
+      if (e.type.endsWith("StateExited")) exited.add(e.stateExitedEventDetails.name);
+      return e.type.endsWith("StateEntered") && !exited.has(e.stateEnteredEventDetails.name);
+    });
+  }
+  if (start < 0) return found.error ? found : null;
+  const within = events.slice(0, start);
+  const failures = within.filter((e) => isStateFailure(e.type)).length;
+  return {
+    ...entered(events[start]),
+    ...found,
+    resource: scheduledResource(within),
+    retries: Math.max(failures - 1, 0),
+  };
+}
+
+// What the execution history adds on the EventBridge path; a note when it
+// cannot be read (the ticket still goes out).
+async function enrich(failure) {
+  const events = [];
+  let found = null;
+  try {
+    const pages = paginateGetExecutionHistory(
+      { client: sfn, pageSize: HISTORY_PAGE_SIZE },
+      { executionArn: failure.execution, reverseOrder: true },
+    );
+    let read = 0;
+    for await (const page of pages) {
+      events.push(...page.events);
+      // Newest first by id: moto ignores reverseOrder.
+      events.sort((a, b) => b.id - a.id);
+      found = locate(events);
+      read += 1;
+      if (found?.state || read >= HISTORY_MAX_PAGES) break;
+    }
+  } catch (e) {
+    return { ...failure, note: `execution history unavailable: ${e.name}: ${e.message}` };
+  }
+  if (!found) {
+    const note = `execution history unavailable: no failed or running state in the last ${events.length} events`;
+    return { ...failure, note };
+  }
+  const out = { ...failure, resource: found.resource, retries: found.retries };
+  out.failedState = failure.failedState ?? found.state;
+  if (found.error && WRAPPER_ERRORS.has(failure.error ?? "")) out.error = found.error;
+  if (found.cause && !failure.cause) out.cause = found.cause;
+  if (found.input) {
+    const parsed = parseJson(found.input);
+    out.stateInput = parsed.ok ? parsed.value : found.input;
+  }
+  return out;
+}
+
 function decode(cause) {
   if (!cause) return {};
   const parsed = parseJson(cause);
@@ -153,6 +257,8 @@ function render(f) {
     ["Execution ARN", f.execution],
     ["Status", f.status],
     ["Failed state", f.failedState],
+    ["Task resource", f.resource],
+    ["Retries spent", f.retries],
     ["Started", f.startTime],
     ["Error", error],
     ["Error type", d.type],
@@ -161,9 +267,10 @@ function render(f) {
   ];
   const body = [
     `<h2>Step Functions failure: ${e(machine)}</h2>`,
+    f.note ? `<p><em>${e(f.note)}</em></p>` : "",
     `<p><strong>${e(error)}</strong>: ${e(d.message || "")}</p>`,
     `<table>${rows
-      .filter(([, v]) => v)
+      .filter(([, v]) => v !== null && v !== undefined && v !== "")
       .map(([k, v]) => `<tr><th>${k}</th><td>${e(v)}</td></tr>`)
       .join("")}</table>`,
   ];
@@ -175,6 +282,10 @@ function render(f) {
     );
   }
   body.push(`<pre>${escapeHtml(sortedJson(redact(f.input))).slice(0, 16384)}</pre>`);
+  if ("stateInput" in f) {
+    const stateInput = escapeHtml(sortedJson(redact(f.stateInput))).slice(0, 16384);
+    body.push(`<h3>Failed state input (redacted)</h3><pre>${stateInput}</pre>`);
+  }
   return {
     FromPerson: { Email: FROM_EMAIL },
     Subject: subject.split(/\s+/).filter(Boolean).join(" ").slice(0, 200),
@@ -224,8 +335,10 @@ async function authHeaders(conn, stats) {
 
 export async function handler(event) {
   const started = performance.now();
-  const failure = intake(event);
+  let failure = intake(event);
   if (failure === null) return { skipped: true, status: event.detail.status };
+  // An EventBridge status change names no failed state: read it.
+  if (failure.status) failure = await enrich(failure);
   const ticket = render(failure);
   const stats = { token_fetches: 0, attempts: 0 };
   let conn = await connection();

@@ -1,10 +1,13 @@
 """The Python peer: the notifier as teams typically write it today.
 
-boto3 reads the EventBridge connection secret, `requests` POSTs the case.
-It does the same job as the Rust notifier, so the benchmark compares
-runtimes and not features: the same event shapes, a decoded Lambda cause,
-an escaped HTML body with a summary, console links and redacted input, the
-same OAuth client-credentials flow, and one JSON log line per invocation.
+boto3 reads the EventBridge connection secret and, for an EventBridge
+status change, the execution history; `requests` POSTs the case. It does
+the same job as the Rust notifier, so the benchmark compares runtimes and
+not features: the same event shapes, the failed state read from the
+history (GetExecutionHistory newest first, pages of 200, at most 3 pages,
+as the notifier reads it), a decoded Lambda cause, an escaped HTML body
+with a summary, console links and redacted input, the same OAuth
+client-credentials flow, and one JSON log line per invocation.
 
 It is written the *good* way (clients, the parsed secret and the token are
 cached at module scope for the warm container, with the same TTLs as the
@@ -34,8 +37,14 @@ SENSITIVE = re.compile(
 )
 CREDENTIAL_TEXT = re.compile(r"\b(Bearer|Basic|Outseta)\s+[A-Za-z0-9._~+/:=-]+")
 CONTEXT_KEYS = ("execution", "stateMachine", "failedState", "startTime", "input")
+# The notifier's history limits (shared/core/src/history.rs, HistoryLimits).
+HISTORY_PAGE_SIZE = 200
+HISTORY_MAX_PAGES = 3
+WRAPPER_ERRORS = ("", "States.TaskFailed", "States.Runtime")
+EMPTY = (None, "")
 
 secrets = boto3.client("secretsmanager")
+sfn = boto3.client("stepfunctions")
 http = requests.Session()
 _secret = {"value": None, "at": 0.0}
 _token = {"value": None, "refresh_at": 0.0}
@@ -92,6 +101,100 @@ def intake(event):
     }
 
 
+def is_state_failure(kind):
+    failed = kind.endswith("Failed") and not kind.startswith("MapIteration")
+    return (failed or kind.endswith("TimedOut")) and not kind.startswith("Execution")
+
+
+def outcome(event):
+    """Error and cause from a failure event's `...EventDetails`."""
+    d = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
+    return {"error": d.get("error"), "cause": d.get("cause")}
+
+
+def entered(event):
+    d = event["stateEnteredEventDetails"]
+    return {"state": d["name"], "input": d.get("input")}
+
+
+def scheduled_resource(events):
+    for e in events:
+        if e["type"] == "TaskScheduled":
+            t = e["taskScheduledEventDetails"]
+            return f"arn:aws:states:::{t['resourceType']}:{t['resource']}"
+        if e["type"] == "LambdaFunctionScheduled":
+            return e["lambdaFunctionScheduledEventDetails"]["resource"]
+    return None
+
+
+def locate(events):
+    """The failed state in a history, newest first: the newest state-level
+    failure and the state entered before it, with the resource scheduled for
+    it and the retries it spent; a Fail state, with the execution's error;
+    for a timeout or an abort, the newest state entered and never exited."""
+    terminal = next((e for e in events if e["type"].startswith("Execution") and e["type"] != "ExecutionStarted"), {})
+    found = outcome(terminal)
+    at = next((i for i, e in enumerate(events) if is_state_failure(e["type"]) or e["type"] == "FailStateEntered"), None)
+    start = None
+    if at is not None and events[at]["type"] == "FailStateEntered":
+        return {**entered(events[at]), **found}
+    if at is not None:
+        found = outcome(events[at])
+        start = next((j for j in range(at, len(events)) if events[j]["type"].endswith("StateEntered")), None)
+    else:
+        exited = set()
+        for j, e in enumerate(events):
+            if e["type"].endswith("StateExited"):
+                exited.add(e["stateExitedEventDetails"]["name"])
+            elif e["type"].endswith("StateEntered") and e["stateEnteredEventDetails"]["name"] not in exited:
+                start = j
+                break
+    if start is None:
+        return found if found["error"] else None
+    within = events[:start]
+    failures = sum(1 for e in within if is_state_failure(e["type"]))
+    return {**entered(events[start]), **found, "resource": scheduled_resource(within), "retries": max(failures - 1, 0)}
+
+
+def enrich(failure):
+    """What the execution history adds on the EventBridge path; a note when
+    it cannot be read (the ticket still goes out)."""
+    events, found = [], None
+    try:
+        pages = sfn.get_paginator("get_execution_history").paginate(
+            executionArn=failure["execution"],
+            reverseOrder=True,
+            PaginationConfig={"PageSize": HISTORY_PAGE_SIZE, "MaxItems": HISTORY_PAGE_SIZE * HISTORY_MAX_PAGES},
+        )
+        for page in pages:
+            events.extend(page["events"])
+            # Newest first by id: moto ignores reverseOrder.
+            events.sort(key=lambda e: -e["id"])
+            found = locate(events)
+            if found and found.get("state"):
+                break
+    except Exception as e:  # throttled, denied, gone: the ticket says so
+        failure["note"] = f"execution history unavailable: {e}"
+        return failure
+    if not found:
+        failure["note"] = f"execution history unavailable: no failed or running state in the last {len(events)} events"
+        return failure
+    failure["failedState"] = failure["failedState"] or found.get("state")
+    if found.get("error") and (failure["error"] or "") in WRAPPER_ERRORS:
+        failure["error"] = found["error"]
+    if found.get("cause") and not failure["cause"]:
+        failure["cause"] = found["cause"]
+    failure["resource"] = found.get("resource")
+    failure["retries"] = found.get("retries")
+    raw = found.get("input")
+    if raw:
+        try:
+            failure["stateInput"] = json.loads(raw)
+        except ValueError:
+            failure["stateInput"] = raw
+    return failure
+
+
 def decode(cause):
     try:
         c = json.loads(cause) if cause else {}
@@ -127,6 +230,8 @@ def render(f):
         ("Execution ARN", f["execution"]),
         ("Status", f["status"]),
         ("Failed state", f["failedState"]),
+        ("Task resource", f.get("resource")),
+        ("Retries spent", f.get("retries")),
         ("Started", f["startTime"]),
         ("Error", error),
         ("Error type", d.get("type")),
@@ -135,8 +240,9 @@ def render(f):
     ]
     body = [
         f"<h2>Step Functions failure: {e(machine)}</h2>",
+        f"<p><em>{e(f['note'])}</em></p>" if f.get("note") else "",
         f"<p><strong>{e(error)}</strong>: {e(d.get('message') or '')}</p>",
-        "<table>" + "".join(f"<tr><th>{k}</th><td>{e(v)}</td></tr>" for k, v in rows if v) + "</table>",
+        "<table>" + "".join(f"<tr><th>{k}</th><td>{e(v)}</td></tr>" for k, v in rows if v not in EMPTY) + "</table>",
     ]
     if d.get("trace"):
         body.append(f"<pre>{e(d['trace'])[:20480]}</pre>")
@@ -146,6 +252,9 @@ def render(f):
             f'#/v2/executions/details/{html.escape(f["execution"])}">Execution in the AWS console</a>'
         )
     body.append(f"<pre>{html.escape(json.dumps(redact(f['input']), indent=2, sort_keys=True))[:16384]}</pre>")
+    if "stateInput" in f:
+        state_input = json.dumps(redact(f["stateInput"]), indent=2, sort_keys=True)
+        body.append(f"<h3>Failed state input (redacted)</h3><pre>{html.escape(state_input)[:16384]}</pre>")
     return {
         "FromPerson": {"Email": FROM_EMAIL},
         "Subject": " ".join(subject.split())[:200],
@@ -194,6 +303,8 @@ def handler(event, context):
     failure = intake(event)
     if failure is None:
         return {"skipped": True, "status": event["detail"]["status"]}
+    if failure["status"]:  # an EventBridge status change: no failed state in it
+        failure = enrich(failure)
     case = render(failure)
     stats = {"token_fetches": 0, "attempts": 0}
     conn = connection()
