@@ -1,8 +1,11 @@
 //! Child processes the harness owns: each in its own process group, so that
 //! stopping `cargo lambda watch` also stops the functions it spawned, and
 //! reaped with `wait4(2)`, whose rusage gives the exact CPU time of a
-//! process that has ended (all its threads, µs resolution). Peak RSS comes
-//! from `/proc/PID/status` just before the stop (see `peak_rss_kb`).
+//! process that has ended (all its threads, µs resolution). While it runs,
+//! its CPU-time clock (`cpu_now`) gives the same user + system total to the
+//! nanosecond, so the CPU of each invocation is a difference of two reads.
+//! Peak RSS comes from `/proc/PID/status` just before the stop (see
+//! `peak_rss_kb`).
 
 use std::fs::File;
 use std::os::unix::process::CommandExt;
@@ -15,14 +18,6 @@ use std::time::{Duration, Instant};
 pub struct Rusage {
     pub cpu: Duration,
     pub max_rss_kb: u64,
-}
-
-/// A snapshot of a running process, from `/proc`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Live {
-    /// User + system time of all threads so far, in clock ticks (10 ms):
-    /// only ever subtracted from an exact `wait4` total over many calls.
-    pub cpu: Duration,
 }
 
 pub struct Child {
@@ -66,17 +61,13 @@ impl Child {
         self.reaped
     }
 
-    /// CPU time so far, while it runs.
-    pub fn live(&self) -> Option<Live> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).ok()?;
-        // Fields after the `(comm)`, which may contain spaces.
-        let rest = stat.rsplit_once(')')?.1;
-        let f: Vec<&str> = rest.split_whitespace().collect();
-        let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
-        // USER_HZ is 100 on every Linux ABI /proc reports in.
-        Some(Live {
-            cpu: Duration::from_millis(ticks * 10),
-        })
+    /// User + system CPU time of all the process's threads so far, to the
+    /// nanosecond: the process's CPU-time clock (`clock_getcpuclockid(3)`,
+    /// then `clock_gettime(2)`), the same total `wait4`'s rusage reports
+    /// once it has ended. `/proc/PID/stat` has it too, but in 10 ms ticks,
+    /// far coarser than one warm invocation.
+    pub fn cpu_now(&self) -> Option<Duration> {
+        cpu_clock(self.pid)
     }
 
     /// The process's peak RSS so far (`VmHWM`), while it runs. This, not
@@ -143,6 +134,24 @@ fn signal_group(pid: i32, sig: i32) {
     }
 }
 
+fn cpu_clock(pid: i32) -> Option<Duration> {
+    let mut clock: libc::clockid_t = 0;
+    // SAFETY: a pointer to a local; `pid` is a live child of this process.
+    if unsafe { libc::clock_getcpuclockid(pid, &mut clock) } != 0 {
+        return None;
+    }
+    // SAFETY: timespec is plain old data, fully written on success.
+    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid clock id from above and a pointer to a local.
+    if unsafe { libc::clock_gettime(clock, &mut ts) } != 0 {
+        return None;
+    }
+    Some(Duration::new(
+        ts.tv_sec.max(0) as u64,
+        ts.tv_nsec.clamp(0, 999_999_999) as u32,
+    ))
+}
+
 fn wait4(pid: i32, flags: i32) -> Option<Rusage> {
     let mut status = 0;
     // SAFETY: rusage is plain old data, fully written by wait4 on success.
@@ -159,4 +168,44 @@ fn wait4(pid: i32, flags: i32) -> Option<Rusage> {
         cpu: tv(ru.ru_utime) + tv(ru.ru_stime),
         max_rss_kb: ru.ru_maxrss.max(0) as u64,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The CPU clock of a child counts its work, to well under a
+    /// millisecond, and agrees with what `wait4` reports when it ends.
+    #[test]
+    fn cpu_clock_follows_a_busy_child_and_agrees_with_wait4() {
+        let log = std::env::temp_dir().join(format!("bench-cpu-{}.log", std::process::id()));
+        // About 0.3 s of pure CPU, then a sleep the clock must not count.
+        let mut cmd = Command::new("sh");
+        cmd.args([
+            "-c",
+            "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; sleep 0.3",
+        ]);
+        let mut child = Child::spawn("busy", &mut cmd, &log).unwrap();
+        let first = child.cpu_now().unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+        let later = child.cpu_now().unwrap();
+        assert!(later > first, "{later:?} after {first:?}");
+        let mut last = later;
+        while child.exited().is_none() {
+            if let Some(now) = child.cpu_now() {
+                assert!(now >= last, "the clock went back: {now:?} < {last:?}");
+                last = now;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let total = child.exited().unwrap().cpu;
+        // The last read came at most one poll before the exit.
+        assert!(total >= last, "{total:?} < {last:?}");
+        assert!(
+            total - last < Duration::from_millis(50),
+            "{total:?} vs {last:?}"
+        );
+        assert!(total > Duration::from_millis(50), "{total:?}");
+        let _ = std::fs::remove_file(&log);
+    }
 }

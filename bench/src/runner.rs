@@ -48,6 +48,7 @@ impl Kind {
 }
 
 /// How to start one runtime's function process.
+#[derive(Clone)]
 pub struct Runtime {
     pub kind: Kind,
     program: PathBuf,
@@ -128,6 +129,17 @@ impl Runtime {
         }
     }
 
+    /// The same runtime with `extra` variables set (replacing any of the
+    /// same name): the storm's table, desk and reply interval.
+    pub fn with_env(&self, extra: &[(&str, String)]) -> Self {
+        let mut rt = self.clone();
+        for (k, v) in extra {
+            rt.env.retain(|(name, _)| name != k);
+            rt.env.push(((*k).to_owned(), v.clone()));
+        }
+        rt
+    }
+
     /// Starts a fresh process. `first` is queued before the spawn, so the
     /// process's first `/next` returns at once and a cold start is timed
     /// from the spawn to its first ticket.
@@ -152,6 +164,7 @@ impl Runtime {
         let child = Child::spawn(self.kind.label(), &mut cmd, &log)?;
         Ok(Instance {
             kind: self.kind,
+            handed: u64::from(pending.is_some()),
             api,
             child,
             spawned,
@@ -177,12 +190,10 @@ fn common_env(s: &Services, name: &str) -> Vec<(String, String)> {
         ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
         ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
         ("AWS_ENDPOINT_URL_SECRETS_MANAGER", s.sm_proxy.url()),
-        // The notifier reads the execution history for EventBridge events.
-        // Without a local endpoint it tried the real AWS endpoint, whose DNS
-        // fails here, and the SDK's retry backoff (up to the 3 s history
-        // budget) became the warm p99. moto answers ExecutionDoesNotExist
-        // (the events' executions are not in it), as fast as a real
-        // GetExecutionHistory round trip would be cheap; the peers ignore it.
+        // Every runtime reads the execution history of an EventBridge
+        // status change from moto, which serves a failed execution's
+        // history (SF_EXECUTION_HISTORY_TYPE=FAILURE) for executions the
+        // harness starts there before sending their events (`moto`).
         ("AWS_ENDPOINT_URL_SFN", s.moto_url.clone()),
         ("AWS_LAMBDA_FUNCTION_NAME", name.to_owned()),
         ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".to_owned()),
@@ -206,6 +217,8 @@ fn common_env(s: &Services, name: &str) -> Vec<(String, String)> {
 
 pub struct Instance {
     pub kind: Kind,
+    /// Events handed to the process so far (queued at launch or invoked).
+    handed: u64,
     pub api: RuntimeApi,
     pub child: Child,
     pub spawned: Instant,
@@ -216,6 +229,43 @@ pub struct Instance {
 impl Instance {
     /// Sends `event` and waits for a delivered ticket.
     pub async fn invoke(&mut self, event: Bytes, timeout: Duration) -> Result<Outcome, String> {
+        let out = self.invoke_raw(event, timeout).await?;
+        self.check(out)
+    }
+
+    /// [`Instance::invoke`], with the CPU time the process spent on it:
+    /// from the moment it was idle at `/next` waiting for this event to the
+    /// moment it is idle at `/next` again, so whatever it does after its
+    /// response (a log line, bookkeeping, a GC) counts too. In ms.
+    pub async fn invoke_measured(
+        &mut self,
+        event: Bytes,
+        timeout: Duration,
+    ) -> Result<(Outcome, Option<f64>), String> {
+        self.idle(timeout).await?;
+        let before = self.child.cpu_now();
+        let out = self.invoke(event, timeout).await?;
+        self.idle(timeout).await?;
+        let cpu = before
+            .zip(self.child.cpu_now())
+            .map(|(b, a)| a.saturating_sub(b).as_secs_f64() * 1e3);
+        Ok((out, cpu))
+    }
+
+    /// Waits until the process has finished with every event handed to it
+    /// and asks for the next.
+    pub async fn idle(&self, timeout: Duration) -> Result<(), String> {
+        self.api
+            .wait_nexts(self.handed + 1, timeout)
+            .await
+            .map_err(|e| self.fail(&e))
+    }
+
+    /// Sends `event` and waits for its answer, whatever it is: a function
+    /// error comes back as `Ok` with `result: Err(body)`. `Err` only when
+    /// the process died, failed its init or did not answer in time.
+    pub async fn invoke_raw(&mut self, event: Bytes, timeout: Duration) -> Result<Outcome, String> {
+        self.handed += 1;
         let rx = self.api.submit(event);
         self.wait(rx, timeout).await
     }
@@ -223,7 +273,8 @@ impl Instance {
     /// Waits for the event queued at launch.
     pub async fn first(&mut self, timeout: Duration) -> Result<Outcome, String> {
         let rx = self.pending.take().ok_or("no event was queued at launch")?;
-        self.wait(rx, timeout).await
+        let out = self.wait(rx, timeout).await?;
+        self.check(out)
     }
 
     async fn wait(
@@ -248,6 +299,11 @@ impl Instance {
                 }
             }
         };
+        Ok(outcome)
+    }
+
+    /// An answer that is a delivered ticket (any answer, for the floor).
+    fn check(&self, outcome: Outcome) -> Result<Outcome, String> {
         match &outcome.result {
             // The floor echoes its event: any answer is the right one.
             Ok(_) if !self.kind.tickets() => Ok(outcome),

@@ -16,7 +16,7 @@ use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::{Method, Request, StatusCode};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::http::{Reply, Server, reply, serve};
 
@@ -47,6 +47,9 @@ struct InFlight {
 
 struct Shared {
     queue: tokio::sync::Mutex<mpsc::UnboundedReceiver<Pending>>,
+    /// How many `/next` requests have arrived: the process is idle, waiting
+    /// for work, once this counts one more than its invocations.
+    nexts: watch::Sender<u64>,
     in_flight: Mutex<HashMap<String, InFlight>>,
     first_next: Mutex<Option<Instant>>,
     init_error: Mutex<Option<String>>,
@@ -66,6 +69,7 @@ impl RuntimeApi {
         let (tx, rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             queue: tokio::sync::Mutex::new(rx),
+            nexts: watch::channel(0).0,
             in_flight: Mutex::new(HashMap::new()),
             first_next: Mutex::new(None),
             init_error: Mutex::new(None),
@@ -94,6 +98,20 @@ impl RuntimeApi {
     /// When the process first asked for work: the end of its init.
     pub fn first_next(&self) -> Option<Instant> {
         self.shared.first_next.lock().ok().and_then(|g| *g)
+    }
+
+    /// Waits until the process has asked for work `n` times in all: after
+    /// an invocation, the moment it is idle again, with everything it does
+    /// for that invocation (its log line, its bookkeeping) behind it.
+    pub async fn wait_nexts(&self, n: u64, timeout: Duration) -> Result<(), String> {
+        let mut rx = self.shared.nexts.subscribe();
+        match tokio::time::timeout(timeout, rx.wait_for(|&c| c >= n)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(_)) => Err("the runtime API went away".to_owned()),
+            Err(_) => Err(format!(
+                "the process did not ask for its next event within {timeout:?}"
+            )),
+        }
     }
 
     /// What the process reported on `/init/error`, if it did.
@@ -150,6 +168,7 @@ async fn next(shared: &Shared) -> Reply {
     if let Ok(mut first) = shared.first_next.lock() {
         first.get_or_insert_with(Instant::now);
     }
+    shared.nexts.send_modify(|n| *n += 1);
     let pending = shared.queue.lock().await.recv().await;
     let Some(pending) = pending else {
         return reply(StatusCode::SERVICE_UNAVAILABLE, "harness is shutting down");

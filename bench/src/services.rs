@@ -1,18 +1,25 @@
-//! The world both runtimes run against: moto (Secrets Manager) seeded with
-//! an EventBridge OAuth connection, mock-auth and mock-api under
-//! `cargo lambda watch` (`--release` when the harness is a release build),
-//! and counting proxies in front of Secrets
-//! Manager and the token endpoint. Everything on loopback, stopped on drop.
+//! The world every runtime runs against: moto (Secrets Manager seeded with
+//! an EventBridge OAuth connection; Step Functions serving failed
+//! execution histories; DynamoDB for the storm) behind
+//! `scripts/moto_atomic.py`, which applies one request at a time and
+//! counts them; mock-auth and mock-api under `cargo lambda watch`
+//! (`--release` when the harness is a release build), and counting proxies
+//! in front of Secrets Manager and the token endpoint. Everything on
+//! loopback, stopped on drop.
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::moto::Moto;
 use crate::process::Child;
 use crate::proxy::Proxy;
 
-pub const REGION: &str = "us-east-1";
+/// The region of the state machines in `events/` (their executions are in
+/// eu-west-1): the function is deployed beside them, so each runtime's
+/// default-region client reads their histories, as a team's would.
+pub const REGION: &str = "eu-west-1";
 pub const CLIENT_ID: &str = "bench-client";
 /// What the proxies count as a Secrets Manager read and a token fetch.
 pub const SECRET_READ: &str = "secretsmanager.GetSecretValue";
@@ -23,12 +30,14 @@ const SIGNING_KEY: &str = "bench-signing-key-not-a-secret";
 
 pub struct Services {
     pub logs: PathBuf,
+    root: PathBuf,
     pub http: reqwest::Client,
     pub sm_proxy: Proxy,
     pub token_proxy: Proxy,
-    /// moto itself, for the Step Functions history the notifier reads on the
-    /// EventBridge path (not counted: only the peers' shared work is).
+    /// moto itself: the Step Functions histories every runtime reads on the
+    /// EventBridge path, and the storm's DynamoDB (counted by the launcher).
     pub moto_url: String,
+    pub moto: Moto,
     pub watch_url: String,
     pub secret_arn: String,
     pub client_secret: String,
@@ -47,20 +56,30 @@ impl Services {
             .map_err(|e| format!("http client: {e}"))?;
 
         let moto_port = free_port()?;
+        // moto_server's application, one request at a time (the storm's
+        // conditional writes need DynamoDB's per-item atomicity), counting
+        // calls by operation; histories of FAILED executions.
         let moto = Child::spawn(
-            "moto_server",
-            Command::new("moto_server").args(["-H", "127.0.0.1", "-p", &moto_port.to_string()]),
+            "moto (scripts/moto_atomic.py)",
+            Command::new("python3")
+                .arg(root.join("scripts/moto_atomic.py"))
+                .args(["-H", "127.0.0.1", "-p", &moto_port.to_string()])
+                .env("SF_EXECUTION_HISTORY_TYPE", "FAILURE"),
             &logs.join("moto.log"),
         )?;
-        wait_port(moto_port, Duration::from_secs(60), "moto_server")?;
+        wait_port(
+            moto_port,
+            Duration::from_secs(60),
+            "moto (scripts/moto_atomic.py)",
+        )?;
         let moto_url = format!("http://127.0.0.1:{moto_port}");
 
         let watch_port = free_port()?;
-        let watch_url = format!("http://127.0.0.1:{watch_port}");
+        let token_upstream = format!("http://127.0.0.1:{watch_port}");
         let sm_proxy = Proxy::start(moto_url.clone(), http.clone())
             .await
             .map_err(|e| format!("secrets proxy: {e}"))?;
-        let token_proxy = Proxy::start(watch_url.clone(), http.clone())
+        let token_proxy = Proxy::start(token_upstream, http.clone())
             .await
             .map_err(|e| format!("token proxy: {e}"))?;
 
@@ -86,38 +105,15 @@ impl Services {
             .ok_or("moto_seed.py printed no secretArn")?
             .to_owned();
 
-        let env_file = logs.join("mocks.env");
-        let env = [
-            ("CLIENT_ID", CLIENT_ID.to_owned()),
-            ("CLIENT_SECRET", client_secret.clone()),
-            ("SIGNING_KEY", SIGNING_KEY.to_owned()),
-            ("TOKEN_TTL_SECONDS", token_ttl.to_string()),
-            // One log line per request would be on mock-api's measured path.
-            ("RUST_LOG", "warn".to_owned()),
-            ("AWS_LAMBDA_LOG_LEVEL", "warn".to_owned()),
-        ];
-        let text: String = env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
-        std::fs::write(&env_file, text).map_err(|e| format!("{}: {e}", env_file.display()))?;
-        let watch = Child::spawn(
-            "cargo lambda watch",
-            Command::new("cargo")
-                .current_dir(root)
-                .env("CARGO_TERM_COLOR", "never")
-                .args(["lambda", "watch"])
-                // The mocks in the harness's own profile: a debug harness
-                // (bench-smoke) must not trigger a release build.
-                .args(RELEASE.then_some("--release"))
-                .args(["--ignore-changes", "-A", "127.0.0.1"])
-                .args(["-P", &watch_port.to_string(), "--env-file"])
-                .arg(&env_file),
-            &logs.join("watch.log"),
-        )?;
-        wait_port(watch_port, Duration::from_secs(120), "cargo lambda watch")?;
+        let env = mocks_env(&client_secret, token_ttl);
+        let (watch, watch_url) = mocks_watch(root, logs, "watch", &env, watch_port).await?;
         let s = Services {
             logs: logs.to_owned(),
+            root: root.to_owned(),
             http,
             sm_proxy,
             token_proxy,
+            moto: Moto::new(moto_url.clone())?,
             moto_url: moto_url.clone(),
             watch_url,
             secret_arn,
@@ -126,26 +122,21 @@ impl Services {
             _watch: watch,
             _moto: moto,
         };
-        // The first request to each function starts it (and builds it, if
-        // the release build is missing): pay that before measuring anything.
-        for f in ["mock-auth", "mock-api"] {
-            let url = format!("{}/lambda-url/{f}/health", s.watch_url);
-            let ok = s
-                .http
-                .get(&url)
-                .timeout(Duration::from_secs(900))
-                .send()
-                .await
-                .map(|r| r.status().is_success())
-                .unwrap_or(false);
-            if !ok {
-                return Err(format!(
-                    "{f} is not healthy under cargo lambda watch (see {})",
-                    s.logs.join("watch.log").display()
-                ));
-            }
-        }
         Ok(s)
+    }
+
+    /// A second mock-api with `extra` in its environment (the storm's rate
+    /// limit), in a `cargo lambda watch` of its own: it keeps its own cases
+    /// and its own request budget. It accepts the same tokens (mock-auth's
+    /// client and signing key). Stopped when the returned child is dropped.
+    pub async fn extra_mock_api(
+        &self,
+        tag: &str,
+        extra: &[(&str, String)],
+    ) -> Result<(Child, String), String> {
+        let mut env = mocks_env(&self.client_secret, self.token_ttl);
+        env.extend(extra.iter().map(|(k, v)| (*k, v.clone())));
+        mocks_watch(&self.root, &self.logs, tag, &env, 0).await
     }
 
     pub fn cases_url(&self) -> String {
@@ -180,6 +171,70 @@ impl Services {
     pub fn token_fetches(&self) -> u64 {
         self.token_proxy.count(TOKEN_FETCH)
     }
+}
+
+/// What mock-auth and mock-api need: the client they share and the key
+/// tokens are signed with.
+fn mocks_env(client_secret: &str, token_ttl: u64) -> Vec<(&'static str, String)> {
+    vec![
+        ("CLIENT_ID", CLIENT_ID.to_owned()),
+        ("CLIENT_SECRET", client_secret.to_owned()),
+        ("SIGNING_KEY", SIGNING_KEY.to_owned()),
+        ("TOKEN_TTL_SECONDS", token_ttl.to_string()),
+        // One log line per request would be on mock-api's measured path.
+        ("RUST_LOG", "warn".to_owned()),
+        ("AWS_LAMBDA_LOG_LEVEL", "warn".to_owned()),
+    ]
+}
+
+/// mock-auth and mock-api under `cargo lambda watch` on `port` (a free one
+/// when 0), each started by a first request (and built, if the release
+/// build is missing) before anything is measured. Logs to `TAG.log`.
+async fn mocks_watch(
+    root: &Path,
+    logs: &Path,
+    tag: &str,
+    env: &[(&str, String)],
+    port: u16,
+) -> Result<(Child, String), String> {
+    let port = if port == 0 { free_port()? } else { port };
+    let env_file = logs.join(format!("{tag}.env"));
+    let text: String = env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+    std::fs::write(&env_file, text).map_err(|e| format!("{}: {e}", env_file.display()))?;
+    let log = logs.join(format!("{tag}.log"));
+    let watch = Child::spawn(
+        "cargo lambda watch",
+        Command::new("cargo")
+            .current_dir(root)
+            .env("CARGO_TERM_COLOR", "never")
+            .args(["lambda", "watch"])
+            // The mocks in the harness's own profile: a debug harness
+            // (bench-smoke) must not trigger a release build.
+            .args(RELEASE.then_some("--release"))
+            .args(["--ignore-changes", "-A", "127.0.0.1"])
+            .args(["-P", &port.to_string(), "--env-file"])
+            .arg(&env_file),
+        &log,
+    )?;
+    wait_port(port, Duration::from_secs(120), "cargo lambda watch")?;
+    let url = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    for f in ["mock-auth", "mock-api"] {
+        let ok = http
+            .get(format!("{url}/lambda-url/{f}/health"))
+            .timeout(Duration::from_secs(900))
+            .send()
+            .await
+            .map(|r| r.status().is_success())
+            .unwrap_or(false);
+        if !ok {
+            return Err(format!(
+                "{f} is not healthy under cargo lambda watch (see {})",
+                log.display()
+            ));
+        }
+    }
+    Ok((watch, url))
 }
 
 fn now_nanos() -> u64 {
