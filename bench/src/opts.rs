@@ -6,6 +6,7 @@ const USAGE: &str = "usage: bench [--smoke] [--cold N] [--warm N] [--block N] [-
              [--notifier PATH] [--floor PATH] [--python PATH] [--package DIR]
              [--node PATH] [--node-package DIR] [--out DIR] [--rust-env K=V]...
              [--storm N,N,...|none] [--storm-fingerprints N,N,...] [--storm-concurrency N]
+             [--storm-budget SECS]
   --smoke      a few invocations, to prove the harness works (no timing claims)
   --cold N     fresh processes per runtime (default 10; smoke 1)
   --warm N     measured warm invocations per runtime (default 5000; smoke 20)
@@ -24,6 +25,8 @@ const USAGE: &str = "usage: bench [--smoke] [--cold N] [--warm N] [--block N] [-
   --storm      failures per storm (default 10,100,1000,10000; smoke 10); none skips it
   --storm-fingerprints  distinct failures (incidents) per storm (default 1,100)
   --storm-concurrency   notifier processes sharing a storm (default 4)
+  --storm-budget  seconds a storm may send failures for; then it stops
+               sending, flushes, checks the desk and says it was cut (default 300)
   --out DIR    where results.json, results.md and logs go (default target/bench)";
 
 pub struct Opts {
@@ -46,6 +49,8 @@ pub struct Opts {
     pub storm: Vec<usize>,
     pub storm_fingerprints: Vec<usize>,
     pub storm_concurrency: usize,
+    /// How long one storm may go on sending failures.
+    pub storm_budget: std::time::Duration,
 }
 
 /// A binary built by the same `cargo build` as this one: `target/release/X`
@@ -104,6 +109,7 @@ fn read(args: &[String]) -> Result<Opts, String> {
         },
         storm_fingerprints: vec![1, 100],
         storm_concurrency: 4,
+        storm_budget: std::time::Duration::from_secs(300),
         root,
     };
     let mut it = args.iter();
@@ -145,6 +151,9 @@ fn read(args: &[String]) -> Result<Opts, String> {
                 }
             }
             "--storm-concurrency" => o.storm_concurrency = num(val()?)?.clamp(1, 64),
+            "--storm-budget" => {
+                o.storm_budget = std::time::Duration::from_secs(num(val()?)?.max(1) as u64)
+            }
             "-h" | "--help" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
@@ -200,5 +209,8 @@ mod tests {
         assert!(read(&args(&["--bogus"])).is_err());
         assert_eq!(full.storm, vec![10, 100, 1_000, 10_000]);
         assert_eq!(full.storm_concurrency, 2);
+        assert_eq!(full.storm_budget.as_secs(), 300);
+        let cut = read(&args(&["--storm-budget", "60"])).unwrap();
+        assert_eq!(cut.storm_budget.as_secs(), 60);
     }
 }

@@ -45,7 +45,11 @@ impl Report {
                 .iter()
                 .map(|r| {
                     vec![
-                        r.failures.to_string(),
+                        if r.cut {
+                            format!("{} of {} (CUT)", r.failures, r.requested)
+                        } else {
+                            r.failures.to_string()
+                        },
                         r.fingerprints.to_string(),
                         r.cases.to_string(),
                         r.replies.to_string(),
@@ -84,7 +88,7 @@ impl Report {
             .storm
             .iter()
             .map(|r| {
-                let mut c = vec![format!("{} × {}", r.failures, r.fingerprints)];
+                let mut c = vec![format!("{} × {}", r.requested, r.fingerprints)];
                 c.extend(
                     ops.iter()
                         .map(|k| r.dynamodb_calls.get(*k).copied().unwrap_or(0).to_string()),
@@ -132,19 +136,38 @@ impl Report {
                 format!("by {missing}")
             },
         });
+        let cut: Vec<String> = self
+            .storm
+            .iter()
+            .filter(|r| r.cut)
+            .map(|r| format!("{} × {} sent {}", r.requested, r.fingerprints, r.failures))
+            .collect();
+        out.push(Target {
+            name: format!(
+                "storm: every storm sends all its failures within its budget ({} s)",
+                self.storm_budget.as_secs()
+            ),
+            result: if cut.is_empty() {
+                format!("{} storms", self.storm.len())
+            } else {
+                format!("cut: {}", cut.join("; "))
+            },
+            met: Some(cut.is_empty()),
+            margin: String::new(),
+        });
         let counts: BTreeSet<usize> = self.storm.iter().map(|r| r.fingerprints).collect();
         for f in counts {
             let of = |n: usize| {
                 self.storm
                     .iter()
-                    .find(|r| r.fingerprints == f && r.failures == n)
+                    .find(|r| r.fingerprints == f && r.requested == n)
             };
             let largest = self
                 .storm
                 .iter()
                 .filter(|r| r.fingerprints == f)
-                .max_by_key(|r| r.failures);
-            let (Some(small), Some(big)) = (of(100), largest.filter(|r| r.failures > 100)) else {
+                .max_by_key(|r| r.requested);
+            let (Some(small), Some(big)) = (of(100), largest.filter(|r| r.requested > 100)) else {
                 continue;
             };
             let measures: [(&str, PerOccurrence, f64); 3] = [
@@ -166,8 +189,9 @@ impl Report {
                 };
                 out.push(Target {
                     name: format!(
-                        "storm, {f} fingerprints: {what} per occurrence {shape}, 100 → {} (≤ {line:.2}×)",
-                        big.failures
+                        "storm, {f} fingerprints: {what} per occurrence {shape}, 100 → {}{} (≤ {line:.2}×)",
+                        big.requested,
+                        if big.cut { format!(", cut at {}", big.failures) } else { String::new() }
                     ),
                     result: match v {
                         Some(v) => format!("{v:.2}× ({b:.4} vs {a:.4} per occurrence)"),
@@ -191,6 +215,8 @@ impl Report {
             .map(|r| {
                 json!({
                     "failures": r.failures,
+                    "failures_requested": r.requested,
+                    "cut_by_budget": r.cut,
                     "fingerprints": r.fingerprints,
                     "processes": r.processes,
                     "occurrences": r.failures,
@@ -228,6 +254,7 @@ impl Report {
             "desk_rate_limit_per_second": RATE_LIMIT_PER_SECOND,
             "incident_reply_interval_seconds": REPLY_INTERVAL.as_secs(),
             "notifier_processes": self.storm_concurrency,
+            "budget_seconds_per_storm": self.storm_budget.as_secs(),
             "lambda_retries_per_failure": 2,
             "rows": rows,
         })

@@ -5,6 +5,12 @@
 //! a reply interval of 1 s. After the last failure the flush event posts
 //! what waits; then the desk is read back and every failure looked for.
 //!
+//! The processes take failures off one queue, each invocation after the
+//! last: a notifier with reserved concurrency N, whose further events wait
+//! in Lambda's queue. A storm that has sent failures for longer than its
+//! budget stops sending (the row says it was cut, and at how many), so one
+//! storm the desk's limit slows to a crawl cannot hold up the run.
+//!
 //! Each storm gets its own state machine (so its own incidents and cases)
 //! and its own table. Counted from outside: the desk's requests by kind and
 //! answer (a proxy in front of it), moto's calls by operation
@@ -40,7 +46,11 @@ const ACCOUNT: &str = "123456789012";
 /// One storm's measurements.
 #[derive(Debug, Clone, Default)]
 pub struct Row {
+    /// Failures sent (all of `requested` unless the budget cut the storm).
     pub failures: usize,
+    pub requested: usize,
+    /// Whether the budget stopped the storm before it sent every failure.
+    pub cut: bool,
     pub fingerprints: usize,
     pub processes: usize,
     /// Cases on the desk for the storm's state machine.
@@ -124,8 +134,16 @@ pub async fn run(o: &Opts, s: &Services, notifier: &Runtime) -> Result<Vec<Row>,
             let started = Instant::now();
             let row = storm(o, s, notifier, &desk, &template, n, failures, fingerprints).await?;
             println!(
-                "bench: storm {n}: {} failures of {} fingerprints: {} cases, {} replies, {} desk requests, {} missing ({:.1} s)",
+                "bench: storm {n}: {} failures{} of {} fingerprints: {} cases, {} replies, {} desk requests, {} missing ({:.1} s)",
                 row.failures,
+                if row.cut {
+                    format!(
+                        " (CUT at {:.0} s: {failures} asked for)",
+                        o.storm_budget.as_secs_f64()
+                    )
+                } else {
+                    String::new()
+                },
                 row.fingerprints,
                 row.cases,
                 row.replies,
@@ -217,6 +235,7 @@ async fn storm(
     desk.proxy.reset();
 
     let started = Instant::now();
+    let stop = started + o.storm_budget;
     let queue = Arc::new(Mutex::new(jobs));
     let tally = Arc::new(Mutex::new(Tally::default()));
     let mut workers = tokio::task::JoinSet::new();
@@ -225,13 +244,27 @@ async fn storm(
         let inst = rt
             .launch(&s.logs, &format!("storm-{n:02}-{k}"), None)
             .await?;
-        workers.spawn(work(inst, queue.clone(), tally.clone(), fingerprints));
+        workers.spawn(work(inst, queue.clone(), tally.clone(), fingerprints, stop));
     }
     let mut insts = Vec::new();
     while let Some(done) = workers.join_next().await {
         insts.push(done.map_err(|e| format!("storm worker: {e}"))??);
     }
     let invocations_s = started.elapsed().as_secs_f64();
+    // What the budget left unsent; a failure tried and due for a retry was
+    // sent, and must be on the desk like any other.
+    let mut was_sent = vec![true; failures];
+    for j in queue.lock().map_err(|_| "storm queue poisoned")?.iter() {
+        if j.tries == 0 {
+            was_sent[j.index] = false;
+        }
+    }
+    let sent: Vec<String> = names
+        .iter()
+        .zip(&was_sent)
+        .filter(|(_, sent)| **sent)
+        .map(|(name, _)| name.clone())
+        .collect();
 
     // What waits goes out with the flush, once its reply interval has
     // passed; then again, until a flush finds nothing left to post.
@@ -268,11 +301,13 @@ async fn storm(
     }
     let calls = s.moto.calls().await?;
     let (requests, answers) = desk.proxy.counts();
-    let found = desk::read_back(s, &desk.url, &machine, &names).await?;
+    let found = desk::read_back(s, &desk.url, &machine, &sent).await?;
 
     let t = std::mem::take(&mut *tally.lock().map_err(|_| "storm tally poisoned")?);
     let mut row = Row {
-        failures,
+        failures: sent.len(),
+        requested: failures,
+        cut: sent.len() < failures,
         fingerprints,
         processes,
         cases: found.cases,
@@ -319,16 +354,21 @@ fn failure(template: &Value, machine: &str, name: &str, fingerprint: usize) -> B
     serde_json::to_vec(&v).map(Bytes::from).unwrap_or_default()
 }
 
-/// One notifier process taking failures off the queue until it is empty.
-/// A failed invocation goes back on the queue, up to [`TRIES`] in all.
+/// One notifier process taking failures off the queue until it is empty
+/// or the storm's budget is spent. A failed invocation goes back on the
+/// queue, up to [`TRIES`] in all.
 async fn work(
     mut inst: Instance,
     queue: Arc<Mutex<VecDeque<Job>>>,
     tally: Arc<Mutex<Tally>>,
     fingerprints: usize,
+    stop: Instant,
 ) -> Result<Instance, String> {
     let timeout = Duration::from_secs(120);
     loop {
+        if Instant::now() >= stop {
+            return Ok(inst);
+        }
         let job = queue
             .lock()
             .map_err(|_| "storm queue poisoned")?
