@@ -9,6 +9,12 @@
 //! events of 1 KB to 6 MB (Lambda's payload limit) show the growth is
 //! linear at worst. `make bench` reads the results from
 //! `target/criterion/` into its table and results.json.
+//!
+//! Every render runs as the notifier's does in a warm container: with the
+//! render settings rebuilt from its redaction gate (`Notifier::render_config`),
+//! a gate that has pinned the connection's secret values and learnt three
+//! rotated OAuth tokens (`warm_gate`), so every text is masked against all
+//! of them, not by the key rules alone.
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -18,6 +24,7 @@ use serde_json::Value;
 use ticket_bridge::RenderConfig;
 use ticket_bridge::intake::ErrorPath;
 use ticket_bridge::intake::{Intake, intake};
+use ticket_bridge::redact::Gate;
 use ticket_bridge::ticket::render;
 use time::OffsetDateTime;
 
@@ -65,12 +72,58 @@ fn config() -> RenderConfig {
     RenderConfig::from_lookup(&lookup).expect("bench config is valid")
 }
 
+/// The gate of a warm container, as the notifier's caches teach it
+/// (shared/http): the secret cache pins `Connection::secret_values` of an
+/// OAuth client-credentials connection that also sends a secret invocation
+/// header (its client secret and the header's value); the executor learns
+/// each token it is handed and its `Bearer` header value, whole and bare.
+/// Three tokens have rotated through it, each shaped like the JWTs OAuth
+/// servers issue.
+fn warm_gate(base: &RenderConfig) -> Gate {
+    let gate = Gate::new(base.redactor.clone());
+    gate.pin([CLIENT_SECRET, "ak_live_Wb8nK2pL9xQz4Rv7Yc1Tm6Hs3Jd0Fg5A"]);
+    for rotation in 0..3 {
+        let token = token(rotation);
+        gate.learn([token.as_str()]);
+        let bearer = format!("Bearer {token}");
+        gate.learn([bearer.as_str(), token.as_str()]);
+    }
+    gate
+}
+
+const CLIENT_SECRET: &str = "cs-8Yc2vQk7Lr4mNw9Zt1Bx6Hf3Jp0Ds5Ga";
+
+/// The `rotation`th access token: a header, 220 characters of claims and a
+/// signature, base64url like a JWT.
+fn token(rotation: usize) -> String {
+    const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let claims: String = (0..220)
+        .map(|i| char::from(B64[(i * 7 + rotation * 13) % 64]))
+        .collect();
+    format!("eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.{claims}.sig{rotation}")
+}
+
+/// What the notifier renders with, per invocation: its settings with the
+/// gate's redactor, every secret it knows by now.
+fn gated(plain: &RenderConfig, gate: &Gate) -> RenderConfig {
+    RenderConfig {
+        redactor: gate.redactor(),
+        ..plain.clone()
+    }
+}
+
 /// From the raw bytes Lambda hands the runtime to the case body, as the
 /// handler does it.
-fn pipeline(raw: &str, cfg: &RenderConfig, path: Option<&ErrorPath>, now: OffsetDateTime) -> usize {
+fn pipeline(
+    raw: &str,
+    plain: &RenderConfig,
+    gate: &Gate,
+    path: Option<&ErrorPath>,
+    now: OffsetDateTime,
+) -> usize {
     let event: Value = serde_json::from_str(raw).expect("bench event is JSON");
     match intake(&event, path) {
-        Ok(Intake::Failure(f)) => render(&f, cfg, now).body.len(),
+        Ok(Intake::Failure(f)) => render(&f, &gated(plain, gate), now).body.len(),
         Ok(Intake::Skipped { status }) => status.len(),
         Err(reason) => reason.len(),
     }
@@ -79,6 +132,12 @@ fn pipeline(raw: &str, cfg: &RenderConfig, path: Option<&ErrorPath>, now: Offset
 fn benches(c: &mut Criterion) {
     let now = OffsetDateTime::now_utc();
     let plain = config();
+    let gate = warm_gate(&plain);
+    assert_eq!(
+        gate.known(),
+        8,
+        "the connection's 2 values and 3 tokens with their headers"
+    );
     let payload_path = ErrorPath::parse("$.Payload.error").ok();
 
     let mut group = c.benchmark_group("pipeline");
@@ -88,13 +147,13 @@ fn benches(c: &mut Criterion) {
             .filter(|_| name == "catch-payload-path");
         let raw = event.to_string();
         group.bench_function(&name, |b| {
-            b.iter(|| pipeline(black_box(&raw), &plain, path, now))
+            b.iter(|| pipeline(black_box(&raw), &plain, &gate, path, now))
         });
     }
     let huge = huge_cause_event();
     let huge_raw = huge.to_string();
     group.bench_function("cause-300KB", |b| {
-        b.iter(|| pipeline(black_box(&huge_raw), &plain, None, now))
+        b.iter(|| pipeline(black_box(&huge_raw), &plain, &gate, None, now))
     });
     group.finish();
 
@@ -112,12 +171,25 @@ fn benches(c: &mut Criterion) {
         panic!("catch-lambda must be a failure");
     };
     let catch_raw = catch.to_string();
+    // The gate is live: a cause that echoes the client secret and the
+    // oldest token, bare, comes out with neither.
+    let mut echo = catch.clone();
+    echo["error"]["Cause"] =
+        Value::String(format!("upstream echoed {CLIENT_SECRET} and {}", token(0)));
+    let Ok(Intake::Failure(echoed)) = intake(&echo, None) else {
+        panic!("the echo event must be a failure");
+    };
+    let body = render(&echoed, &gated(&plain, &gate), now).body;
+    assert!(
+        !body.contains(CLIENT_SECRET) && !body.contains(&token(0)) && body.contains("[REDACTED]"),
+        "the warm gate must mask the connection's values and the tokens"
+    );
     let mut group = c.benchmark_group("render");
     group.bench_function("cause-300KB", |b| {
-        b.iter(|| render(black_box(&failure), &plain, now))
+        b.iter(|| render(black_box(&failure), &gated(&plain, &gate), now))
     });
     group.bench_function("catch-lambda", |b| {
-        b.iter(|| render(black_box(&catch_failure), &plain, now))
+        b.iter(|| render(black_box(&catch_failure), &gated(&plain, &gate), now))
     });
     group.finish();
 
@@ -152,7 +224,7 @@ fn benches(c: &mut Criterion) {
     group.sample_size(10);
     for (name, _, f) in &sized {
         group.bench_with_input(BenchmarkId::from_parameter(name), f, |b, f| {
-            b.iter(|| render(black_box(f), &plain, now))
+            b.iter(|| render(black_box(f), &gated(&plain, &gate), now))
         });
     }
     group.finish();
