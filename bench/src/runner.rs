@@ -242,14 +242,34 @@ impl Instance {
         event: Bytes,
         timeout: Duration,
     ) -> Result<(Outcome, Option<f64>), String> {
+        // Idle since the last invocation settled (or since the warm-up).
         self.idle(timeout).await?;
         let before = self.child.cpu_now();
         let out = self.invoke(event, timeout).await?;
         self.idle(timeout).await?;
+        let after = self.settled().await;
         let cpu = before
-            .zip(self.child.cpu_now())
+            .zip(after)
             .map(|(b, a)| a.saturating_sub(b).as_secs_f64() * 1e3);
         Ok((out, cpu))
+    }
+
+    /// The process's CPU clock once it has stopped moving: a runtime that
+    /// has sent `/next` may still be finishing up (writing its log, freeing,
+    /// parking its threads) for a few hundred microseconds, and that belongs
+    /// to the invocation it just answered. Stable means no more than 20 µs
+    /// over 1 ms; given up on (the last read taken) after 50 ms.
+    async fn settled(&self) -> Option<Duration> {
+        let mut last = self.child.cpu_now()?;
+        for _ in 0..50 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            let now = self.child.cpu_now()?;
+            if now.saturating_sub(last) <= Duration::from_micros(20) {
+                return Some(now);
+            }
+            last = now;
+        }
+        Some(last)
     }
 
     /// Waits until the process has finished with every event handed to it
