@@ -400,7 +400,13 @@ impl Report {
     fn header(&self) -> String {
         let by = |r: Route| {
             let b = self.base(r);
-            format!("{} p50 {:.2} ms, p99 {:.2} ms", r.label(), b.p50, b.p99)
+            format!(
+                "{} ({} calls each) p50 {:.2} ms, p99 {:.2} ms",
+                r.label(),
+                self.sides[0].path(r).latency.n,
+                b.p50,
+                b.p99
+            )
         };
         format!(
             "{} run: {} cold starts and {} warm invocations per runtime, interleaved; \

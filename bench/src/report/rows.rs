@@ -89,8 +89,7 @@ impl Report {
             .ratio(|s| s.warm.p99 - b.p99)
             .add();
         for route in Route::ALL {
-            let n = r.path(route).latency.n;
-            let label = format!("{} ({n} calls each)", route.label());
+            let label = route.label();
             t.row(format!("{label}: overhead above mock-api p50"))
                 .each_opt(|s| s.kind.tickets().then(|| ms2(self.overhead(s, route).0)))
                 .ratio(|s| self.overhead(s, route).0)
