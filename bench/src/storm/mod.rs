@@ -127,12 +127,24 @@ pub async fn run(o: &Opts, s: &Services, notifier: &Runtime) -> Result<Vec<Row>,
         _watch: watch,
     };
     let template = template(&o.root)?;
+    let world = World {
+        o,
+        s,
+        notifier,
+        desk: &desk,
+        template: &template,
+    };
     let mut rows = Vec::new();
     for &failures in &o.storm {
         for &fingerprints in &o.storm_fingerprints {
             let n = rows.len() + 1;
             let started = Instant::now();
-            let row = storm(o, s, notifier, &desk, &template, n, failures, fingerprints).await?;
+            let plan = Plan {
+                n,
+                failures,
+                fingerprints,
+            };
+            let row = storm(&world, plan).await?;
             println!(
                 "bench: storm {n}: {} failures{} of {} fingerprints: {} cases, {} replies, {} desk requests, {} missing ({:.1} s)",
                 row.failures,
@@ -188,17 +200,37 @@ struct Tally {
     highest: BTreeMap<usize, u64>,
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn storm(
-    o: &Opts,
-    s: &Services,
-    notifier: &Runtime,
-    desk: &Desk,
-    template: &Value,
+/// Which storm: the `n`th of the run, `failures` failures of
+/// `fingerprints` fingerprints.
+struct Plan {
     n: usize,
     failures: usize,
     fingerprints: usize,
-) -> Result<Row, String> {
+}
+
+/// What every storm of a run shares.
+#[derive(Clone, Copy)]
+struct World<'a> {
+    o: &'a Opts,
+    s: &'a Services,
+    notifier: &'a Runtime,
+    desk: &'a Desk,
+    template: &'a Value,
+}
+
+async fn storm(w: &World<'_>, plan: Plan) -> Result<Row, String> {
+    let World {
+        o,
+        s,
+        notifier,
+        desk,
+        template,
+    } = *w;
+    let Plan {
+        n,
+        failures,
+        fingerprints,
+    } = plan;
     let fingerprints = fingerprints.min(failures);
     let machine = format!("storm-{n:02}-{failures}x{fingerprints}");
     let machine_arn = format!("arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{machine}");
