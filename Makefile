@@ -122,12 +122,16 @@ dist: setup
 # The suites run two at a time, as two chains, because on 2 cores the Rust
 # builds keep the CPU busy while the infra, end-to-end and bench suites mostly
 # wait on processes they started:
-#   lint ─┬─ test-rust ─┬─ test-e2e
-#         └─ test-infra ┴─ lambda-build ─ test-package ─ bench-smoke
+#   lint ─┬─ test-rust ─────────────────── test-e2e
+#         └─ test-infra ─┬─ lambda-build ─ test-package ─ bench-smoke
+#                        └──────────────────────────────── (test-e2e)
 # lint first (its eslint reads infra/node_modules, which test-infra reinstalls);
 # e2e after test-rust (their `cargo run`s would wait on its build's lock) and
 # infra (the local state machine run needs the synthesized template); infra
-# before lambda-build (both write infra/dist and cdk.out*); the package
+# before lambda-build (both write infra/dist and cdk.out*), which then runs
+# beside the rest of test-rust (its own target directory, so no lock: the
+# two chains end about together, where waiting for test-rust left the
+# arm64 build the last thing running); the package
 # test after lambda-build (it packs the arm64 bootstrap that one built; its
 # npm pack rebuilds infra/dist/lib, which the e2e run does not read); the
 # bench smoke after the package test, beside the end of the e2e run (both
@@ -141,7 +145,7 @@ SUITES := lint test-rust test-infra lambda-build test-package test-e2e bench-smo
 ifeq ($(IN_MAKE_TEST),1)
 test-rust test-infra: | lint
 test-e2e: | test-infra test-rust
-lambda-build: | test-rust test-infra
+lambda-build: | test-infra
 test-package: | lambda-build
 bench-smoke: | test-package
 endif
