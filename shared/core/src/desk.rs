@@ -160,6 +160,15 @@ pub trait Desk: Send + Sync {
     fn token_fetches(&self) -> u64 {
         0
     }
+
+    /// The desk asked this container to slow down (a 429 whose Retry-After
+    /// has not passed): work that can wait for the next reply or the flush
+    /// does, rather than queue for the desk. Without it, a storm of many
+    /// incidents moves at the desk's pace, each failure waiting its turn to
+    /// post, so the desk requests grow with the failures.
+    fn throttled(&self) -> bool {
+        false
+    }
 }
 
 /// Who a case is filed as: an existing person, by id or by email.
@@ -258,6 +267,7 @@ pub struct MemoryDesk {
     cases: Mutex<Vec<MemoryCase>>,
     faults: Mutex<Vec<Fault>>,
     calls: Mutex<u64>,
+    throttled: std::sync::atomic::AtomicBool,
 }
 
 impl MemoryDesk {
@@ -280,6 +290,12 @@ impl MemoryDesk {
         if let Ok(mut f) = self.faults.lock() {
             f.extend(std::iter::repeat_n(fault, n));
         }
+    }
+
+    /// Says the desk asked to slow down (as a 429 would), or no longer.
+    pub fn set_throttled(&self, on: bool) {
+        self.throttled
+            .store(on, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Closes a case as a person at the desk would.
@@ -461,5 +477,9 @@ impl Desk for MemoryDesk {
 
     fn know_secrets(&self, _token: bool) -> BoxFuture<'_, &'static str> {
         Box::pin(async { "key rules only: the in-memory desk has no credentials" })
+    }
+
+    fn throttled(&self) -> bool {
+        self.throttled.load(std::sync::atomic::Ordering::Relaxed)
     }
 }

@@ -16,6 +16,7 @@
 //! - A 404 to a call about an existing resource: it is gone, an answer.
 //! - Any other 4xx: `TicketRejected` with the API's own message.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -92,6 +93,9 @@ pub struct Executor {
     primed: Mutex<Option<(String, Secret)>>,
     /// The API's own explanation of a refusal, from its body.
     explain: fn(&str, &Redactor) -> String,
+    /// Until when (epoch ms) the API asked this container to wait: its last
+    /// 429 plus the Retry-After it gave (a second when it gave none).
+    throttled_until: AtomicU64,
 }
 
 impl Executor {
@@ -118,7 +122,21 @@ impl Executor {
             gate,
             primed: Mutex::new(None),
             explain,
+            throttled_until: AtomicU64::new(0),
         }
+    }
+
+    /// Whether the API's last 429 asked this container to wait until a
+    /// time not yet passed: a caller with work that can wait lets it.
+    pub fn throttled(&self) -> bool {
+        epoch_ms(SystemTime::now()) < self.throttled_until.load(Ordering::Relaxed)
+    }
+
+    fn throttle(&self, retry_after: Option<Duration>) {
+        let wait = retry_after.unwrap_or(Duration::from_secs(1));
+        let until = SystemTime::now() + wait.min(Duration::from_secs(3600));
+        self.throttled_until
+            .fetch_max(epoch_ms(until), Ordering::Relaxed);
     }
 
     /// Access tokens fetched since this executor was built.
@@ -266,7 +284,10 @@ impl Executor {
                             last_problem = format!("HTTP {}", status.as_u16());
                             // A 429 is the API asking to wait, not failing:
                             // it spends time, not one of the attempts.
-                            throttled += u32::from(status == StatusCode::TOO_MANY_REQUESTS);
+                            if status == StatusCode::TOO_MANY_REQUESTS {
+                                throttled += 1;
+                                self.throttle(retry_after);
+                            }
                             retry_after
                         }
                         Class::Reject => {
@@ -460,6 +481,11 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     }
     let at = httpdate::parse_http_date(v).ok()?;
     Some(at.duration_since(SystemTime::now()).unwrap_or_default())
+}
+
+fn epoch_ms(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 fn build_error(_: reqwest::Error) -> NotifierError {

@@ -368,6 +368,10 @@ impl Desk for OutsetaDesk {
     fn token_fetches(&self) -> u64 {
         self.executor.token_fetches()
     }
+
+    fn throttled(&self) -> bool {
+        self.executor.throttled()
+    }
 }
 
 /// The JSON body of `POST /api/v1/support/cases`: what `notifier render`

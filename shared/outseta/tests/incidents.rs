@@ -257,6 +257,31 @@ async fn a_reply_answered_503_is_retried_like_a_case() {
 }
 
 #[tokio::test]
+async fn after_a_429_the_next_failures_wait_for_the_flush_instead_of_queueing_for_the_desk() {
+    let b = bridge(&[]).await;
+    b.send(failure("run-1", "Load")).await;
+    b.api.fail_replies(&[429]);
+    let out = b.send(failure("run-2", "Load")).await;
+    assert_eq!(
+        seen(&out),
+        ("reply_posted", 2, c("C1")),
+        "the 429 waited out"
+    );
+    let before = b.api.requests().await.len();
+    let out = b.send(failure("run-3", "Load")).await;
+    assert_eq!(seen(&out), ("reply_coalesced", 3, c("C1")));
+    assert_eq!(
+        b.api.requests().await.len(),
+        before,
+        "no request while the desk asks to wait"
+    );
+    let flushed = b.flush().await;
+    assert_eq!(flushed["flush"]["replies"], 1, "{flushed}");
+    let last = b.api.comments().pop().unwrap_or_default();
+    assert!(last.contains(">run-3</a>"), "{last}");
+}
+
+#[tokio::test]
 async fn a_case_gone_before_or_at_the_reply_is_followed_by_a_new_case() {
     let b = bridge(&[]).await;
     b.send(failure("run-1", "Load")).await;

@@ -302,7 +302,13 @@ impl Incidents {
             .repost_quietly(key, &incident, f.end, f.end_wall, stats)
             .await;
         let now = now_ms();
-        if !reposted && post_due(now, &incident, self.settings.reply_interval) {
+        // A desk that asked to slow down gets the reply from a later
+        // occurrence or the flush: this one waits in the incident instead
+        // of queueing for the desk.
+        if !reposted
+            && post_due(now, &incident, self.settings.reply_interval)
+            && !self.desk.throttled()
+        {
             let token = incident::new_token();
             let take = Take {
                 case_uid: &case_uid,

@@ -489,6 +489,29 @@ async fn a_success_of_another_machine_or_from_before_the_incident_notes_nothing(
 }
 
 #[tokio::test]
+async fn while_the_desk_asks_to_wait_failures_coalesce_and_the_flush_posts_them() {
+    let rig = Rig::new();
+    let svc = rig.service(Duration::ZERO);
+    occur(&svc, "run-1", None).await.unwrap();
+    let calls = rig.desk.calls();
+    rig.desk.set_throttled(true);
+    for (run, n) in [("run-2", 2), ("run-3", 3)] {
+        let out = occur(&svc, run, None).await.unwrap();
+        assert_eq!(seen(&out), ("reply_coalesced", n, Some("case-1")));
+    }
+    assert_eq!(
+        rig.desk.calls(),
+        calls,
+        "no desk call while it asks to wait"
+    );
+    rig.desk.set_throttled(false);
+    flush(&svc).await.unwrap();
+    let replies = rig.desk.cases()[0].replies.clone();
+    assert_eq!(replies.len(), 1, "{replies:?}");
+    assert!(replies[0].1.contains(">run-2</a>") && replies[0].1.contains(">run-3</a>"));
+}
+
+#[tokio::test]
 async fn an_undelivered_case_releases_its_claim_and_lets_the_next_occurrence_file_it() {
     let rig = Rig::new();
     let svc = rig.service(Duration::ZERO);
