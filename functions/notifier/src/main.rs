@@ -42,9 +42,17 @@ async fn main() -> Result<(), Error> {
     if let Err(e) = &notifier {
         tracing::error!(error = %e, "cold start: configuration invalid; every invocation will fail with it");
     }
-    let notifier = &notifier;
+    let (notifier, accounts) = match notifier {
+        Ok((notifier, accounts)) => (Ok(notifier), Some(accounts)),
+        Err(e) => (Err(e), None),
+    };
+    let (notifier, accounts) = (&notifier, &accounts);
     run(service_fn(
         move |event: LambdaEvent<Box<RawValue>>| async move {
+            // The function's own account, from its ARN: no STS call to ask.
+            if let Some(accounts) = accounts {
+                accounts.know_own_account(&event.context.invoked_function_arn);
+            }
             Box::pin(handler_raw(notifier, event)).await
         },
     ))

@@ -11,13 +11,16 @@ use ticket_bridge_aws::{Accounts, SecretsManager, Sns, claims, incidents};
 /// configuration, one root store, one connection pool) serving the ticket
 /// API, the token endpoint and every AWS SDK client, whose configuration is
 /// loaded on it. See [`from_sdk`].
-pub async fn load(config: Config) -> Result<Notifier, NotifierError> {
+///
+/// Also hands back the per-account Step Functions clients, for the handler
+/// to tell them the function's own account from each invocation's context.
+pub async fn load(config: Config) -> Result<(Notifier, Arc<Accounts>), NotifierError> {
     let http = ticket_bridge_http::http_client(&config.desk)?;
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .http_client(ticket_bridge_aws::sdk_http_client(http.clone()))
         .load()
         .await;
-    Ok(from_sdk_with_http(config, &sdk, http))
+    Ok(wire(config, &sdk, http))
 }
 
 /// Secrets Manager for the connection, Step Functions for the EventBridge
@@ -37,13 +40,21 @@ pub fn from_sdk_with_http(
     sdk: &aws_config::SdkConfig,
     http: reqwest::Client,
 ) -> Notifier {
+    wire(config, sdk, http).0
+}
+
+fn wire(
+    config: Config,
+    sdk: &aws_config::SdkConfig,
+    http: reqwest::Client,
+) -> (Notifier, Arc<Accounts>) {
     let table = config.idempotency_table.clone();
     let topic = config.fallback_topic_arn.clone();
     let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(sdk));
     let accounts = Arc::new(Accounts::new(sdk, config.history_role_name.clone()));
     let mut notifier = ticket_bridge_outseta::notifier(config, Arc::new(secrets), http)
         .with_history(accounts.clone())
-        .with_tags(accounts);
+        .with_tags(accounts.clone());
     if let Some(table) = table {
         let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
         notifier = notifier
@@ -53,7 +64,7 @@ pub fn from_sdk_with_http(
     if let Some(topic) = topic {
         notifier = notifier.with_fallback(Arc::new(Sns::new(aws_sdk_sns::Client::new(sdk), topic)));
     }
-    notifier
+    (notifier, accounts)
 }
 
 /// `ticket_bridge_outseta::notifier` on a fresh HTTP client for the

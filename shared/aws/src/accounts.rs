@@ -62,8 +62,26 @@ impl Accounts {
         }
     }
 
+    /// Learns the notifier's own account from the function's ARN, which
+    /// Lambda hands every invocation, so no cold start pays for an STS call
+    /// to ask it. The first one counts; an ARN without a 12-digit account
+    /// changes nothing (STS is then asked when an execution needs it).
+    pub fn know_own_account(&self, invoked_function_arn: &str) {
+        if self.own_account.initialized() {
+            return;
+        }
+        let account = invoked_function_arn
+            .split(':')
+            .nth(4)
+            .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()));
+        if let Some(account) = account {
+            let _ = self.own_account.set(Some(account.to_owned()));
+        }
+    }
+
     /// The account whose executions are read with the notifier's own
-    /// credentials; `None` when STS cannot say (then every one is).
+    /// credentials (from the function's ARN, else asked of STS once);
+    /// `None` when neither can say (then every one is).
     async fn own_account(&self) -> Option<&str> {
         self.own_account
             .get_or_init(|| async {

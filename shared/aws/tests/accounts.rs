@@ -194,3 +194,29 @@ async fn assumed_credentials_are_cached_per_account_until_near_expiry() {
     source.page(&other_region, None, 10).await.expect("a page");
     assert_eq!(assume_calls(&stub).await, 2);
 }
+
+#[tokio::test]
+async fn the_functions_arn_names_its_own_account_so_no_sts_call_asks() {
+    let stub = sts_stub(ResponseTemplate::new(500)).await;
+    let sdk = sdk_loader(&stub.uri())
+        .retry_config(RetryConfig::disabled())
+        .load()
+        .await;
+    let source = Accounts::new(&sdk, Some(ROLE.to_owned()));
+    // What Lambda hands every invocation: the function's ARN, in the hub.
+    source.know_own_account("arn:aws:lambda:us-east-1:222222222222:function:notifier");
+    let page = source.page(RUN, None, 10).await.expect("a page");
+    assert!(page.events.is_empty());
+    let asked: Vec<String> = stub
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .filter(|b| b.contains("Action="))
+        .collect();
+    assert!(
+        asked.is_empty(),
+        "the execution is the function's own account's: no STS call, got {asked:?}"
+    );
+}
