@@ -28,6 +28,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use ticket_bridge::desk::{Attempts, DeskSettings};
 use ticket_bridge::error::{ConfigError, NotifierError};
+use ticket_bridge::incident::epoch_ms;
 use ticket_bridge::redact::{Gate, Redactor};
 use ticket_bridge::secrets::SecretSource;
 use url::Url;
@@ -481,11 +482,6 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     }
     let at = httpdate::parse_http_date(v).ok()?;
     Some(at.duration_since(SystemTime::now()).unwrap_or_default())
-}
-
-fn epoch_ms(t: SystemTime) -> u64 {
-    t.duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 fn build_error(_: reqwest::Error) -> NotifierError {

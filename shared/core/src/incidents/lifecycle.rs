@@ -12,13 +12,28 @@ use super::Incidents;
 use super::post::{Post, Posted};
 use crate::desk::{Attempts, CaseState, CaseStatus, CaseUpdate, Found, Reply};
 use crate::error::NotifierError;
-use crate::incident::{Change, Guard, Incident, now_ms};
+use crate::incident::{Change, Guard, Incident, StoreError, now_ms};
 use crate::ticket::lifecycle as note;
 
 /// Re-reads of an incident that changed under a count.
 pub(super) const COUNT_TRIES: usize = 4;
 
 impl Incidents {
+    /// Applies `change` to the incident at `key` if it is still open with
+    /// `case_uid`: how each step records (or undoes) what it did to a case.
+    pub(super) async fn on_open_case(
+        &self,
+        key: &str,
+        case_uid: &str,
+        change: Change,
+    ) -> Result<Option<Incident>, StoreError> {
+        let guard = Guard {
+            open_case: Some(case_uid.to_owned()),
+            ..Guard::default()
+        };
+        self.store.update(key, &guard, &change).await
+    }
+
     /// A muted case: the batch is counted on the incident and not posted.
     /// Only the holder of a batch changes the count, and one batch is in
     /// flight at a time, so a read and a guarded write keep it exact.
@@ -65,11 +80,7 @@ impl Incidents {
             muted: Some(0),
             ..Change::default()
         };
-        let guard = Guard {
-            open_case: Some(case_uid.to_owned()),
-            ..Guard::default()
-        };
-        if let Err(e) = self.store.update(key, &guard, &change).await {
+        if let Err(e) = self.on_open_case(key, case_uid, change).await {
             tracing::warn!(error = %e, "the muted count was not reset; the next reply names it again");
         }
     }
@@ -113,11 +124,7 @@ impl Incidents {
             successes: Some(0),
             ..Change::default()
         };
-        let guard = Guard {
-            open_case: Some(case_uid.clone()),
-            ..Guard::default()
-        };
-        if let Err(e) = self.store.update(p.key, &guard, &reopened).await {
+        if let Err(e) = self.on_open_case(p.key, &case_uid, reopened).await {
             tracing::warn!(error = %e, "case reopened but the incident still says the bridge closed it; the next post reads it open");
         }
         let mut lead = vec![note::reopened(resolved_ms)];
@@ -167,11 +174,7 @@ impl Incidents {
                 resolved_ms: Some(None),
                 ..Change::default()
             };
-            let guard = Guard {
-                open_case: Some(case_uid.to_owned()),
-                ..Guard::default()
-            };
-            if let Err(e) = self.store.update(key, &guard, &undo).await {
+            if let Err(e) = self.on_open_case(key, case_uid, undo).await {
                 tracing::warn!(error = %e, "case not closed by the bridge, and the incident still says it is; a failure soon reopens it");
             }
         }

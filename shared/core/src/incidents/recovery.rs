@@ -219,11 +219,7 @@ impl Incidents {
                         recovered: Some(false),
                         ..Change::default()
                     };
-                    let open = Guard {
-                        open_case: Some(uid),
-                        ..Guard::default()
-                    };
-                    let _ = store.update(key, &open, &unmark).await;
+                    let _ = self.on_open_case(key, &uid, unmark).await;
                     Err(e)
                 }
             };
