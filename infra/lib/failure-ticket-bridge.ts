@@ -118,6 +118,16 @@ export interface IncidentOptions {
   readonly agentName?: string;
 
   /**
+   * Desk requests a second that every container of the notifier together
+   * sends for incidents (`DESK_REQUESTS_PER_SECOND`), counted in one item of
+   * the idempotency table. A reply beyond it waits in its incident for a
+   * later occurrence or the flush; new cases always go. 0: no budget. Set it
+   * below the desk's limit per API key when other tools share the key.
+   * @default the notifier's default, 4 (Outseta's limit per key)
+   */
+  readonly deskRequestsPerSecond?: number;
+
+  /**
    * How often an EventBridge schedule sends {@link FLUSH_EVENT} to the notifier,
    * so the last coalesced occurrences of a storm reach their case within
    * `replyInterval` + this period. Whole minutes (EventBridge's rate unit).
@@ -1187,7 +1197,7 @@ function incidentSettings(
     fail(`grouping\` must be one of ${INCIDENT_GROUPINGS.join(', ')}, got ${o.grouping}`);
   }
   const on = hasTable && o.grouping !== 'off';
-  const configured = [o.window, o.replyInterval, o.agentName, o.flushPeriod].some((v) => v !== undefined);
+  const configured = [o.window, o.replyInterval, o.agentName, o.flushPeriod, o.deskRequestsPerSecond].some((v) => v !== undefined);
   if (!hasTable && ((o.grouping !== undefined && o.grouping !== 'off') || configured)) {
     // The notifier refuses state/error grouping without a table (ConfigError); fail at synth instead.
     fail('*` need the idempotency table (incidents live in it); remove `idempotency: false` or the `incidents` settings');
@@ -1221,6 +1231,10 @@ function incidentSettings(
   if (o.agentName !== undefined && (o.agentName.trim() === '' || [...o.agentName].length > 100 || [...o.agentName].some((c) => c.charCodeAt(0) < 0x20))) {
     fail('agentName` must be one non-empty line of at most 100 characters');
   }
+  const desk = o.deskRequestsPerSecond;
+  if (desk !== undefined && !(Number.isInteger(desk) && desk >= 0 && desk <= 1000)) {
+    fail(`deskRequestsPerSecond\` must be a whole number from 0 to 1000, got ${desk}`);
+  }
   return {
     on,
     flushPeriod,
@@ -1229,6 +1243,7 @@ function incidentSettings(
       ...(window !== undefined ? { INCIDENT_WINDOW_SECONDS: window } : {}),
       ...(interval !== undefined ? { INCIDENT_REPLY_INTERVAL_SECONDS: interval } : {}),
       ...(o.agentName !== undefined ? { REPLY_AGENT_NAME: o.agentName } : {}),
+      ...(desk !== undefined ? { DESK_REQUESTS_PER_SECOND: String(desk) } : {}),
     },
   };
 }

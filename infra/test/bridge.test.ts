@@ -570,7 +570,7 @@ describe('FailureTicketBridge: incidents', () => {
     assert.equal(permissions.length, 1);
     // Defaults are the notifier's own: no variables written.
     const vars = notifier.Properties!.Environment.Variables;
-    for (const name of ['INCIDENT_GROUPING', 'INCIDENT_WINDOW_SECONDS', 'INCIDENT_REPLY_INTERVAL_SECONDS', 'REPLY_AGENT_NAME', 'RECOVERY_NOTES']) {
+    for (const name of ['INCIDENT_GROUPING', 'INCIDENT_WINDOW_SECONDS', 'INCIDENT_REPLY_INTERVAL_SECONDS', 'REPLY_AGENT_NAME', 'RECOVERY_NOTES', 'DESK_REQUESTS_PER_SECOND']) {
       assert.equal(name in vars, false, name);
     }
   });
@@ -582,6 +582,7 @@ describe('FailureTicketBridge: incidents', () => {
         window: Duration.days(3),
         replyInterval: Duration.minutes(2),
         agentName: 'Pipeline bot',
+        deskRequestsPerSecond: 2,
         flushPeriod: Duration.minutes(10),
       },
     });
@@ -591,6 +592,7 @@ describe('FailureTicketBridge: incidents', () => {
     assert.equal(vars.INCIDENT_WINDOW_SECONDS, '259200');
     assert.equal(vars.INCIDENT_REPLY_INTERVAL_SECONDS, '120');
     assert.equal(vars.REPLY_AGENT_NAME, 'Pipeline bot');
+    assert.equal(vars.DESK_REQUESTS_PER_SECOND, '2');
     assert.equal(flushRules(json)[0][1].Properties!.ScheduleExpression, 'rate(10 minutes)');
   });
 
@@ -613,6 +615,8 @@ describe('FailureTicketBridge: incidents', () => {
       [{ flushPeriod: Duration.seconds(30) }, /flushPeriod` must be a whole number of minutes/],
       [{ agentName: 'x'.repeat(101) }, /agentName` must be one non-empty line/],
       [{ agentName: 'two\nlines' }, /agentName` must be one non-empty line/],
+      [{ deskRequestsPerSecond: 2.5 }, /deskRequestsPerSecond` must be a whole number from 0 to 1000, got 2.5/],
+      [{ deskRequestsPerSecond: -1 }, /deskRequestsPerSecond` must be a whole number from 0 to 1000/],
     ];
     for (const [incidents, message] of cases) assert.throws(() => bridgeStack({ incidents }), message);
   });

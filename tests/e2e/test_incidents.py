@@ -109,6 +109,9 @@ def start(svc, extra=None, concurrency=CONCURRENCY):
         # Fault headers are added to and removed from the connection mid-test.
         "SECRET_CACHE_TTL_SECONDS": "0",
         "MAX_ATTEMPTS": "2",
+        # Every reply due goes out at once; the shared desk budget has its
+        # own test (test_desk_budget.py).
+        "DESK_REQUESTS_PER_SECOND": "0",
         **(extra or {}),
     }
     svc.start_watch(arn, env, concurrency=concurrency)

@@ -55,6 +55,9 @@ class Bridge:
             "MOCK_CASE_TAGS": f"pipelines,data,{MUTE}",
             "IDEMPOTENCY_TABLE": self.table,
             "INCIDENT_REPLY_INTERVAL_SECONDS": "0",
+            # Each failure's reply at once; the desk budget is
+            # test_desk_budget.py's.
+            "DESK_REQUESTS_PER_SECOND": "0",
             **(extra or {}),
         }
         svc.start_watch(arn, env)

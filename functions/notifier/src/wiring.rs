@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use ticket_bridge::secrets::SecretSource;
 use ticket_bridge::{Config, Notifier, NotifierError};
-use ticket_bridge_aws::{Accounts, SecretsManager, Sns, claims, incidents};
+use ticket_bridge_aws::{Accounts, SecretsManager, Sns, budget, claims, incidents};
 
 /// The production wiring: one HTTP stack for the process (one rustls
 /// configuration, one root store, one connection pool) serving the ticket
@@ -25,8 +25,8 @@ pub async fn load(config: Config) -> Result<(Notifier, Arc<Accounts>), NotifierE
 
 /// Secrets Manager for the connection, Step Functions for the EventBridge
 /// path's history (in the execution's own account and region, through
-/// `HISTORY_ROLE_NAME` for another account's), DynamoDB dedupe and incidents when `IDEMPOTENCY_TABLE`
-/// is set, SNS when `FALLBACK_TOPIC_ARN` is. Clients are built once per
+/// `HISTORY_ROLE_NAME` for another account's), DynamoDB dedupe, incidents
+/// and the desk budget when `IDEMPOTENCY_TABLE` is set, SNS when `FALLBACK_TOPIC_ARN` is. Clients are built once per
 /// container from one SDK configuration; the ticket API gets an HTTP client
 /// of its own (tests; see [`load`]).
 pub fn from_sdk(config: Config, sdk: &aws_config::SdkConfig) -> Result<Notifier, NotifierError> {
@@ -59,6 +59,7 @@ fn wire(
         let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
         notifier = notifier
             .with_store(Arc::new(claims::DynamoDb::new(dynamodb.clone(), &table)))
+            .with_budget(Arc::new(budget::DynamoDb::new(dynamodb.clone(), &table)))
             .with_incidents(Arc::new(incidents::DynamoDb::new(dynamodb, table)));
     }
     if let Some(topic) = topic {

@@ -11,6 +11,7 @@ mod tables;
 
 use std::sync::Arc;
 
+use ticket_bridge::budget::BudgetStore;
 use ticket_bridge::conformance;
 use ticket_bridge::dedupe::ClaimStore;
 use ticket_bridge::incident::IncidentStore;
@@ -39,6 +40,20 @@ async fn the_dynamodb_incident_store_conforms() {
             let table = table(&client).await;
             Arc::new(ticket_bridge_aws::incidents::DynamoDb::new(client, table))
                 as Arc<dyn IncidentStore>
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_dynamodb_budget_store_conforms() {
+    let client = client().await;
+    conformance::budget::run(|| {
+        let client = client.clone();
+        async move {
+            let table = table(&client).await;
+            Arc::new(ticket_bridge_aws::budget::DynamoDb::new(client, table))
+                as Arc<dyn BudgetStore>
         }
     })
     .await;

@@ -243,6 +243,12 @@ fn incidents(get: &impl Fn(&str) -> Option<String>) -> Result<incident::Settings
             "must be one tag name of at most 100 characters",
         ));
     }
+    let desk_per_second = ranged(
+        get,
+        "DESK_REQUESTS_PER_SECOND",
+        u64::from(incident::DESK_PER_SECOND),
+        0..=1_000,
+    )?;
     Ok(incident::Settings {
         grouping,
         window: Duration::from_secs(window),
@@ -252,6 +258,7 @@ fn incidents(get: &impl Fn(&str) -> Option<String>) -> Result<incident::Settings
         resolve_after_successes: u32::try_from(resolve_after_successes).unwrap_or(u32::MAX),
         reopen_window: Duration::from_secs(reopen_window),
         mute_tag,
+        desk_per_second: u32::try_from(desk_per_second).unwrap_or(u32::MAX),
     })
 }
 

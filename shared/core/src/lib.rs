@@ -21,6 +21,7 @@
 //! benchmark harness (`bench/`) and the fuzz targets (`fuzz/`) use this
 //! crate as a library.
 
+pub mod budget;
 pub mod cause;
 pub mod config;
 #[cfg(feature = "conformance")]

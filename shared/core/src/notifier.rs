@@ -20,6 +20,7 @@ use std::time::{Duration, Instant, SystemTime};
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use crate::budget::BudgetStore;
 use crate::dedupe::Scope;
 use crate::dedupe::{self, Claim, ClaimStore, Filed, Lease, Memory};
 use crate::desk::{Attempts, Desk, DeskSettings};
@@ -165,6 +166,13 @@ impl Notifier {
     /// memory; ignored when grouping is off.
     pub fn with_incidents(mut self, incidents: Arc<dyn IncidentStore>) -> Self {
         self.incidents = self.incidents.map(|i| i.with_store(incidents));
+        self
+    }
+
+    /// The desk budget shared by every container (the table), instead of
+    /// this one's memory.
+    pub fn with_budget(mut self, budget: Arc<dyn BudgetStore>) -> Self {
+        self.incidents = self.incidents.map(|i| i.with_budget(budget));
         self
     }
 

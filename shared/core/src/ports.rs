@@ -7,11 +7,13 @@
 //! | [`Desk`] | `ticket_bridge_outseta::OutsetaDesk` | [`MemoryDesk`] |
 //! | [`ClaimStore`] | `ticket_bridge_aws::claims::DynamoDb` | [`MemoryClaims`] |
 //! | [`IncidentStore`] | `ticket_bridge_aws::incidents::DynamoDb` | [`MemoryIncidents`] |
+//! | [`BudgetStore`] | `ticket_bridge_aws::budget::DynamoDb` | [`MemoryBudget`] |
 //! | [`HistorySource`] | `ticket_bridge_aws::Accounts` (or `SfnHistory`) | [`MemoryHistory`] |
 //! | [`SecretSource`] | `ticket_bridge_aws::SecretsManager` | [`StaticSecret`] |
 //! | [`Publisher`] | `ticket_bridge_aws::Sns` | [`Recording`] |
 //! | [`TagSource`] | `ticket_bridge_aws::Accounts` | [`MemoryTags`] |
 
+pub use crate::budget::{BudgetStore, MemoryBudget};
 pub use crate::dedupe::{ClaimStore, Memory as MemoryClaims};
 pub use crate::desk::{Desk, MemoryDesk};
 pub use crate::fallback::{Publisher, Recording};

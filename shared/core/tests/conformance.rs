@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use ticket_bridge::budget::{BudgetStore, MemoryBudget};
 use ticket_bridge::conformance;
 use ticket_bridge::dedupe::{self, ClaimStore};
 use ticket_bridge::incident::{self, IncidentStore};
@@ -19,4 +20,10 @@ async fn the_memory_incident_store_conforms() {
         Arc::new(incident::Memory::new()) as Arc<dyn IncidentStore>
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_memory_budget_store_conforms() {
+    conformance::budget::run(|| async { Arc::new(MemoryBudget::new()) as Arc<dyn BudgetStore> })
+        .await;
 }

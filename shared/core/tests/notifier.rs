@@ -209,6 +209,8 @@ async fn a_recurring_failure_is_one_case_and_replies_until_a_person_closes_it() 
     let grouped = config(&[
         ("IDEMPOTENCY_TABLE", "t"),
         ("INCIDENT_REPLY_INTERVAL_SECONDS", "0"),
+        // Each failure due at once, whatever the desk's budget.
+        ("DESK_REQUESTS_PER_SECOND", "0"),
     ]);
     let n = notifier(grouped, &desk);
     let run = |i: u32| format!("arn:aws:states:us-east-1:111111111111:execution:orders:run-{i}");

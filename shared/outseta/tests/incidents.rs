@@ -56,12 +56,15 @@ struct Bridge {
 }
 
 /// A notifier with grouping on (the table's name only turns the default
-/// on; the stores are in memory), replies at once unless `extra` says.
+/// on; the stores are in memory), replies at once unless `extra` says, and
+/// no desk budget (its tests are the core's `incidents::tests::budget`, and
+/// tests/e2e/test_rate_limit.py on the real binary).
 async fn bridge(extra: &[(&str, &str)]) -> Bridge {
     let api = Outseta::start().await;
     let mut env = vec![
         ("IDEMPOTENCY_TABLE", "unit-claims"),
         ("INCIDENT_REPLY_INTERVAL_SECONDS", "0"),
+        ("DESK_REQUESTS_PER_SECOND", "0"),
     ];
     env.extend_from_slice(extra);
     let incidents = Arc::new(incident::Memory::new());

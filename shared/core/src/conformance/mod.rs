@@ -1,8 +1,9 @@
 //! One conformance suite per store port, written once and run against every
 //! adapter: [`claims::run`] for a `ClaimStore`, [`incidents::run`] for an
-//! `IncidentStore`. The memory and DynamoDB adapters used to have tests of
-//! their own that mirrored each other by hand, and drifted; now a behaviour
-//! one adapter has and another lacks fails the suite of the one lacking it.
+//! `IncidentStore`, [`budget::run`] for a `BudgetStore`. The memory and
+//! DynamoDB adapters used to have tests of their own that mirrored each
+//! other by hand, and drifted; now a behaviour one adapter has and another
+//! lacks fails the suite of the one lacking it.
 //!
 //! Behind the `conformance` feature: test code, compiled only for the tests
 //! of the adapters (this crate's, and adapter crates' beside it).
@@ -18,6 +19,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::BoxFuture;
 
+pub mod budget;
 pub mod claims;
 pub mod incidents;
 

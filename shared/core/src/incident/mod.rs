@@ -68,6 +68,8 @@ pub const KEPT_BESIDE_FLIGHT: usize = 50;
 /// last attempt failed goes to the fallback topic and the incident moves
 /// on; so does one the desk refuses with a 4xx other than 404, at once.
 pub const REPLY_TRIES: u32 = 5;
+/// `DESK_REQUESTS_PER_SECOND` unset: Outseta's limit per API key.
+pub const DESK_PER_SECOND: u32 = 4;
 /// Occurrences a reply lists in full (link, time, number, reason); the rest
 /// of the batch follows as "and N more" with their names.
 pub const LISTED: usize = 20;
@@ -98,6 +100,10 @@ pub struct Settings {
     pub reopen_window: Duration,
     /// The case tag that mutes an incident (`MUTE_TAG`).
     pub mute_tag: String,
+    /// Desk requests a second, for all containers together, that incidents
+    /// may send (`DESK_REQUESTS_PER_SECOND`; 0: no budget, only the
+    /// desk's 429s pace them).
+    pub desk_per_second: u32,
 }
 
 impl Settings {
@@ -118,6 +124,7 @@ impl Default for Settings {
             resolve_after_successes: 0,
             reopen_window: Duration::from_secs(86_400),
             mute_tag: "muted".to_owned(),
+            desk_per_second: DESK_PER_SECOND,
         }
     }
 }

@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 
 use super::post::{Post, Posted, Source};
 use super::{Incidents, Unfiled, post_due, store_failed};
+use crate::budget::REPLY_COST;
 use crate::desk::Attempts;
 use crate::error::NotifierError;
 use crate::incident::{
@@ -190,6 +191,7 @@ impl Incidents {
                 let now = OffsetDateTime::now_utc();
                 let case =
                     ticket::continuation(&own.subject, &note, &self.render_config(), now, key);
+                self.budget.charge(1).await;
                 let delivered = match self.ready(end, stats).await {
                     Ok(()) => self.desk.create(&case, end, stats).await,
                     Err(e) => Err(e),
@@ -243,6 +245,12 @@ impl Incidents {
         };
         let due = now && inc.pending_count > 0;
         if !due && !post_due(now_ms(), inc, self.settings.reply_interval) {
+            return Ok(());
+        }
+        // The flush keeps to the desk's budget by waiting for room, as long
+        // as it has time; what it cannot post waits for the next flush.
+        let until = end.checked_sub(FLUSH_RESERVE).unwrap_or(end);
+        if !self.budget.wait(REPLY_COST, until).await {
             return Ok(());
         }
         let token = incident::new_token();

@@ -158,6 +158,8 @@ impl Incidents {
             status: Some(CaseStatus::Closed),
             ..CaseUpdate::default()
         };
+        // The read, the reply and the close.
+        self.budget.charge(3).await;
         let done = async {
             self.ready(end, stats).await?;
             if self.desk.read(case_uid, end, stats).await?.state != CaseState::Open {

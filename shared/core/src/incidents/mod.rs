@@ -34,6 +34,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use time::OffsetDateTime;
 
+use crate::budget::{Budget, BudgetStore, MemoryBudget};
 use crate::dedupe::{self, ClaimStore, Filed, Owner};
 use crate::desk::{Attempts, Desk};
 use crate::error::NotifierError;
@@ -89,6 +90,8 @@ pub struct Incidents {
     claim_ttl: Duration,
     fallback: Option<Arc<dyn Publisher>>,
     log_max_bytes: usize,
+    /// The desk requests a second all containers may send for incidents.
+    budget: Budget,
 }
 
 /// An invocation the service ended without filing what it had to: the
@@ -143,6 +146,7 @@ impl Incidents {
             fallback,
             log_max_bytes,
         } = parts;
+        let budget = Budget::new(Arc::new(MemoryBudget::new()), settings.desk_per_second);
         Incidents {
             store,
             desk,
@@ -153,6 +157,16 @@ impl Incidents {
             claim_ttl,
             fallback,
             log_max_bytes,
+            budget,
+        }
+    }
+
+    /// The same service counting its desk requests in `budget`, shared with
+    /// every other container (the table) instead of this one's memory.
+    pub fn with_budget(self, budget: Arc<dyn BudgetStore>) -> Self {
+        Incidents {
+            budget: self.budget.on(budget),
+            ..self
         }
     }
 

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::post::{Post, Posted, Source};
 use super::{Failed, Grouped, Incidents, Unfiled, post_due};
+use crate::budget::REPLY_COST;
 use crate::desk::{Attempts, Reply};
 use crate::incident::{
     self, Batch, Guard, Incident, Recorded, Release, Status, Take, Timing, epoch_ms, now_ms, odt_ms,
@@ -17,6 +18,9 @@ use crate::ticket::{self, IncidentNote, Ticket};
 /// the case Uid, to return it like a case's.
 const CREATOR_WAIT: Duration = Duration::from_secs(10);
 const POLL: Duration = Duration::from_millis(200);
+/// A new case stops waiting for the desk budget this long before its
+/// invocation's deadline, to be filed (and retried) in what is left.
+const CASE_RESERVE: Duration = Duration::from_secs(5);
 
 /// The creator's side of [`Recorded::Create`].
 struct Created {
@@ -109,7 +113,12 @@ impl Incidents {
             tracing::warn!(error = %e, "incident not listed for the flush; its replies wait for its next occurrence");
         }
         let mut c = c;
-        if c.previous_case.is_none() && c.carried.is_none() {
+        let searching = c.previous_case.is_none() && c.carried.is_none();
+        // The search (when there is one) and the case: room for them is
+        // waited for while there is time to spare, then they go anyway.
+        let spare = f.end.checked_sub(CASE_RESERVE).unwrap_or(f.end);
+        self.budget.make_room(1 + u32::from(searching), spare).await;
+        if searching {
             // No record of this failure: new, or its record was lost (TTL,
             // a recreated table, a new region). Its case, if it has one,
             // carries the marker line.
@@ -302,12 +311,14 @@ impl Incidents {
             .repost_quietly(key, &incident, f.end, f.end_wall, stats)
             .await;
         let now = now_ms();
-        // A desk that asked to slow down gets the reply from a later
+        // A desk that asked to slow down, or a second whose share of the
+        // desk other incidents have taken, gets the reply from a later
         // occurrence or the flush: this one waits in the incident instead
         // of queueing for the desk.
         if !reposted
             && post_due(now, &incident, self.settings.reply_interval)
             && !self.desk.throttled()
+            && self.budget.try_spend(REPLY_COST).await
         {
             let token = incident::new_token();
             let take = Take {

@@ -20,6 +20,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use super::{Incidents, store_failed};
+use crate::budget::REPLY_COST;
 use crate::desk::{Attempts, CaseState, Reply};
 use crate::error::NotifierError;
 use crate::fallback;
@@ -196,6 +197,8 @@ impl Incidents {
             owner: token,
             tries: held.tries,
         };
+        // Sent whatever the budget says: it was due an interval ago.
+        self.budget.charge(REPLY_COST).await;
         if post.tries > REPLY_TRIES {
             let why = NotifierError::TicketDeliveryFailed(format!(
                 "{REPLY_TRIES} attempts to put this batch on case {case_uid} ended without it there"
@@ -332,6 +335,8 @@ impl Incidents {
                 reopened.first_reason.clone(),
             ),
         };
+        // The case read that found it closed, and this case, were budgeted
+        // as the reply's two requests.
         let delivered = match self.ready(p.end, stats).await {
             Ok(()) => self.desk.create(&case, p.end, stats).await,
             Err(e) => Err(e),

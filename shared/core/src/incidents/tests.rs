@@ -10,6 +10,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use super::{Failed, Grouped, Incidents, Parts, Unfiled};
+use crate::budget::MemoryBudget;
 use crate::dedupe::{self, Claim, ClaimStore, Lease, Owner};
 use crate::desk::{Attempts, Fault, MemoryDesk};
 use crate::fallback::Recording;
@@ -35,6 +36,8 @@ struct Rig {
     gate: Gate,
     /// The fallback topic: what the service gives up on.
     fallback: Arc<Recording>,
+    /// The desk budget's count, shared as the table's would be.
+    budget: Arc<MemoryBudget>,
 }
 
 impl Rig {
@@ -47,6 +50,7 @@ impl Rig {
             claims: Arc::new(dedupe::Memory::new()),
             gate,
             fallback: Arc::new(Recording::default()),
+            budget: Arc::new(MemoryBudget::new()),
         }
     }
 
@@ -56,6 +60,9 @@ impl Rig {
             grouping: Grouping::State,
             reply_interval,
             recovery_notes: true,
+            // Every reply due goes out: the budget has tests of its own
+            // (tests/budget.rs).
+            desk_per_second: 0,
             ..Settings::default()
         })
     }
@@ -79,6 +86,7 @@ impl Rig {
             fallback: Some(self.fallback.clone()),
             log_max_bytes: 64 * 1024,
         })
+        .with_budget(self.budget.clone())
     }
 
     /// The key of the one incident held.
@@ -707,5 +715,6 @@ async fn with_the_incident_store_down_nothing_is_filed_here_and_each_entry_says_
     assert_eq!(rig.desk.calls(), 0);
 }
 
+mod budget;
 mod lifecycle;
 mod lost;

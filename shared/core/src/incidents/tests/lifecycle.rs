@@ -15,6 +15,7 @@ fn resolving(rig: &Rig, n: u32, reopen_window: Duration) -> Incidents {
         reply_interval: Duration::ZERO,
         resolve_after_successes: n,
         reopen_window,
+        desk_per_second: 0,
         ..Settings::default()
     })
 }

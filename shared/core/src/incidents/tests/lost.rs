@@ -121,6 +121,7 @@ fn short_window(rig: &Rig, reply_interval: Duration) -> Incidents {
         grouping: Grouping::State,
         window: Duration::from_secs(1),
         reply_interval,
+        desk_per_second: 0,
         ..Settings::default()
     })
 }
