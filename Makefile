@@ -160,7 +160,8 @@ test: setup
 # sending: --storm-budget), with the targets table (bench/README.md). Installs
 # the peers' packages into target/bench/ first and builds the arm64
 # bootstrap of this commit for its size; results land in
-# target/bench/results.{json,md}.
+# target/bench/results.{json,md}, the TLS handshake numbers in
+# target/bench/tls-handshake.json.
 bench: setup
 	bench/peers/python/setup.sh
 	bench/peers/node/setup.sh
@@ -168,6 +169,12 @@ bench: setup
 	cargo lambda build --release --arm64 --bin notifier
 	cargo bench -p ticket-bridge --bench render -- --warm-up-time 1 --measurement-time 3
 	target/release/bench
+	# Client CPU per full TLS 1.3 handshake, aws-lc-rs (with and without
+	# X25519MLKEM768) against ring, in memory (bench/tls: its own lockfile,
+	# outside the workspace, since it links both providers).
+	cargo run -q --release --locked --manifest-path bench/tls/Cargo.toml --target-dir target \
+	  -- 2000 100 > target/bench/tls-handshake.json
+	cat target/bench/tls-handshake.json
 
 # What one hub costs per failure across a simulated organization (50 accounts
 # x 4 machines x 2 failures): AWS calls by operation and desk requests, through
