@@ -32,6 +32,8 @@ use services::Services;
 
 #[tokio::main]
 async fn main() {
+    // The workspace's rustls provider, for the harness's reqwest clients.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let opts = match opts::parse(&args) {
         Ok(o) => o,

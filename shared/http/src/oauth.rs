@@ -217,8 +217,9 @@ mod tests {
     /// an overflow and a poisoned lock), zero is used once and fetched again.
     #[tokio::test]
     async fn any_token_lifetime_is_cached_without_panicking() {
-        let http = reqwest::Client::new();
         let timeout = Duration::from_secs(5);
+        let http = crate::transport::http_client(crate::transport::Roots::Bundled, timeout)
+            .expect("the HTTP client");
         for (expires_in, fetches) in [
             (serde_json::json!(u64::MAX), 1),
             (serde_json::json!(u64::MAX.to_string()), 1),

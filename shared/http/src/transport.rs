@@ -18,8 +18,8 @@ use std::time::Duration;
 
 pub use ticket_bridge::desk::Roots;
 
-/// The one rustls client configuration: aws-lc-rs, TLS 1.2 and 1.3, the
-/// chosen root store, no client certificate.
+/// The one rustls client configuration: ring (the workspace Cargo.toml says
+/// why), TLS 1.2 and 1.3, the chosen root store, no client certificate.
 pub fn tls_config(roots: Roots) -> Result<rustls::ClientConfig, String> {
     let store = match roots {
         Roots::Bundled => rustls::RootCertStore {
@@ -39,7 +39,7 @@ pub fn tls_config(roots: Roots) -> Result<rustls::ClientConfig, String> {
             store
         }
     };
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     Ok(rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS configuration: {e}"))?
