@@ -32,7 +32,9 @@ lint: setup
 	# The cause shapes are declared by the `shapes!` table, which cargo fmt
 	# does not follow: check them by name.
 	rustfmt --edition 2024 --check shared/core/src/cause/*.rs
-	cargo clippy --workspace --all-targets -- -D warnings
+	# A target directory of its own, so clippy's check build runs beside
+	# test-rust's debug build instead of waiting on its lock.
+	cargo clippy --workspace --all-targets --target-dir target/clippy -- -D warnings
 	# The core builds without the AWS SDK, an HTTP client or TLS (issue 19),
 	# and the fuzz crate's own lockfile is current.
 	if cargo tree -p ticket-bridge -e normal --prefix none | grep -E '^(aws-|reqwest|hyper|rustls)'; then
@@ -122,10 +124,13 @@ dist: setup
 # The suites run two at a time, as two chains, because on 2 cores the Rust
 # builds keep the CPU busy while the infra, end-to-end and bench suites mostly
 # wait on processes they started:
-#   lint ─┬─ test-rust ─────────────────── test-e2e
-#         └─ test-infra ─┬─ lambda-build ─ test-package ─ bench-smoke
-#                        └──────────────────────────────── (test-e2e)
-# lint first (its eslint reads infra/node_modules, which test-infra reinstalls);
+#   test-rust ──────────────────────────────── test-e2e
+#   lint ─ test-infra ─┬─ lambda-build ─ test-package ─ bench-smoke
+#                      └──────────────────────────────── (test-e2e)
+# lint beside test-rust (clippy has a target directory of its own, so the two
+# Rust builds share the CPU instead of one waiting on the other's lock, and
+# the second slot is not idle while lint runs alone); lint before infra (its
+# eslint reads infra/node_modules, which test-infra reinstalls);
 # e2e after test-rust (their `cargo run`s would wait on its build's lock) and
 # infra (the local state machine run needs the synthesized template); infra
 # before lambda-build (both write infra/dist and cdk.out*), which then runs
@@ -143,7 +148,7 @@ dist: setup
 SUITE_JOBS ?= 2
 SUITES := lint test-rust test-infra lambda-build test-package test-e2e bench-smoke
 ifeq ($(IN_MAKE_TEST),1)
-test-rust test-infra: | lint
+test-infra: | lint
 test-e2e: | test-infra test-rust
 lambda-build: | test-infra
 test-package: | lambda-build
