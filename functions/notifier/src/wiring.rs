@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use ticket_bridge::secrets::SecretSource;
 use ticket_bridge::{Config, Notifier, NotifierError};
-use ticket_bridge_aws::{Accounts, SecretsManager, Sns, budget, claims, incidents};
+use ticket_bridge_aws::{Accounts, SecretsManager, Sns, claims, incidents};
 
 /// The production wiring: one HTTP stack for the process (one rustls
 /// configuration, one root store, one connection pool) serving the ticket
@@ -57,10 +57,12 @@ fn wire(
         .with_tags(accounts.clone());
     if let Some(table) = table {
         let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+        // One adapter for the table's incidents and desk budget.
+        let incidents = Arc::new(incidents::DynamoDb::new(dynamodb.clone(), table.clone()));
         notifier = notifier
-            .with_store(Arc::new(claims::DynamoDb::new(dynamodb.clone(), &table)))
-            .with_budget(Arc::new(budget::DynamoDb::new(dynamodb.clone(), &table)))
-            .with_incidents(Arc::new(incidents::DynamoDb::new(dynamodb, table)));
+            .with_store(Arc::new(claims::DynamoDb::new(dynamodb, &table)))
+            .with_budget(incidents.clone())
+            .with_incidents(incidents);
     }
     if let Some(topic) = topic {
         notifier = notifier.with_fallback(Arc::new(Sns::new(aws_sdk_sns::Client::new(sdk), topic)));

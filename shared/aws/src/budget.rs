@@ -1,4 +1,5 @@
-//! The desk's budget in the dedupe table: one item, `desk-budget`, holding
+//! The desk's budget in the dedupe table, kept by the incident store's
+//! adapter (`incidents::DynamoDb` serves both ports): one item, `desk-budget`, holding
 //! the second it counts (`second`) and what was spent in it (`spent`).
 //! Every container of the notifier spends from it, so together they send
 //! the desk no more than `DESK_REQUESTS_PER_SECOND` for incidents.
@@ -14,6 +15,7 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_smithy_runtime_api::http::Response as HttpResponse;
 
 use crate::dynamo::{PK, condition_failed, failed, n, s};
+use crate::incidents::DynamoDb;
 use ticket_bridge::BoxFuture;
 use ticket_bridge::budget::{BudgetError, BudgetStore};
 
@@ -21,22 +23,15 @@ const KEY: &str = "desk-budget";
 const SECOND: &str = "second";
 const SPENT: &str = "spent";
 
-pub struct DynamoDb {
-    client: aws_sdk_dynamodb::Client,
-    table: String,
-}
-
 impl DynamoDb {
-    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
-        DynamoDb {
-            client,
-            table: table.into(),
-        }
-    }
-
     /// Adds `cost` to the count of `second` if the item counts that second
     /// (and, with a limit, the sum stays within it); whether it did.
-    async fn add(&self, second: u64, cost: u32, limit: Option<u32>) -> Result<bool, BudgetError> {
+    async fn budget_add(
+        &self,
+        second: u64,
+        cost: u32,
+        limit: Option<u32>,
+    ) -> Result<bool, BudgetError> {
         let mut condition = "#second = :second".to_owned();
         let mut update = self
             .client
@@ -62,7 +57,7 @@ impl DynamoDb {
 
     /// Starts the count of `second` at `cost` if the item counts an older
     /// second or none; whether it did.
-    async fn start(&self, second: u64, cost: u32) -> Result<bool, BudgetError> {
+    async fn budget_start(&self, second: u64, cost: u32) -> Result<bool, BudgetError> {
         let sent = self
             .client
             .update_item()
@@ -102,15 +97,15 @@ impl BudgetStore for DynamoDb {
             if limit.is_some_and(|l| cost > l) {
                 return Ok(false);
             }
-            if self.add(second, cost, limit).await? {
+            if self.budget_add(second, cost, limit).await? {
                 return Ok(true);
             }
-            if self.start(second, cost).await? {
+            if self.budget_start(second, cost).await? {
                 return Ok(true);
             }
             // Another container started this second meanwhile (or it is
             // full, or the item counts a later second): spend into its count.
-            self.add(second, cost, limit).await
+            self.budget_add(second, cost, limit).await
         })
     }
 }

@@ -65,9 +65,11 @@ const OPEN: &str = "OPEN";
 const LIVE: &str =
     "#last_seen >= :ws AND (#status = :open OR (#status = :creating AND #creating_until >= :now))";
 
+/// Also the desk budget's adapter (`budget.rs`): its one item lives in the
+/// same table.
 pub struct DynamoDb {
-    client: aws_sdk_dynamodb::Client,
-    table: String,
+    pub(crate) client: aws_sdk_dynamodb::Client,
+    pub(crate) table: String,
 }
 
 /// One conditional update expression, with the names and values it uses

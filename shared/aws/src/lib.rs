@@ -1,11 +1,12 @@
 //! The bridge's AWS adapters, each implementing a port of the core
 //! (`ticket_bridge::ports`): DynamoDB claims, incidents and the desk budget
-//! (one table, the layout in `claims`, `incidents` and `budget`), Secrets Manager for the connection
+//! (one table, the layout in `claims`, `incidents` and `budget`; the
+//! incident adapter also keeps the budget), Secrets Manager for the connection
 //! secret, Step Functions execution history, and SNS for the fallback. The
 //! SDK's clients run on the process's one HTTP stack (`transport`).
 
 pub mod accounts;
-pub mod budget;
+mod budget;
 pub mod claims;
 mod dynamo;
 pub mod history;

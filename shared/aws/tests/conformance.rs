@@ -52,7 +52,7 @@ async fn the_dynamodb_budget_store_conforms() {
         let client = client.clone();
         async move {
             let table = table(&client).await;
-            Arc::new(ticket_bridge_aws::budget::DynamoDb::new(client, table))
+            Arc::new(ticket_bridge_aws::incidents::DynamoDb::new(client, table))
                 as Arc<dyn BudgetStore>
         }
     })

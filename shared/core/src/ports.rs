@@ -7,7 +7,7 @@
 //! | [`Desk`] | `ticket_bridge_outseta::OutsetaDesk` | [`MemoryDesk`] |
 //! | [`ClaimStore`] | `ticket_bridge_aws::claims::DynamoDb` | [`MemoryClaims`] |
 //! | [`IncidentStore`] | `ticket_bridge_aws::incidents::DynamoDb` | [`MemoryIncidents`] |
-//! | [`BudgetStore`] | `ticket_bridge_aws::budget::DynamoDb` | [`MemoryBudget`] |
+//! | [`BudgetStore`] | `ticket_bridge_aws::incidents::DynamoDb` (its `budget` module) | [`MemoryBudget`] |
 //! | [`HistorySource`] | `ticket_bridge_aws::Accounts` (or `SfnHistory`) | [`MemoryHistory`] |
 //! | [`SecretSource`] | `ticket_bridge_aws::SecretsManager` | [`StaticSecret`] |
 //! | [`Publisher`] | `ticket_bridge_aws::Sns` | [`Recording`] |
