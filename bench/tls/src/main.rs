@@ -140,9 +140,22 @@ fn configs(provider: CryptoProvider, id: &Identity) -> (Arc<ClientConfig>, Arc<S
 }
 
 /// Moves what `from` wants to send into `to`; returns the bytes moved.
-fn pump(from: &mut dyn FnMut(&mut Vec<u8>) -> usize, buf: &mut Vec<u8>) -> usize {
+/// Everything `conn` has to send, written into `buf` (emptied first); how
+/// many bytes that was.
+fn drain<D>(conn: &mut rustls::ConnectionCommon<D>, buf: &mut Vec<u8>) -> usize {
     buf.clear();
-    from(buf)
+    while conn.wants_write() {
+        conn.write_tls(buf as &mut dyn Write).unwrap();
+    }
+    buf.len()
+}
+
+/// Hands `bytes` from the peer to `conn` and processes them.
+fn feed<D>(conn: &mut rustls::ConnectionCommon<D>, mut bytes: &[u8]) {
+    while !bytes.is_empty() {
+        conn.read_tls(&mut bytes as &mut dyn Read).unwrap();
+        conn.process_new_packets().expect("TLS records");
+    }
 }
 
 /// One full handshake; returns (client CPU ns, client+server CPU ns).
@@ -161,42 +174,14 @@ fn handshake(v: &mut Variant) -> (u64, u64) {
     for _round in 0..10 {
         // client -> server
         let t = thread_cpu_ns();
-        let n = pump(
-            &mut |b| {
-                let mut n = 0;
-                while client.wants_write() {
-                    n += client.write_tls(b as &mut dyn Write).unwrap();
-                }
-                n
-            },
-            &mut c2s,
-        );
+        let n = drain(&mut client, &mut c2s);
         client_ns += thread_cpu_ns() - t;
-        if n > 0 {
-            let mut rd: &[u8] = &c2s;
-            while !rd.is_empty() {
-                server.read_tls(&mut rd as &mut dyn Read).unwrap();
-                server.process_new_packets().expect("server");
-            }
-        }
+        feed(&mut server, &c2s);
         // server -> client
-        let m = pump(
-            &mut |b| {
-                let mut n = 0;
-                while server.wants_write() {
-                    n += server.write_tls(b as &mut dyn Write).unwrap();
-                }
-                n
-            },
-            &mut s2c,
-        );
+        let m = drain(&mut server, &mut s2c);
         if m > 0 {
             let t = thread_cpu_ns();
-            let mut rd: &[u8] = &s2c;
-            while !rd.is_empty() {
-                client.read_tls(&mut rd as &mut dyn Read).unwrap();
-                client.process_new_packets().expect("client");
-            }
+            feed(&mut client, &s2c);
             client_ns += thread_cpu_ns() - t;
         }
         if n == 0 && m == 0 && !client.is_handshaking() && !server.is_handshaking() {
